@@ -1,0 +1,203 @@
+"""The ``flowsim`` command: a thin shell over the public API.
+
+Exit codes: 0 success; 2 a problem with the user's input (scenario, options,
+files); 3 a broken mass balance, which is a bug in flowsim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from flowsim._version import __version__
+from flowsim.compare import compare_exports
+from flowsim.errors import FlowsimError, MassBalanceError, ScenarioError
+from flowsim.scenario import load_scenario
+from flowsim.simulation import simulate
+
+__all__ = ["main"]
+
+EXIT_USER_ERROR = 2
+EXIT_BALANCE = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its usage line
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER_ERROR, f"flowsim: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="flowsim",
+        description="Simulate illicit gold flows under sanctions, raids and fuel restrictions.",
+    )
+    parser.add_argument("--version", action="version", version=f"flowsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def scenario_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a value of the scenario, e.g. policies.sanctions.eo13850.enabled=false",
+        )
+
+    def run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+        p.add_argument(
+            "--replications",
+            type=_positive_int,
+            default=1,
+            help="number of replications (default 1)",
+        )
+
+    run = sub.add_parser("run", help="run a scenario and write a run folder")
+    run.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    run_options(run)
+    run.add_argument(
+        "--out", type=Path, help="run folder to write (default results/<scenario name>)"
+    )
+    scenario_options(run)
+
+    validate = sub.add_parser("validate", help="check a scenario file and print OK or its errors")
+    validate.add_argument("scenario", type=Path)
+    scenario_options(validate)
+
+    compare = sub.add_parser(
+        "compare", help="exports by partner of a scenario against its baseline"
+    )
+    compare.add_argument("baseline", type=Path, help="scenario file or run folder")
+    compare.add_argument("scenario", type=Path, help="scenario file or run folder")
+    run_options(compare)
+    compare.add_argument("--json", action="store_true", help="print the table as JSON")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": _run, "validate": _validate, "compare": _compare}[args.command](args)
+    except ScenarioError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MassBalanceError as exc:
+        print(f"flowsim: internal error: {exc}", file=sys.stderr)
+        return EXIT_BALANCE
+    except FlowsimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    results = simulate(scenario, seed=args.seed, replications=args.replications)
+    out = args.out if args.out is not None else Path("results") / scenario.name
+    results.save(out)
+    summary = results.summary()
+    print(
+        f"{scenario.name}: {summary['start']} to {summary['end']}, seed {args.seed}, "
+        f"{args.replications} replication(s)"
+    )
+    print(_summary_table(summary))
+    print(f"wrote {out}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    print(
+        f"OK: {args.scenario} ({scenario.name}: {len(scenario.nodes)} nodes, "
+        f"{len(scenario.routes)} routes)"
+    )
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    base = _summary_of(args.baseline, args)
+    other = _summary_of(args.scenario, args)
+    table = compare_exports(base, other)
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+        return 0
+    print(f"exports by partner: {other['scenario']} against {base['scenario']} (kg)")
+    print(_format(table, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
+    return 0
+
+
+def _summary_of(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    if path.is_dir():
+        summary_path = path / "summary.json"
+        if not summary_path.is_file():
+            raise FlowsimError(f"{path}: not a run folder (no summary.json)")
+        try:
+            return json.loads(summary_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise FlowsimError(f"{summary_path}: cannot be read ({exc})") from None
+    return simulate(path, seed=args.seed, replications=args.replications).summary()
+
+
+def _summary_table(summary: dict[str, Any]) -> str:
+    totals = pd.DataFrame(
+        {"kg": list(summary["totals_kg"].values())}, index=list(summary["totals_kg"])
+    )
+    partners = pd.DataFrame(
+        {
+            "partner": list(summary["exports_kg_by_partner"]),
+            "kg": list(summary["exports_kg_by_partner"].values()),
+            "usd_million": [v / 1e6 for v in summary["exports_usd_by_partner"].values()],
+        }
+    )
+    return (
+        "totals (kg):\n"
+        + _format(totals.reset_index(names="term"), {})
+        + "\nexports by partner:\n"
+        + _format(partners, {"usd_million": "{:,.1f}"})
+    )
+
+
+def _format(table: pd.DataFrame, formats: dict[str, str]) -> str:
+    def cell(col: str, value: Any) -> str:
+        if isinstance(value, float):
+            if pd.isna(value):
+                return "n/a"
+            return formats.get(col, "{:,.1f}").format(value)
+        return str(value)
+
+    return table.to_string(
+        index=False,
+        formatters={c: (lambda v, c=c: cell(c, v)) for c in table.columns},
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

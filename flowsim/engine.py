@@ -1,0 +1,379 @@
+"""The discrete-event engine: SimPy processes that move lots of gold.
+
+Mines produce lots, buyers and refiners queue and process them, routes carry
+them (and may seize them), partners import them. The engine only moves mass:
+which route a lot takes is asked of a :class:`~flowsim.routing.RouteChooser`,
+and what the levers change is asked of :class:`~flowsim.policies.PolicyState`.
+Every movement of mass is written once to the :class:`~flowsim.ledger.Ledger`.
+
+All randomness comes from the one ``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import simpy
+
+from flowsim.ledger import (
+    DELIVERED,
+    EXPORTED,
+    LOST,
+    OPENING,
+    PRODUCED,
+    REFUSED,
+    SEIZED,
+    SHIPPED,
+    Ledger,
+)
+from flowsim.network import PARTNER, Network
+from flowsim.policies import PolicyState
+from flowsim.routing import RouteChooser, StaticSplit
+from flowsim.schema import Exponential, Fixed, Lognormal, Mine, Partner, Processor, Triangular
+
+__all__ = ["Engine", "EngineOutput", "Lot", "sampler"]
+
+# A node whose capacity a raid destroyed outright still works this slowly,
+# rather than holding a lot forever.
+MIN_CAPACITY_FACTOR = 0.01
+
+
+class Lot:
+    """A parcel of gold: its mass, where it was mined, and where it has been."""
+
+    __slots__ = ("arrived", "history", "id", "mass", "origin", "purity", "refused_by", "taint")
+
+    def __init__(self, lot_id: int, mass: float, origin: int, purity: float, day: float):
+        self.id = lot_id
+        self.mass = mass
+        self.origin = origin
+        self.purity = purity
+        self.taint = 0  # bit k: touched a target of sanctions regime k while it applied
+        self.arrived = day  # when it reached the node it is at
+        self.history: list[tuple[int, float]] = [(origin, day)]
+        self.refused_by: tuple[int, ...] = ()
+
+
+@dataclass
+class Site:
+    """Runtime state of one node."""
+
+    index: int
+    kind: int
+    present: dict[int, Lot]  # every lot physically here: queued, in service or held
+    held: list[Lot]  # lots waiting for a route to open
+    retrying: bool = False
+    store: simpy.Store | None = None
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    ledger: Ledger
+    stock_kg_by_node: tuple[float, ...]
+    in_transit_kg: float
+    fuel_premium_usd: float
+    lots: int
+
+
+def sampler(dist, rng: np.random.Generator) -> Callable[[], float]:
+    """A function that draws one duration in days from a distribution model."""
+    if isinstance(dist, Fixed):
+        value = dist.value
+        return lambda: value
+    if isinstance(dist, Exponential):
+        return partial(rng.exponential, dist.mean)
+    if isinstance(dist, Lognormal):
+        if dist.cv == 0:
+            mean = dist.mean
+            return lambda: mean
+        sigma = math.sqrt(math.log1p(dist.cv**2))
+        return partial(rng.lognormal, math.log(dist.mean) - sigma**2 / 2, sigma)
+    if isinstance(dist, Triangular):
+        if dist.low == dist.high:
+            value = dist.low
+            return lambda: value
+        return partial(rng.triangular, dist.low, dist.mode, dist.high)
+    return partial(rng.uniform, dist.low, dist.high)
+
+
+class Engine:
+    """One replication of one scenario."""
+
+    def __init__(
+        self,
+        network: Network,
+        rng: np.random.Generator,
+        chooser: RouteChooser | None = None,
+    ):
+        self.network = network
+        self.rng = rng
+        self.env = simpy.Environment()
+        self.ledger = Ledger()
+        self.policy = PolicyState(network, rng)
+        self.chooser = chooser if chooser is not None else StaticSplit(network)
+        s = network.scenario
+        self.horizon = float(s.days)
+        self.retry_days = s.simulation.hold_retry_days
+        self.next_lot = 0
+        self.in_transit: dict[int, Lot] = {}
+        self.fuel_premium_usd = 0.0
+
+        routes = list(s.routes.values())
+        self.route_transit = [sampler(r.transit_days, rng) for r in routes]
+        self.route_capacity = [r.capacity_kg_per_day for r in routes]
+        self.route_day = [-1] * len(routes)
+        self.route_used = [0.0] * len(routes)
+        self.price_factor = [
+            n.price_factor if isinstance(n, Partner) else 0.0 for n in s.nodes.values()
+        ]
+        self.sites = [Site(i, kind, {}, []) for i, kind in enumerate(network.kinds)]
+        self._reach_cache: dict[tuple[int, int], bool] = {}
+        self._reach_epoch = -1
+
+        for i, node in enumerate(s.nodes.values()):
+            if isinstance(node, Mine):
+                self.env.process(self._mine(i, node))
+            elif isinstance(node, Processor):
+                site = self.sites[i]
+                site.store = simpy.Store(self.env)
+                for lot in node.initial_stock:
+                    self._open_stock(i, lot.origin, lot.kg, lot.lot_kg)
+                for _ in range(node.servers):
+                    self.env.process(self._serve(i, node))
+        if self.policy.raids:
+            self.env.process(self.policy.raid_process(self.env, self))
+
+    # --- the run ----------------------------------------------------------------
+
+    def run(self) -> EngineOutput:
+        self.env.run(until=self.horizon)
+        stock = tuple(sum(lot.mass for lot in site.present.values()) for site in self.sites)
+        return EngineOutput(
+            ledger=self.ledger,
+            stock_kg_by_node=stock,
+            in_transit_kg=sum(lot.mass for lot in self.in_transit.values()),
+            fuel_premium_usd=self.fuel_premium_usd,
+            lots=self.next_lot,
+        )
+
+    def _new_lot(self, mass: float, origin: int, purity: float, day: float) -> Lot:
+        lot = Lot(self.next_lot, mass, origin, purity, day)
+        self.next_lot += 1
+        return lot
+
+    def _open_stock(self, node: int, origin: str, kg: float, lot_kg: float) -> None:
+        s = self.network.scenario
+        mine = s.nodes[origin]
+        purity = mine.purity or s.prices.dore_purity
+        origin_index = self.network.index(origin)
+        site = self.sites[node]
+        whole, rest = divmod(kg, lot_kg)
+        masses = [lot_kg] * int(whole) + ([rest] if rest > 1e-12 else [])
+        for mass in masses:
+            lot = self._new_lot(mass, origin_index, purity, 0.0)
+            lot.history.append((node, 0.0))
+            self.ledger.add(0.0, OPENING, lot.id, node, -1, mass)
+            site.present[lot.id] = lot
+            site.store.put(lot)
+
+    # --- processes --------------------------------------------------------------
+
+    def _mine(self, i: int, mine: Mine) -> Generator:
+        s = self.network.scenario
+        env, rng, policy, ledger = self.env, self.rng, self.policy, self.ledger
+        interval = mine.lot_interval_days or s.simulation.lot_interval_days
+        mean_mass = mine.production_kg_per_day * interval
+        purity = mine.purity or s.prices.dore_purity
+        cv = mine.production_cv
+        shape = 1.0 / cv**2 if cv > 0 else 0.0
+        has_fuel_cuts = bool(policy.fuel_cuts[i])
+        while True:
+            yield env.timeout(interval)
+            day = env.now
+            mass = mean_mass * policy.production_factor(i, day)
+            if shape:
+                mass *= rng.gamma(shape, 1.0 / shape)
+            if mass <= 0.0:
+                continue
+            if has_fuel_cuts:
+                self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
+            lot = self._new_lot(mass, i, purity, day)
+            ledger.add(day, PRODUCED, lot.id, i, -1, mass)
+            self.dispatch(lot, i)
+
+    def _serve(self, i: int, node: Processor) -> Generator:
+        env, policy, ledger = self.env, self.policy, self.ledger
+        site = self.sites[i]
+        get = site.store.get
+        process_time = sampler(node.processing_days, self.rng)
+        capacity = node.capacity_kg_per_day
+        loss = node.loss_fraction
+        purity = node.output_purity if node.kind == "refiner" else None
+        if node.kind == "refiner" and purity is None:
+            purity = 0.999
+        while True:
+            lot = yield get()
+            if lot.mass <= 0.0:  # seized whole while it queued
+                continue
+            factor = policy.capacity_factor(i, env.now)
+            busy = process_time() + lot.mass / (capacity * max(factor, MIN_CAPACITY_FACTOR))
+            if busy > 0.0:
+                yield env.timeout(busy)
+            if lot.mass <= 0.0:
+                continue
+            if loss:
+                lost = lot.mass * loss
+                lot.mass -= lost
+                ledger.add(env.now, LOST, lot.id, i, -1, lost)
+            if purity is not None:
+                lot.purity = purity
+            del site.present[lot.id]
+            self.dispatch(lot, i)
+
+    def _retry_held(self, i: int) -> Generator:
+        site = self.sites[i]
+        while site.held:
+            yield self.env.timeout(self.retry_days)
+            waiting, site.held = site.held, []
+            for lot in waiting:
+                del site.present[lot.id]
+                self.dispatch(lot, i)
+        site.retrying = False
+
+    # --- moving lots --------------------------------------------------------------
+
+    def dispatch(self, lot: Lot, i: int) -> None:
+        """Send a lot that is ready at node ``i`` down a route, or hold it there."""
+        day = self.env.now
+        policy = self.policy
+        if policy.has_sanctions:
+            lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+        candidates = [r for r in self.network.out_routes[i] if self._route_takes(r, lot, day)]
+        if not candidates:
+            site = self.sites[i]
+            site.present[lot.id] = lot
+            site.held.append(lot)
+            if not site.retrying:
+                site.retrying = True
+                self.env.process(self._retry_held(i))
+            return
+        r = self.chooser.choose(i, lot.mass, candidates)
+        if self.route_capacity[r] is not None:
+            today = int(day)
+            if self.route_day[r] != today:
+                self.route_day[r], self.route_used[r] = today, 0.0
+            self.route_used[r] += lot.mass
+        self.ledger.add(day, SHIPPED, lot.id, i, r, lot.mass)
+        self.in_transit[lot.id] = lot
+        self.env.timeout(self.route_transit[r]()).callbacks.append(partial(self._arrive, lot, r))
+
+    def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
+        capacity = self.route_capacity[r]
+        if (
+            capacity is not None
+            and self.route_day[r] == int(day)
+            and self.route_used[r] > 0.0
+            and self.route_used[r] + lot.mass > capacity
+        ):
+            return False
+        target = self.network.route_target[r]
+        if self.sites[target].kind == PARTNER:
+            if target in lot.refused_by:
+                return False
+            return not (lot.taint and self.policy.refusal(target, lot.taint, day)[0] >= 1.0)
+        if self.policy.capacity_factor(target, day) <= 0.0:
+            return False
+        if self.policy.has_sanctions:
+            return self._can_export(target, lot.taint, day)
+        return True
+
+    def _can_export(self, node: int, taint: int, day: float) -> bool:
+        """Whether some path from ``node`` ends at a partner that would take gold
+        with this taint under the sanctions in force today."""
+        epoch = self.policy.sanctions_epoch(day)
+        if epoch != self._reach_epoch:
+            self._reach_cache.clear()
+            self._reach_epoch = epoch
+        key = (node, taint)
+        found = self._reach_cache.get(key)
+        if found is None:
+            taint_here = taint | self.policy.node_taint_now(node, day)
+            found = False
+            for r in self.network.out_routes[node]:
+                target = self.network.route_target[r]
+                if self.sites[target].kind == PARTNER:
+                    found = self.policy.refusal(target, taint_here, day)[0] < 1.0
+                else:
+                    found = self._can_export(target, taint_here, day)
+                if found:
+                    break
+            self._reach_cache[key] = found
+        return found
+
+    def _arrive(self, lot: Lot, r: int, _event: simpy.Event, returning: bool = False) -> None:
+        day = self.env.now
+        p = self.policy.seizure_probability(r, day)
+        if p > 0.0 and self.rng.random() < p:
+            del self.in_transit[lot.id]
+            self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
+            return
+        if returning:
+            self._deliver(lot, self.network.route_source[r], r, day, process=False)
+            return
+        target = self.network.route_target[r]
+        if self.sites[target].kind != PARTNER:
+            self._deliver(lot, target, r, day, process=True)
+            return
+        discount = 0.0
+        if lot.taint:
+            refuse, discount = self.policy.refusal(target, lot.taint, day)
+            if refuse > 0.0 and (refuse >= 1.0 or self.rng.random() < refuse):
+                self.ledger.add(day, REFUSED, lot.id, target, r, lot.mass)
+                lot.refused_by += (target,)
+                back = self.env.timeout(self.route_transit[r]())
+                back.callbacks.append(partial(self._arrive, lot, r, returning=True))
+                return
+        usd = (
+            lot.mass
+            * lot.purity
+            * self.network.price_usd_per_kg(day)
+            * self.price_factor[target]
+            * (1.0 - discount)
+        )
+        del self.in_transit[lot.id]
+        lot.history.append((target, day))
+        self.ledger.add(day, EXPORTED, lot.id, target, r, lot.mass, usd)
+
+    def _deliver(self, lot: Lot, node: int, r: int, day: float, process: bool) -> None:
+        del self.in_transit[lot.id]
+        self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
+        lot.arrived = day
+        lot.history.append((node, day))
+        site = self.sites[node]
+        if process and site.store is not None:
+            site.present[lot.id] = lot
+            site.store.put(lot)
+        else:
+            self.dispatch(lot, node)
+
+    # --- what policies do to stock ---------------------------------------------
+
+    def seize_stock(self, node: int, fraction: float) -> None:
+        """Take ``fraction`` of the mass of every lot at ``node`` out of the flow."""
+        day = self.env.now
+        site = self.sites[node]
+        for lot in list(site.present.values()):
+            taken = lot.mass if fraction >= 1.0 else lot.mass * fraction
+            if taken <= 0.0:
+                continue
+            lot.mass -= taken
+            self.ledger.add(day, SEIZED, lot.id, node, -1, taken)
+            if fraction >= 1.0:
+                lot.mass = 0.0
+                del site.present[lot.id]
+                if lot in site.held:
+                    site.held.remove(lot)

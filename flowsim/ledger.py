@@ -1,0 +1,77 @@
+"""The ledger: every movement of mass, once, in columnar buffers.
+
+Rows are appended to typed arrays during a run (a few bytes a row, no Python
+object per row) and turned into a DataFrame once, at the end.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EVENTS", "Ledger"]
+
+# The order is the stored code; append new kinds at the end only.
+EVENTS = (
+    "opening_stock",  # gold already at a node when the run starts
+    "produced",  # a mine produced a lot
+    "shipped",  # a lot left a node onto a route
+    "delivered",  # a lot arrived at a buyer or refiner (or back at its sender)
+    "exported",  # a partner took a lot
+    "seized",  # mass taken out of the flow, in transit or from a node's stock
+    "lost",  # mass lost in processing
+    "refused",  # a partner turned a lot back; it travels back to its sender
+)
+OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED = range(len(EVENTS))
+
+
+class Ledger:
+    __slots__ = ("day", "event", "kg", "lot", "node", "route", "usd")
+
+    def __init__(self) -> None:
+        self.day = array("d")
+        self.event = array("b")
+        self.lot = array("q")
+        self.node = array("i")
+        self.route = array("i")
+        self.kg = array("d")
+        self.usd = array("d")
+
+    def add(
+        self, day: float, event: int, lot: int, node: int, route: int, kg: float, usd: float = 0.0
+    ) -> None:
+        self.day.append(day)
+        self.event.append(event)
+        self.lot.append(lot)
+        self.node.append(node)
+        self.route.append(route)
+        self.kg.append(kg)
+        self.usd.append(usd)
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def to_frame(self, node_ids: tuple[str, ...], route_ids: tuple[str, ...]) -> pd.DataFrame:
+        """Columns: day, event, lot, node, route, kg, usd; node and route are
+        categorical ids, missing where a row has none (a seizure in transit
+        has a route and no node)."""
+        return pd.DataFrame(
+            {
+                "day": np.frombuffer(self.day, dtype=np.float64).copy(),
+                "event": pd.Categorical.from_codes(
+                    np.frombuffer(self.event, dtype=np.int8).astype(np.int64), categories=EVENTS
+                ),
+                "lot": np.frombuffer(self.lot, dtype=np.int64).copy(),
+                "node": pd.Categorical.from_codes(
+                    np.frombuffer(self.node, dtype=np.int32).astype(np.int64), categories=node_ids
+                ),
+                "route": pd.Categorical.from_codes(
+                    np.frombuffer(self.route, dtype=np.int32).astype(np.int64),
+                    categories=route_ids,
+                ),
+                "kg": np.frombuffer(self.kg, dtype=np.float64).copy(),
+                "usd": np.frombuffer(self.usd, dtype=np.float64).copy(),
+            }
+        )

@@ -1,0 +1,331 @@
+"""Results of a run: the ledger, tidy tables, the mass balance, and the run folder.
+
+A run folder holds Parquet tables, ``summary.json`` (the contract that CI
+pipelines read, documented in ``docs/summary.md``) and ``manifest.json``. It
+is written atomically: into a temporary folder beside the target, then
+renamed, so that a run that is killed leaves a complete folder or none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flowsim.errors import FlowsimError, MassBalanceError
+
+__all__ = ["FORMAT_VERSION", "SUMMARY_TOTALS", "Results"]
+
+FORMAT_VERSION = 1
+SUMMARY_TOTALS = (
+    "opening_stock",
+    "produced",
+    "exported",
+    "seized",
+    "lost",
+    "in_stock",
+    "in_transit",
+)
+# Relative tolerance of the mass balance: float sums over a run's rows.
+BALANCE_RTOL = 1e-9
+_BASE_TABLES = ("ledger", "nodes", "routes", "end_state", "runs")
+
+
+class Results:
+    """Everything one call of :func:`flowsim.simulate` produced.
+
+    Tables are pandas DataFrames in long ("tidy") form with a ``replication``
+    column. ``meta`` holds the scenario's name, calendar, seed and version.
+    """
+
+    def __init__(
+        self,
+        *,
+        ledger: pd.DataFrame,
+        nodes: pd.DataFrame,
+        routes: pd.DataFrame,
+        end_state: pd.DataFrame,
+        runs: pd.DataFrame,
+        meta: Mapping[str, Any],
+    ):
+        self.ledger = ledger
+        self.nodes = nodes
+        self.routes = routes
+        self.end_state = end_state
+        self.runs = runs
+        self.meta = dict(meta)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Results {self.meta.get('scenario')!r} seed={self.meta.get('seed')} "
+            f"replications={self.replications} rows={len(self.ledger)}>"
+        )
+
+    # --- basics -------------------------------------------------------------------
+
+    @property
+    def replications(self) -> int:
+        return int(self.meta["replications"])
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return pd.Timestamp(self.meta["start"])
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return pd.Timestamp(self.meta["end"])
+
+    def _ids(self, kind: str) -> list[str]:
+        return self.nodes.loc[self.nodes["kind"] == kind, "node"].tolist()
+
+    @property
+    def partners(self) -> list[str]:
+        return self._ids("partner")
+
+    @property
+    def mines(self) -> list[str]:
+        return self._ids("mine")
+
+    def _months(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.start.to_period("M").to_timestamp(), self.end, freq="MS")
+
+    def _with_month(self, rows: pd.DataFrame) -> pd.DataFrame:
+        start = np.datetime64(self.start.date(), "D")
+        dates = start + np.floor(rows["day"].to_numpy()).astype("timedelta64[D]")
+        return rows.assign(month=pd.to_datetime(dates.astype("datetime64[M]")))
+
+    def _rows(self, event: str) -> pd.DataFrame:
+        return self.ledger[self.ledger["event"] == event]
+
+    def _monthly(self, event: str, ids: list[str], value_cols: list[str]) -> pd.DataFrame:
+        """Sum ``value_cols`` of one event kind by replication, month and node,
+        with a row (of zeros) for every combination."""
+        rows = self._with_month(self._rows(event))
+        sums = rows.groupby(["replication", "month", "node"], observed=True)[value_cols].sum()
+        grid = pd.MultiIndex.from_product(
+            [range(self.replications), self._months(), ids], names=["replication", "month", "node"]
+        )
+        sums.index = sums.index.set_levels(sums.index.levels[2].astype(str), level=2)
+        return sums.reindex(grid, fill_value=0.0).reset_index()
+
+    # --- tidy tables -------------------------------------------------------------
+
+    @cached_property
+    def exports_monthly(self) -> pd.DataFrame:
+        """Exports by replication, month and partner, in kg and USD."""
+        table = self._monthly("exported", self.partners, ["kg", "usd"])
+        return table.rename(columns={"node": "partner"})
+
+    @cached_property
+    def production_monthly(self) -> pd.DataFrame:
+        """Production by replication, month and mine, in kg."""
+        table = self._monthly("produced", self.mines, ["kg"])
+        return table.rename(columns={"node": "mine"})
+
+    @cached_property
+    def seizures(self) -> pd.DataFrame:
+        """Every seizure: in transit (``route`` set) or from a node's stock (``node`` set)."""
+        rows = self._with_month(self._rows("seized"))
+        start = np.datetime64(self.start.date(), "D")
+        dates = start + np.floor(rows["day"].to_numpy()).astype("timedelta64[D]")
+        rows = rows.assign(
+            date=pd.to_datetime(dates), where=np.where(rows["node"].isna(), "transit", "stock")
+        )
+        return rows[
+            ["replication", "day", "date", "month", "where", "node", "route", "lot", "kg"]
+        ].reset_index(drop=True)
+
+    @cached_property
+    def stocks_monthly(self) -> pd.DataFrame:
+        """Stock held at each mine, buyer and refiner at the end of each month, in kg."""
+        signs = {
+            "opening_stock": 1.0,
+            "produced": 1.0,
+            "delivered": 1.0,
+            "shipped": -1.0,
+            "lost": -1.0,
+            "seized": -1.0,
+        }
+        rows = self.ledger[self.ledger["event"].isin(list(signs)) & self.ledger["node"].notna()]
+        rows = self._with_month(rows)
+        signed = rows["kg"] * rows["event"].map(signs).astype(float)
+        flows = (
+            rows.assign(kg=signed)
+            .groupby(["replication", "node", "month"], observed=True)["kg"]
+            .sum()
+        )
+        holders = self.nodes.loc[self.nodes["kind"] != "partner", "node"].tolist()
+        flows.index = flows.index.set_levels(flows.index.levels[1].astype(str), level=1)
+        grid = pd.MultiIndex.from_product(
+            [range(self.replications), holders, self._months()],
+            names=["replication", "node", "month"],
+        )
+        table = flows.reindex(grid, fill_value=0.0).groupby(level=["replication", "node"]).cumsum()
+        return table.reset_index()[["replication", "month", "node", "kg"]]
+
+    # --- mass balance ------------------------------------------------------------
+
+    def balance(self) -> pd.DataFrame:
+        """The mass balance of each replication, in kg.
+
+        ``opening_stock + produced = exported + seized + lost + in_stock + in_transit``,
+        where the left side and the outflows come from the ledger and
+        ``in_stock`` and ``in_transit`` from the lots the engine still held
+        when the run ended. ``residual`` is left minus right; ``ok`` says
+        whether it is within floating-point tolerance.
+        """
+        flows = (
+            self.ledger.groupby(["replication", "event"], observed=False)["kg"]
+            .sum()
+            .unstack("event")
+            .reindex(range(self.replications), fill_value=0.0)
+        )
+        table = pd.DataFrame(index=pd.RangeIndex(self.replications, name="replication"))
+        for name in ("opening_stock", "produced", "exported", "seized", "lost"):
+            table[name] = flows.get(name, 0.0)
+        stock = self.end_state.groupby("replication")["kg"].sum()
+        table["in_stock"] = stock.reindex(table.index, fill_value=0.0)
+        table["in_transit"] = self.runs.set_index("replication")["in_transit_kg"].reindex(
+            table.index
+        )
+        inflow = table["opening_stock"] + table["produced"]
+        outflow = table[["exported", "seized", "lost", "in_stock", "in_transit"]].sum(axis=1)
+        table["residual"] = inflow - outflow
+        table["ok"] = table["residual"].abs() <= BALANCE_RTOL * inflow.clip(lower=1.0)
+        return table.reset_index()
+
+    def check_balance(self) -> None:
+        """Raise :class:`MassBalanceError` if any replication's balance breaks."""
+        table = self.balance()
+        bad = table[~table["ok"]]
+        if not bad.empty:
+            row = bad.iloc[0]
+            raise MassBalanceError(
+                f"mass balance broken in replication {int(row['replication'])} of "
+                f"{self.meta.get('scenario')}: residual {row['residual']:.6g} kg\n{bad.to_string()}"
+            )
+
+    # --- summary -----------------------------------------------------------------
+
+    def totals_kg(self) -> pd.DataFrame:
+        """Per replication: the terms of the balance, in kg."""
+        return self.balance()[["replication", *SUMMARY_TOTALS]]
+
+    def exports_by_partner(self) -> pd.DataFrame:
+        """Per replication and partner: kg and USD exported over the whole run."""
+        return (
+            self.exports_monthly.groupby(["replication", "partner"], sort=False)[["kg", "usd"]]
+            .sum()
+            .reset_index()
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``summary.json``; figures are means over replications."""
+        totals = self.totals_kg()[list(SUMMARY_TOTALS)].mean()
+        by_partner = self.exports_by_partner().groupby("partner", sort=False)[["kg", "usd"]].mean()
+        by_partner = by_partner.reindex(self.partners, fill_value=0.0)
+        seized = self.seizures.groupby("where")["kg"].sum() / self.replications
+        return {
+            "format_version": FORMAT_VERSION,
+            "scenario": self.meta["scenario"],
+            "description": self.meta.get("description", ""),
+            "seed": self.meta["seed"],
+            "replications": self.replications,
+            "start": str(self.start.date()),
+            "end": str(self.end.date()),
+            "flowsim_version": self.meta["flowsim_version"],
+            "scenario_hash": self.meta.get("scenario_hash"),
+            "totals_kg": {k: float(totals[k]) for k in SUMMARY_TOTALS},
+            "exports_kg_by_partner": {p: float(v) for p, v in by_partner["kg"].items()},
+            "exports_usd_by_partner": {p: float(v) for p, v in by_partner["usd"].items()},
+            "exports_usd_total": float(by_partner["usd"].sum()),
+            "seized_kg_by_place": {
+                "transit": float(seized.get("transit", 0.0)),
+                "stock": float(seized.get("stock", 0.0)),
+            },
+            "black_market_fuel_premium_usd": float(self.runs["fuel_premium_usd"].mean()),
+            "policies": self.meta.get("policies", []),
+        }
+
+    # --- on disk -----------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the run folder atomically and return its path."""
+        target = Path(directory)
+        parent = target.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+        except OSError as exc:
+            raise FlowsimError(f"cannot write results to {target}: {exc.strerror or exc}") from None
+        try:
+            for name in _BASE_TABLES:
+                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
+            derived = {
+                "exports_monthly": self.exports_monthly,
+                "production_monthly": self.production_monthly,
+                "seizures": self.seizures,
+                "stocks_monthly": self.stocks_monthly,
+            }
+            for name, table in derived.items():
+                table.to_parquet(tmp / f"{name}.parquet", index=False)
+            _write_json(tmp / "summary.json", self.summary())
+            manifest = {
+                **self.meta,
+                "format_version": FORMAT_VERSION,
+                "tables": sorted([*_BASE_TABLES, *derived]),
+            }
+            _write_json(tmp / "manifest.json", manifest)
+            _replace_dir(tmp, target)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise FlowsimError(f"cannot write results to {target}: {exc.strerror or exc}") from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Results:
+        """Read a run folder written by :meth:`save`."""
+        directory = Path(directory)
+        manifest_path = directory / "manifest.json"
+        if not manifest_path.is_file():
+            raise FlowsimError(f"{directory}: not a flowsim run folder (no manifest.json)")
+        try:
+            meta = json.loads(manifest_path.read_text())
+            tables = {name: pd.read_parquet(directory / f"{name}.parquet") for name in _BASE_TABLES}
+        except (OSError, ValueError) as exc:
+            raise FlowsimError(f"{directory}: cannot read run folder ({exc})") from None
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise FlowsimError(
+                f"{directory}: run folder format {meta.get('format_version')} is not "
+                f"{FORMAT_VERSION}, the format this flowsim reads"
+            )
+        return cls(**tables, meta=meta)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished ``tmp`` folder to ``target``, replacing an older run."""
+    for path in tmp.iterdir():
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.rename(target, old / "run")
+    os.rename(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

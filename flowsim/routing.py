@@ -1,0 +1,53 @@
+"""Route choice: which open route a lot takes out of a node.
+
+This is the one place where the next hop is decided, so that the adaptive
+choice of a later version can replace :class:`StaticSplit` without touching
+the engine. A chooser sees only routes that are open and lead somewhere that
+will take the lot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from flowsim.network import Network
+
+__all__ = ["RouteChooser", "StaticSplit"]
+
+
+class RouteChooser(Protocol):
+    def choose(self, node: int, mass: float, candidates: Sequence[int]) -> int:
+        """Return one of ``candidates`` (route indices) for a lot of ``mass`` kg."""
+        ...
+
+
+class StaticSplit:
+    """Split each node's outflow by mass in proportion to the routes' weights.
+
+    Deterministic smooth weighted round robin over mass: each open route earns
+    credit in proportion to its weight, the richest route takes the lot and
+    pays its mass. Routes that are closed earn nothing, so when one reopens it
+    does not receive a burst to catch up on what it missed.
+    """
+
+    def __init__(self, network: Network):
+        self.weights = [r.weight for r in network.scenario.routes.values()]
+        self.credit = [0.0] * len(self.weights)
+
+    def choose(self, node: int, mass: float, candidates: Sequence[int]) -> int:
+        if len(candidates) == 1:
+            return candidates[0]
+        weights, credit = self.weights, self.credit
+        total = 0.0
+        for r in candidates:
+            total += weights[r]
+        best, best_credit = candidates[0], -float("inf")
+        for r in candidates:
+            # With all weights zero, split evenly.
+            earned = mass * (weights[r] / total if total > 0 else 1.0 / len(candidates))
+            credit[r] += earned
+            if credit[r] > best_credit:
+                best, best_credit = r, credit[r]
+        credit[best] -= mass
+        return best

@@ -1,0 +1,324 @@
+"""Loading scenario files: TOML, ``extends``, ``--set`` overrides, and clear errors.
+
+``load_scenario(path)`` reads a file, merges the files it extends, applies
+overrides, validates the result with the models of :mod:`flowsim.schema` and
+the whole-scenario checks of :mod:`flowsim.checks`, and returns a frozen
+:class:`~flowsim.schema.Scenario`. Every problem is reported as an
+:class:`~flowsim.errors.Issue` naming the file, the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from flowsim.checks import check_scenario
+from flowsim.errors import Issue, ScenarioError
+from flowsim.schema import Scenario
+
+__all__ = [
+    "load_scenario",
+    "parse_override",
+    "scenario_from_dict",
+    "scenario_hash",
+]
+
+KeyPath = tuple[str | int, ...]
+# Which file (or which --set) gave each key, so an error names where to look.
+Origins = dict[KeyPath, str]
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+) -> Scenario:
+    """Read, merge, override and validate a scenario file.
+
+    ``overrides`` are ``"key.path=value"`` strings, as given to ``--set``, or a
+    mapping of key paths to values. Raises :class:`ScenarioError`.
+    """
+    path = Path(path)
+    data, origins = _read_with_parents(path, chain=())
+    data = _apply_overrides(data, origins, overrides, file=str(path))
+    return scenario_from_dict(data, file=str(path), origins=origins)
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any], file: str = "<scenario>", origins: Origins | None = None
+) -> Scenario:
+    """Validate an already-parsed scenario (for notebooks and generated scenarios)."""
+    origins = origins if origins is not None else {(): file}
+    try:
+        scenario = Scenario.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ScenarioError(_issues_from_pydantic(exc, origins)) from None
+    issues = [
+        Issue(_file_for(path, origins), _format_path(path), message)
+        for path, message in check_scenario(scenario)
+    ]
+    if issues:
+        raise ScenarioError(issues)
+    return scenario
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A stable fingerprint of a scenario's content, for manifests."""
+    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- files and extends --------------------------------------------------------
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError([Issue(str(path), "", "file not found")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Issue(str(path), "", "is a folder, not a scenario file")]) from None
+    except OSError as exc:
+        raise ScenarioError([Issue(str(path), "", f"cannot be read ({exc.strerror})")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            [Issue(str(path), "", f"is not UTF-8 text (bad byte at offset {exc.start})")]
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([Issue(str(path), "", f"is not valid TOML: {exc}")]) from None
+
+
+def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
+    resolved = path.resolve()
+    if resolved in chain:
+        loop = " -> ".join(str(p.name) for p in (*chain, resolved))
+        raise ScenarioError([Issue(str(path), "extends", f"extends itself in a loop: {loop}")])
+    data = _read_toml(path)
+    parent_name = data.pop("extends", None)
+    origins: Origins = {}
+    _record_origins(data, (), str(path), origins)
+    if parent_name is None:
+        return data, origins
+    if not isinstance(parent_name, str):
+        raise ScenarioError([Issue(str(path), "extends", "must be a file name (a string)")])
+    parent_path = path.parent / parent_name
+    if not parent_path.is_file():
+        raise ScenarioError(
+            [
+                Issue(
+                    str(path), "extends", f"file not found: {parent_name} (looked in {path.parent})"
+                )
+            ]
+        )
+    base, base_origins = _read_with_parents(parent_path, (*chain, resolved))
+    base_origins.update(origins)
+    return _merge(base, data), base_origins
+
+
+def _record_origins(data: Any, prefix: KeyPath, file: str, origins: Origins) -> None:
+    origins[prefix] = file
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _record_origins(value, (*prefix, key), file, origins)
+
+
+def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge tables; any other value in ``child`` replaces the base's."""
+    merged = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+# --- overrides ----------------------------------------------------------------
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``"a.b.c=value"``; the value is read as a TOML value, else as a string."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(
+            [Issue("--set", text, "expected KEY=VALUE, e.g. prices.dore_purity=0.9")]
+        )
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def _apply_overrides(
+    data: dict[str, Any],
+    origins: Origins,
+    overrides: Iterable[str] | Mapping[str, Any],
+    file: str,
+) -> dict[str, Any]:
+    pairs = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
+    data = copy.deepcopy(data)
+    issues: list[Issue] = []
+    for key, value in pairs:
+        parts = key.split(".")
+        if any(not p for p in parts):
+            issues.append(Issue("--set", key, "has an empty part in its key path"))
+            continue
+        table: Any = data
+        for depth, part in enumerate(parts[:-1]):
+            nxt = table.get(part) if isinstance(table, dict) else None
+            if not isinstance(nxt, dict):
+                where = ".".join(parts[: depth + 1])
+                if isinstance(table, dict) and part in table:
+                    issues.append(Issue("--set", key, f"'{where}' is a value, not a table"))
+                else:
+                    hint = _suggest(part, table.keys() if isinstance(table, dict) else ())
+                    issues.append(Issue("--set", key, f"no table '{where}' in {file}{hint}"))
+                break
+            table = nxt
+        else:
+            table[parts[-1]] = value
+            _record_origins(value, tuple(parts), f"--set {key}", origins)
+    if issues:
+        raise ScenarioError(issues)
+    return data
+
+
+# --- turning pydantic's errors into issues ------------------------------------
+
+
+def _issues_from_pydantic(exc: ValidationError, origins: Origins) -> list[Issue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        path, parent = _clean_loc(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            message = f"unknown key '{key}'{_suggest(key, _valid_keys(parent))}"
+        elif kind == "missing":
+            message = "is required but missing"
+        elif kind == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            tag = str(ctx.get("tag", ""))
+            expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+            message = (
+                f"'{tag}' is not a valid {ctx.get('discriminator', 'kind').strip(chr(39))}"
+                f"{_suggest(tag, expected)} (one of {', '.join(expected)})"
+            )
+        elif kind == "union_tag_not_found":
+            ctx = err.get("ctx", {})
+            message = f"needs a {ctx.get('discriminator', 'kind')} key"
+        else:
+            message = err["msg"]
+            if "input" in err and not isinstance(err["input"], (dict, list)):
+                message += f" (got {err['input']!r})"
+        issues.append(Issue(_file_for(path, origins), _format_path(path), message))
+    return issues
+
+
+def _clean_loc(loc: tuple[str | int, ...]) -> tuple[KeyPath, Any]:
+    """Drop the tags pydantic inserts for tagged unions; return the path and the
+    type in which the last key was looked up."""
+    path: list[str | int] = []
+    current: Any = Scenario
+    parent: Any = Scenario
+    for part in loc:
+        members = _union_members(current)
+        if members is not None and isinstance(part, str) and part in members:
+            current = members[part]
+            continue
+        if part == "[key]":
+            continue
+        parent = current
+        current = _child_type(current, part)
+        path.append(part)
+    return tuple(path), parent
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _union_members(tp: Any) -> dict[str, type[BaseModel]] | None:
+    """For a union of models told apart by a literal tag, map each tag to its model."""
+    tp = _unwrap(tp)
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return None
+    members: dict[str, type[BaseModel]] = {}
+    for arg in typing.get_args(tp):
+        arg = _unwrap(arg)
+        if not (isinstance(arg, type) and issubclass(arg, BaseModel)):
+            continue
+        for field in arg.model_fields.values():
+            if typing.get_origin(field.annotation) is typing.Literal:
+                for tag in typing.get_args(field.annotation):
+                    members[str(tag)] = arg
+    return members or None
+
+
+def _child_type(tp: Any, key: str | int) -> Any:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, field in tp.model_fields.items():
+            if key in (name, field.alias):
+                return field.annotation
+        return None
+    origin = typing.get_origin(tp)
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    if origin is list:
+        return typing.get_args(tp)[0]
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            found = _child_type(arg, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _valid_keys(tp: Any) -> list[str]:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [field.alias or name for name, field in tp.model_fields.items()]
+    return []
+
+
+def _suggest(word: str, candidates: Iterable[Any]) -> str:
+    options = [str(c) for c in candidates]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if options and len(options) <= 25:
+        return f"; valid keys: {', '.join(sorted(options))}"
+    return ""
+
+
+def _format_path(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _file_for(path: KeyPath, origins: Origins) -> str:
+    for n in range(len(path), -1, -1):
+        if path[:n] in origins:
+            return origins[path[:n]]
+    return origins.get((), "<scenario>")

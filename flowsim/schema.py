@@ -1,0 +1,339 @@
+"""Typed, frozen models of a scenario file.
+
+These models only describe the shape and the ranges of each value. Checks
+that need the whole scenario (routes naming unknown nodes, reachability,
+cycles, dates inside the calendar) live in :mod:`flowsim.checks`, so that
+each error can be reported with its own key path.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+__all__ = [
+    "Calendar",
+    "Distribution",
+    "FuelRestriction",
+    "Meta",
+    "Mine",
+    "Node",
+    "Partner",
+    "Policies",
+    "Prices",
+    "Processor",
+    "Raid",
+    "Route",
+    "Sanction",
+    "Scenario",
+    "SimulationSettings",
+    "StockLot",
+]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+PositiveInt = Annotated[int, Field(gt=0)]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
+Jurisdiction = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 3166-1 alpha-3 code")
+]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+
+NodeKind = Literal["mine", "buyer", "refiner", "partner"]
+LegalStatus = Literal["licensed", "informal", "illegal"]
+
+
+# --- distributions of durations (days) --------------------------------------
+
+
+class Fixed(Frozen):
+    dist: Literal["fixed"]
+    value: NonNegativeFloat
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Exponential(Frozen):
+    dist: Literal["exponential"]
+    mean: PositiveFloat
+
+
+class Uniform(Frozen):
+    dist: Literal["uniform"]
+    low: NonNegativeFloat
+    high: NonNegativeFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Triangular(Frozen):
+    dist: Literal["triangular"]
+    low: NonNegativeFloat
+    mode: NonNegativeFloat
+    high: NonNegativeFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(f"needs low <= mode <= high, got {self.low}, {self.mode}, {self.high}")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
+
+class Lognormal(Frozen):
+    dist: Literal["lognormal"]
+    mean: PositiveFloat
+    cv: NonNegativeFloat
+
+
+def _number_means_fixed(value: object) -> object:
+    """Let a plain number stand for a fixed duration: ``transit_days = 3``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
+Distribution = Annotated[
+    Union[Fixed, Exponential, Uniform, Triangular, Lognormal],
+    Field(discriminator="dist"),
+    BeforeValidator(_number_means_fixed),
+]
+
+
+# --- sections ---------------------------------------------------------------
+
+
+class Meta(Frozen):
+    name: Identifier
+    description: Text = ""
+    sources: list[Text] = []
+
+
+class Calendar(Frozen):
+    start: Date
+    end: Date
+
+
+class Prices(Frozen):
+    usd_per_oz: dict[int, PositiveFloat] = Field(
+        description="Gold price by calendar year, USD per troy ounce of fine gold."
+    )
+    dore_purity: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9,
+        description="Fine-gold share of unrefined gold (doré) when a mine does not state its own.",
+    )
+
+
+class SimulationSettings(Frozen):
+    lot_interval_days: PositiveFloat = Field(
+        1.0, description="Days between two lots of a mine, unless the mine sets its own."
+    )
+    hold_retry_days: PositiveFloat = Field(
+        1.0, description="How often a node retries to send lots it holds for want of a route."
+    )
+
+
+class NodeBase(Frozen):
+    name: Text = ""
+    jurisdiction: Jurisdiction
+    entity: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    legal_status: LegalStatus
+    region: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Mine(NodeBase):
+    kind: Literal["mine"]
+    production_kg_per_day: PositiveFloat
+    production_cv: NonNegativeFloat = Field(
+        0.0, description="Coefficient of variation of each lot's mass (gamma-distributed)."
+    )
+    lot_interval_days: PositiveFloat | None = None
+    purity: Annotated[float, Field(gt=0, le=1)] | None = None
+    fuel_dependence: Probability = Field(
+        0.0, description="Share of production that stops when the mine gets no fuel."
+    )
+    fuel_gal_per_kg: NonNegativeFloat = Field(
+        0.0, description="Gallons of fuel burnt per kg of gold produced."
+    )
+    fuel_region: str | None = Field(
+        None, description="Region whose fuel supply the mine depends on; defaults to its region."
+    )
+
+
+class StockLot(Frozen):
+    origin: Identifier = Field(description="Id of the mine the gold came from.")
+    kg: PositiveFloat
+    lot_kg: PositiveFloat = 10.0
+
+
+class Processor(NodeBase):
+    """A buyer or a refiner: a queue in front of ``servers`` parallel servers."""
+
+    kind: Literal["buyer", "refiner"]
+    capacity_kg_per_day: PositiveFloat
+    processing_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=0.0),
+        description="Time a server spends on a lot on top of mass / capacity.",
+    )
+    servers: PositiveInt = 1
+    output_purity: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="Refiners: purity of what they ship. Buyers pass purity through."
+    )
+    loss_fraction: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.0, description="Share of each lot's mass lost in processing."
+    )
+    initial_stock: list[StockLot] = []
+
+
+class Partner(NodeBase):
+    kind: Literal["partner"]
+    price_factor: PositiveFloat = Field(
+        1.0, description="Share of the world price of fine gold that the partner pays."
+    )
+
+
+Node = Annotated[Union[Mine, Processor, Partner], Field(discriminator="kind")]
+
+
+class Route(Frozen):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+    source: Identifier = Field(alias="from")
+    target: Identifier = Field(alias="to")
+    transit_days: Distribution = Field(default_factory=lambda: Fixed(dist="fixed", value=1.0))
+    cost_usd_per_kg: NonNegativeFloat = 0.0
+    capacity_kg_per_day: PositiveFloat | None = None
+    seizure_probability: Probability = 0.0
+    weight: NonNegativeFloat = Field(
+        1.0, description="Share of the origin's outflow sent this way, relative to its siblings."
+    )
+
+
+# --- policies ---------------------------------------------------------------
+
+
+class PolicyBase(Frozen):
+    enabled: bool = True
+    description: Text = ""
+
+
+class Sanction(PolicyBase):
+    issuer: Jurisdiction
+    effective: Date
+    until: Date | None = None
+    target_entities: list[Annotated[str, StringConstraints(min_length=1)]] = []
+    target_jurisdictions: list[Jurisdiction] = []
+    compliance: dict[Identifier, Probability] = Field(
+        {}, description="Partner id -> share of tainted lots it refuses (0 ignores, 1 refuses all)."
+    )
+    default_compliance: Probability = 0.0
+    discount: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.0, description="Price discount on tainted gold at partners that accept it."
+    )
+
+    @model_validator(mode="after")
+    def _has_targets(self) -> Sanction:
+        if not self.target_entities and not self.target_jurisdictions:
+            raise ValueError("needs target_entities or target_jurisdictions")
+        return self
+
+
+class Raid(PolicyBase):
+    date: Date | None = None
+    rate_per_year: PositiveFloat | None = None
+    window_start: Date | None = None
+    window_end: Date | None = None
+    nodes: list[Identifier] = []
+    region: str | None = None
+    node_kinds: list[NodeKind] = ["mine"]
+    pick: Literal["all", "one"] = Field(
+        "all", description="Whether each raid hits every target or one drawn at random."
+    )
+    capacity_loss: Probability = 0.5
+    recovery_days: NonNegativeFloat = 90.0
+    stock_seized: Probability = 0.0
+    route_seizure_increase: Probability = 0.0
+    route_seizure_days: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> Raid:
+        poisson = (self.rate_per_year, self.window_start, self.window_end)
+        if self.date is not None and any(v is not None for v in poisson):
+            raise ValueError("give either date, or rate_per_year with window_start and window_end")
+        if self.date is None and any(v is None for v in poisson):
+            raise ValueError("needs a date, or rate_per_year with window_start and window_end")
+        if not self.nodes and self.region is None:
+            raise ValueError("needs nodes or region")
+        return self
+
+
+class FuelRestriction(PolicyBase):
+    region: Annotated[str, StringConstraints(min_length=1)]
+    start: Date
+    end: Date
+    supply_cut: Probability = Field(1.0, description="Share of the region's fuel supply cut.")
+    black_market_share: Probability = Field(
+        0.0, description="Share of the cut fuel that miners buy on the black market instead."
+    )
+    black_market_premium: NonNegativeFloat = Field(
+        0.35, description="Black-market price premium over the pump price (0.35 = 35% dearer)."
+    )
+    fuel_price_usd_per_gal: PositiveFloat = 3.65
+
+
+class Policies(Frozen):
+    sanctions: dict[Identifier, Sanction] = {}
+    raids: dict[Identifier, Raid] = {}
+    fuel_restrictions: dict[Identifier, FuelRestriction] = {}
+
+
+class Scenario(Frozen):
+    meta: Meta
+    calendar: Calendar
+    prices: Prices
+    simulation: SimulationSettings = SimulationSettings()
+    nodes: dict[Identifier, Node]
+    routes: dict[Identifier, Route]
+    policies: Policies = Policies()
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def days(self) -> int:
+        """Length of the run in days, the end date included."""
+        return (self.calendar.end - self.calendar.start).days + 1
+
+    def day_of(self, when: Date) -> float:
+        return float((when - self.calendar.start).days)
