@@ -110,10 +110,14 @@ class Engine:
         chooser: RouteChooser | None = None,
     ):
         self.network = network
-        self.rng = rng
+        # One stream per purpose, spawned from the generator passed in, so that
+        # a lever that changes how often lots are refused or seized does not
+        # change how much gold the mines produce or when raids fall: scenarios
+        # run with the same seed share their random numbers where they can.
+        policy_rng, transit_rng, self.rng, *mine_rngs = rng.spawn(3 + len(network.kinds))
         self.env = simpy.Environment()
         self.ledger = Ledger()
-        self.policy = PolicyState(network, rng)
+        self.policy = PolicyState(network, policy_rng)
         self.chooser = chooser if chooser is not None else StaticSplit(network)
         s = network.scenario
         self.horizon = float(s.days)
@@ -123,7 +127,8 @@ class Engine:
         self.fuel_premium_usd = 0.0
 
         routes = list(s.routes.values())
-        self.route_transit = [sampler(r.transit_days, rng) for r in routes]
+        self.route_transit = [sampler(r.transit_days, transit_rng) for r in routes]
+        self.service_rng = transit_rng
         self.route_capacity = [r.capacity_kg_per_day for r in routes]
         self.route_day = [-1] * len(routes)
         self.route_used = [0.0] * len(routes)
@@ -136,7 +141,7 @@ class Engine:
 
         for i, node in enumerate(s.nodes.values()):
             if isinstance(node, Mine):
-                self.env.process(self._mine(i, node))
+                self.env.process(self._mine(i, node, mine_rngs[i]))
             elif isinstance(node, Processor):
                 site = self.sites[i]
                 site.store = simpy.Store(self.env)
@@ -182,9 +187,9 @@ class Engine:
 
     # --- processes --------------------------------------------------------------
 
-    def _mine(self, i: int, mine: Mine) -> Generator:
+    def _mine(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
         s = self.network.scenario
-        env, rng, policy, ledger = self.env, self.rng, self.policy, self.ledger
+        env, policy, ledger = self.env, self.policy, self.ledger
         interval = mine.lot_interval_days or s.simulation.lot_interval_days
         mean_mass = mine.production_kg_per_day * interval
         purity = mine.purity or s.prices.dore_purity
@@ -209,7 +214,7 @@ class Engine:
         env, policy, ledger = self.env, self.policy, self.ledger
         site = self.sites[i]
         get = site.store.get
-        process_time = sampler(node.processing_days, self.rng)
+        process_time = sampler(node.processing_days, self.service_rng)
         capacity = node.capacity_kg_per_day
         loss = node.loss_fraction
         purity = node.output_purity if node.kind == "refiner" else None
