@@ -35,8 +35,13 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
 
 
 def _hint(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    options = sorted(options)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if 0 < len(options) <= 25:
+        return f" (known: {', '.join(options)})"
+    return ""
 
 
 def _check_calendar(s: Scenario) -> Iterator[Finding]:

@@ -33,10 +33,21 @@ from flowsim.ledger import (
 from flowsim.network import PARTNER, Network
 from flowsim.policies import PolicyState
 from flowsim.routing import RouteChooser, StaticSplit
-from flowsim.schema import Exponential, Fixed, Lognormal, Mine, Partner, Processor, Triangular
+from flowsim.schema import (
+    Exponential,
+    Fixed,
+    Lognormal,
+    Mine,
+    Partner,
+    Processor,
+    StockLot,
+    Triangular,
+)
 
 __all__ = ["Engine", "EngineOutput", "Lot", "sampler"]
 
+# Purity of what a refiner ships when the scenario does not say (four nines gold).
+DEFAULT_REFINED_PURITY = 0.9999
 # A node whose capacity a raid destroyed outright still works this slowly,
 # rather than holding a lot forever.
 MIN_CAPACITY_FACTOR = 0.01
@@ -145,8 +156,8 @@ class Engine:
             elif isinstance(node, Processor):
                 site = self.sites[i]
                 site.store = simpy.Store(self.env)
-                for lot in node.initial_stock:
-                    self._open_stock(i, lot.origin, lot.kg, lot.lot_kg)
+                for stock in node.initial_stock:
+                    self._open_stock(i, stock)
                 for _ in range(node.servers):
                     self.env.process(self._serve(i, node))
         if self.policy.raids:
@@ -170,14 +181,13 @@ class Engine:
         self.next_lot += 1
         return lot
 
-    def _open_stock(self, node: int, origin: str, kg: float, lot_kg: float) -> None:
+    def _open_stock(self, node: int, stock: StockLot) -> None:
         s = self.network.scenario
-        mine = s.nodes[origin]
-        purity = mine.purity or s.prices.dore_purity
-        origin_index = self.network.index(origin)
+        purity = stock.purity or s.nodes[stock.origin].purity or s.prices.dore_purity
+        origin_index = self.network.index(stock.origin)
         site = self.sites[node]
-        whole, rest = divmod(kg, lot_kg)
-        masses = [lot_kg] * int(whole) + ([rest] if rest > 1e-12 else [])
+        whole, rest = divmod(stock.kg, stock.lot_kg)
+        masses = [stock.lot_kg] * int(whole) + ([rest] if rest > 1e-12 else [])
         for mass in masses:
             lot = self._new_lot(mass, origin_index, purity, 0.0)
             lot.history.append((node, 0.0))
@@ -196,19 +206,20 @@ class Engine:
         cv = mine.production_cv
         shape = 1.0 / cv**2 if cv > 0 else 0.0
         has_fuel_cuts = bool(policy.fuel_cuts[i])
+        # A lot holds the output of the interval that starts at its time, so
+        # that every day of the calendar produces, the first one included.
         while True:
-            yield env.timeout(interval)
             day = env.now
             mass = mean_mass * policy.production_factor(i, day)
             if shape:
                 mass *= rng.gamma(shape, 1.0 / shape)
-            if mass <= 0.0:
-                continue
-            if has_fuel_cuts:
-                self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
-            lot = self._new_lot(mass, i, purity, day)
-            ledger.add(day, PRODUCED, lot.id, i, -1, mass)
-            self.dispatch(lot, i)
+            if mass > 0.0:
+                if has_fuel_cuts:
+                    self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
+                lot = self._new_lot(mass, i, purity, day)
+                ledger.add(day, PRODUCED, lot.id, i, -1, mass)
+                self.dispatch(lot, i)
+            yield env.timeout(interval)
 
     def _serve(self, i: int, node: Processor) -> Generator:
         env, policy, ledger = self.env, self.policy, self.ledger
@@ -217,9 +228,11 @@ class Engine:
         process_time = sampler(node.processing_days, self.service_rng)
         capacity = node.capacity_kg_per_day
         loss = node.loss_fraction
-        purity = node.output_purity if node.kind == "refiner" else None
-        if node.kind == "refiner" and purity is None:
-            purity = 0.999
+        purity = None
+        if node.kind == "refiner":
+            purity = (
+                node.output_purity if node.output_purity is not None else DEFAULT_REFINED_PURITY
+            )
         while True:
             lot = yield get()
             if lot.mass <= 0.0:  # seized whole while it queued
@@ -230,12 +243,15 @@ class Engine:
                 yield env.timeout(busy)
             if lot.mass <= 0.0:
                 continue
-            if loss:
-                lost = lot.mass * loss
+            kept = 1.0 - loss
+            if purity is not None and purity > lot.purity:
+                # Refining removes the impurities: the fine gold stays, the gross mass falls.
+                kept *= lot.purity / purity
+                lot.purity = purity
+            if kept < 1.0:
+                lost = lot.mass * (1.0 - kept)
                 lot.mass -= lost
                 ledger.add(env.now, LOST, lot.id, i, -1, lost)
-            if purity is not None:
-                lot.purity = purity
             del site.present[lot.id]
             self.dispatch(lot, i)
 

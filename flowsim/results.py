@@ -212,6 +212,19 @@ class Results:
                 f"mass balance broken in replication {int(row['replication'])} of "
                 f"{self.meta.get('scenario')}: residual {row['residual']:.6g} kg\n{bad.to_string()}"
             )
+        # Node by node, the stock the ledger implies must be the stock the engine held.
+        last = self.stocks_monthly.groupby(["replication", "node"])["kg"].last()
+        held = self.end_state.set_index(["replication", "node"])["kg"].reindex(last.index)
+        gap = (last - held).abs()
+        scale = BALANCE_RTOL * max(
+            1.0, float(table["produced"].max() + table["opening_stock"].max())
+        )
+        if (gap > scale).any():
+            where = gap.idxmax()
+            raise MassBalanceError(
+                f"stock at node {where[1]!r} (replication {where[0]}) is {held[where]:.6g} kg "
+                f"but the ledger says {last[where]:.6g} kg"
+            )
 
     # --- summary -----------------------------------------------------------------
 
@@ -251,9 +264,17 @@ class Results:
                 "transit": float(seized.get("transit", 0.0)),
                 "stock": float(seized.get("stock", 0.0)),
             },
+            "transport_cost_usd": self._transport_cost_usd(),
             "black_market_fuel_premium_usd": float(self.runs["fuel_premium_usd"].mean()),
             "policies": self.meta.get("policies", []),
         }
+
+    def _transport_cost_usd(self) -> float:
+        """Mean over replications of what shipping cost: kg shipped x route cost per kg."""
+        shipped = self._rows("shipped")
+        cost = self.routes.set_index("route")["cost_usd_per_kg"]
+        per_row = shipped["kg"].to_numpy() * cost.reindex(shipped["route"].astype(str)).to_numpy()
+        return float(per_row.sum()) / self.replications
 
     # --- on disk -----------------------------------------------------------------
 

@@ -107,6 +107,17 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
         loop = " -> ".join(str(p.name) for p in (*chain, resolved))
         raise ScenarioError([Issue(str(path), "extends", f"extends itself in a loop: {loop}")])
     data = _read_toml(path)
+    if not data:
+        raise ScenarioError(
+            [
+                Issue(
+                    str(path),
+                    "",
+                    "is empty: a scenario needs at least "
+                    "[meta], [calendar], [prices], [nodes] and [routes]",
+                )
+            ]
+        )
     parent_name = data.pop("extends", None)
     origins: Origins = {}
     _record_origins(data, (), str(path), origins)
@@ -193,7 +204,7 @@ def _apply_overrides(
             table = nxt
         else:
             table[parts[-1]] = value
-            _record_origins(value, tuple(parts), f"--set {key}", origins)
+            _record_origins(value, tuple(parts), "--set", origins)
     if issues:
         raise ScenarioError(issues)
     return data
@@ -202,33 +213,50 @@ def _apply_overrides(
 # --- turning pydantic's errors into issues ------------------------------------
 
 
+_PATTERN_MESSAGES = {
+    "^[A-Z]{3}$": "must be an ISO 3166-1 alpha-3 code in capitals, like 'VEN'",
+    "^[A-Za-z][A-Za-z0-9_\\-]*$": (
+        "must start with a letter and hold only letters, digits, '_' and '-'"
+    ),
+}
+
+
 def _issues_from_pydantic(exc: ValidationError, origins: Origins) -> list[Issue]:
     issues = []
     for err in exc.errors(include_url=False):
         path, parent = _clean_loc(err["loc"])
         kind = err["type"]
+        ctx = err.get("ctx", {})
         if kind == "extra_forbidden":
             key = str(path[-1])
             message = f"unknown key '{key}'{_suggest(key, _valid_keys(parent))}"
         elif kind == "missing":
             message = "is required but missing"
-        elif kind == "union_tag_invalid":
-            ctx = err.get("ctx", {})
-            tag = str(ctx.get("tag", ""))
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            # The tag's own key is where the user has to look.
+            tag_key = str(ctx.get("discriminator", "kind")).strip("'")
+            path = (*path, tag_key)
             expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
-            message = (
-                f"'{tag}' is not a valid {ctx.get('discriminator', 'kind').strip(chr(39))}"
-                f"{_suggest(tag, expected)} (one of {', '.join(expected)})"
-            )
-        elif kind == "union_tag_not_found":
-            ctx = err.get("ctx", {})
-            message = f"needs a {ctx.get('discriminator', 'kind')} key"
+            if kind == "union_tag_not_found":
+                message = "is required but missing"
+            else:
+                tag = str(ctx.get("tag", ""))
+                close = difflib.get_close_matches(tag, expected, n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                message = f"{tag!r} is not one of {', '.join(expected)}{hint}"
+        elif kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_MESSAGES:
+            message = f"{_PATTERN_MESSAGES[ctx['pattern']]} (got {err['input']!r})"
         else:
-            message = err["msg"]
-            if "input" in err and not isinstance(err["input"], (dict, list)):
-                message += f" (got {err['input']!r})"
+            message = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], dict):
+                message += f" (got {_short(err['input'])})"
         issues.append(Issue(_file_for(path, origins), _format_path(path), message))
     return issues
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _clean_loc(loc: tuple[str | int, ...]) -> tuple[KeyPath, Any]:
@@ -247,6 +275,10 @@ def _clean_loc(loc: tuple[str | int, ...]) -> tuple[KeyPath, Any]:
         parent = current
         current = _child_type(current, part)
         path.append(part)
+    if len(path) >= 2 and path[-1] == "value" and isinstance(parent, type):
+        # A plain number stands for {dist = "fixed", value = ...}: name the key the user wrote.
+        if parent.__name__ == "Fixed":
+            path.pop()
     return tuple(path), parent
 
 

@@ -44,10 +44,14 @@ class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
-Probability = Annotated[float, Field(ge=0, le=1)]
-PositiveInt = Annotated[int, Field(gt=0)]
+# Numbers and flags are strict: TOML has real types, and `true` or "10" where a
+# number belongs is a mistake to report, not a value to convert.
+PositiveFloat = Annotated[float, Field(gt=0, strict=True)]
+NonNegativeFloat = Annotated[float, Field(ge=0, strict=True)]
+Probability = Annotated[float, Field(ge=0, le=1, strict=True)]
+Purity = Annotated[float, Field(gt=0, le=1, strict=True)]
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
 Jurisdiction = Annotated[
     str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 3166-1 alpha-3 code")
@@ -146,7 +150,7 @@ class Prices(Frozen):
     usd_per_oz: dict[int, PositiveFloat] = Field(
         description="Gold price by calendar year, USD per troy ounce of fine gold."
     )
-    dore_purity: Annotated[float, Field(gt=0, le=1)] = Field(
+    dore_purity: Purity = Field(
         0.9,
         description="Fine-gold share of unrefined gold (doré) when a mine does not state its own.",
     )
@@ -176,7 +180,7 @@ class Mine(NodeBase):
         0.0, description="Coefficient of variation of each lot's mass (gamma-distributed)."
     )
     lot_interval_days: PositiveFloat | None = None
-    purity: Annotated[float, Field(gt=0, le=1)] | None = None
+    purity: Purity | None = None
     fuel_dependence: Probability = Field(
         0.0, description="Share of production that stops when the mine gets no fuel."
     )
@@ -192,6 +196,9 @@ class StockLot(Frozen):
     origin: Identifier = Field(description="Id of the mine the gold came from.")
     kg: PositiveFloat
     lot_kg: PositiveFloat = 10.0
+    purity: Purity | None = Field(
+        None, description="Purity of the stock; defaults to the origin mine's."
+    )
 
 
 class Processor(NodeBase):
@@ -204,10 +211,14 @@ class Processor(NodeBase):
         description="Time a server spends on a lot on top of mass / capacity.",
     )
     servers: PositiveInt = 1
-    output_purity: Annotated[float, Field(gt=0, le=1)] | None = Field(
-        None, description="Refiners: purity of what they ship. Buyers pass purity through."
+    output_purity: Purity | None = Field(
+        None,
+        description=(
+            "Refiners: purity of what they ship (default 0.9999); the impurities removed "
+            "are recorded as lost. Buyers pass purity through."
+        ),
     )
-    loss_fraction: Annotated[float, Field(ge=0, lt=1)] = Field(
+    loss_fraction: Annotated[float, Field(ge=0, lt=1, strict=True)] = Field(
         0.0, description="Share of each lot's mass lost in processing."
     )
     initial_stock: list[StockLot] = []
@@ -243,7 +254,7 @@ class Route(Frozen):
 
 
 class PolicyBase(Frozen):
-    enabled: bool = True
+    enabled: Flag = True
     description: Text = ""
 
 
@@ -257,7 +268,7 @@ class Sanction(PolicyBase):
         {}, description="Partner id -> share of tainted lots it refuses (0 ignores, 1 refuses all)."
     )
     default_compliance: Probability = 0.0
-    discount: Annotated[float, Field(ge=0, lt=1)] = Field(
+    discount: Annotated[float, Field(ge=0, lt=1, strict=True)] = Field(
         0.0, description="Price discount on tainted gold at partners that accept it."
     )
 
