@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from flowsim.checks import check_scenario
 from flowsim.errors import Issue, ScenarioError
-from flowsim.schema import Scenario
+from flowsim.schema import Fixed, Scenario
 
 __all__ = [
     "load_scenario",
@@ -275,10 +275,9 @@ def _clean_loc(loc: tuple[str | int, ...]) -> tuple[KeyPath, Any]:
         parent = current
         current = _child_type(current, part)
         path.append(part)
-    if len(path) >= 2 and path[-1] == "value" and isinstance(parent, type):
+    if path and path[-1] == "value" and parent is Fixed:
         # A plain number stands for {dist = "fixed", value = ...}: name the key the user wrote.
-        if parent.__name__ == "Fixed":
-            path.pop()
+        path.pop()
     return tuple(path), parent
 
 

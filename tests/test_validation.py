@@ -709,7 +709,6 @@ def test_override_bad_path(tiny_toml, write_toml, override, key_path, message):
 )
 def test_override_bad_value(tiny_toml, write_toml, override, key_path, message):
     path = write_toml(tiny_toml)
-    key = override.partition("=")[0]
     assert_issue(issues_of(path, [override]), "--set", key_path, message)
 
 
