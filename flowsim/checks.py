@@ -178,6 +178,11 @@ def _check_stocks(s: Scenario) -> Iterator[Finding]:
     for node_id, node in s.nodes.items():
         if not isinstance(node, Processor):
             continue
+        if node.kind == "buyer" and node.output_purity is not None:
+            yield (
+                ("nodes", node_id, "output_purity"),
+                "only refiners change purity; a buyer passes gold on as it came",
+            )
         for i, lot in enumerate(node.initial_stock):
             if lot.origin not in mines:
                 yield (

@@ -203,14 +203,17 @@ class Engine:
         interval = mine.lot_interval_days or s.simulation.lot_interval_days
         mean_mass = mine.production_kg_per_day * interval
         purity = mine.purity or s.prices.dore_purity
-        cv = mine.production_cv
-        shape = 1.0 / cv**2 if cv > 0 else 0.0
+        variance = mine.production_cv**2  # may underflow to 0 for a tiny cv: then no noise
+        shape = 1.0 / variance if variance > 0.0 else 0.0
         has_fuel_cuts = bool(policy.fuel_cuts[i])
         # A lot holds the output of the interval that starts at its time, so
         # that every day of the calendar produces, the first one included.
+        horizon = self.horizon
         while True:
             day = env.now
             mass = mean_mass * policy.production_factor(i, day)
+            if day + interval > horizon:  # the last lot covers only the days left
+                mass *= (horizon - day) / interval
             if shape:
                 mass *= rng.gamma(shape, 1.0 / shape)
             if mass > 0.0:

@@ -99,8 +99,6 @@ class PolicyState:
             regimes.append(
                 Regime(name, s.day_of(rule.effective), end, targets, compliance, rule.discount)
             )
-        if len(regimes) > 60:
-            raise ValueError("flowsim supports at most 60 enabled sanctions regimes")
         return regimes
 
     def taint_on_leave(self, node: int, arrived: float, leaving: float) -> int:

@@ -282,6 +282,7 @@ class Results:
         """Write the run folder atomically and return its path."""
         target = Path(directory)
         parent = target.parent
+        _check_replaceable(target)
         try:
             parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
@@ -338,11 +339,27 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def _check_replaceable(target: Path) -> None:
+    """Refuse to overwrite anything but an earlier run folder."""
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise FlowsimError(f"cannot write results to {target}: it exists and is not a folder")
+    if not (target / "manifest.json").is_file() and any(target.iterdir()):
+        raise FlowsimError(
+            f"cannot write results to {target}: it is a folder that is not a flowsim run "
+            "(no manifest.json); choose another --out"
+        )
+
+
 def _replace_dir(tmp: Path, target: Path) -> None:
     """Move the finished ``tmp`` folder to ``target``, replacing an older run."""
     for path in tmp.iterdir():
         with open(path, "rb") as f:
             os.fsync(f.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
     old = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))

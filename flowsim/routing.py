@@ -39,12 +39,18 @@ class StaticSplit:
         if len(candidates) == 1:
             return candidates[0]
         weights, credit = self.weights, self.credit
+        # Routes of weight 0 are fallbacks: used only when no weighted route is open.
+        weighted = [r for r in candidates if weights[r] > 0.0]
+        if weighted:
+            candidates = weighted
+            if len(candidates) == 1:
+                return candidates[0]
         total = 0.0
         for r in candidates:
             total += weights[r]
         best, best_credit = candidates[0], -float("inf")
         for r in candidates:
-            # With all weights zero, split evenly.
+            # Among fallbacks only (all weights zero), split evenly.
             earned = mass * (weights[r] / total if total > 0 else 1.0 / len(candidates))
             credit[r] += earned
             if credit[r] > best_credit:

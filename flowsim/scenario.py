@@ -150,7 +150,8 @@ def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge tables; any other value in ``child`` replaces the base's."""
     merged = copy.deepcopy(base)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        # A distribution ({dist = ...}) is one value: the child's replaces the parent's.
+        if isinstance(value, dict) and "dist" not in value and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

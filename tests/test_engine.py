@@ -214,3 +214,22 @@ def test_transit_distributions_have_their_mean(dist):
     transit = (delivered - shipped.reindex(delivered.index)).dropna()
     assert transit.mean() == pytest.approx(2.0, rel=0.06)
     assert (transit >= 0).all()
+
+
+def test_weight_zero_route_is_used_only_when_no_weighted_route_is_open():
+    data = chain(days=60)
+    data["nodes"]["mine"]["production_cv"] = 0.8  # lots of uneven mass
+    data["nodes"]["b"] = node("partner")
+    data["nodes"]["fallback"] = node("partner")
+    data["routes"]["buyer_b"] = route("buyer", "b", weight=2.0)
+    data["routes"]["buyer_fallback"] = route("buyer", "fallback", weight=0.0)
+    out = exported_by_partner(run(data, seed=9))
+    assert out["fallback"] == 0.0
+    assert out["partner"] > 0 and out["b"] > 0
+
+
+def test_last_lot_covers_only_the_days_left_in_the_calendar():
+    data = chain(days=10)
+    data["nodes"]["mine"]["lot_interval_days"] = 4.0  # lots at days 0, 4 and 8
+    produced = rows(run(data), "produced")["kg"].tolist()
+    assert produced == pytest.approx([40.0, 40.0, 20.0])

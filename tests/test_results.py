@@ -80,8 +80,7 @@ def test_save_and_load_round_trip(results, tmp_path):
 
 
 def test_save_replaces_an_older_run_and_leaves_no_temporary_folder(results, tmp_path):
-    target = tmp_path / "run"
-    target.mkdir()
+    target = results.save(tmp_path / "run")
     (target / "stale.txt").write_text("old")
     results.save(target)
     assert not (target / "stale.txt").exists()
@@ -113,3 +112,22 @@ def test_a_failed_save_keeps_the_older_run(results, tmp_path, monkeypatch):
 def test_load_rejects_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(flowsim.FlowsimError, match="not a flowsim run folder"):
         Results.load(tmp_path)
+
+
+def test_save_refuses_to_overwrite_a_folder_that_is_not_a_run(results, tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("years of work")
+    with pytest.raises(flowsim.FlowsimError, match="not a flowsim run"):
+        results.save(precious)
+    assert (precious / "chapter1.tex").read_text() == "years of work"
+    file_target = tmp_path / "notes.txt"
+    file_target.write_text("keep")
+    with pytest.raises(flowsim.FlowsimError, match="not a folder"):
+        results.save(file_target)
+    assert file_target.read_text() == "keep"
+
+
+def test_run_folder_has_ordinary_permissions(results, tmp_path):
+    out = results.save(tmp_path / "run")
+    assert out.stat().st_mode & 0o055  # readable by others unless the umask forbids it

@@ -846,3 +846,21 @@ def test_cli_validate_shipped_scenarios(scenario, capsys):
 
 def test_shipped_scenarios_exist():
     assert len(list(SCENARIOS.glob("*.toml"))) >= 2
+
+
+def test_child_distribution_replaces_the_parents_whole(write_toml, tiny_toml):
+    lognormal = 'transit_days = { dist = "lognormal", mean = 2.0, cv = 0.5 }'
+    text = edit(tiny_toml, 'to = "gangs"\ntransit_days = 1.0', f'to = "gangs"\n{lognormal}')
+    parent = write_toml(text, "parent.toml")
+    uniform = '{ dist = "uniform", low = 1.0, high = 2.0 }'
+    child = write_toml(
+        f'extends = "{parent.name}"\n[routes.r1]\ntransit_days = {uniform}\n', "child.toml"
+    )
+    assert load_scenario(child).routes["r1"].transit_days.dist == "uniform"
+
+
+def test_buyer_cannot_set_output_purity(write_toml, tiny_toml):
+    path = write_toml(tiny_toml + "\n")
+    text = path.read_text()
+    path = write_toml(edit(text, 'kind = "buyer"', 'kind = "buyer"\noutput_purity = 0.99'))
+    assert_issue(issues_of(path), path, "nodes.gangs.output_purity", "only refiners change purity")

@@ -1,0 +1,142 @@
+"""Invariants over randomly generated scenarios (hypothesis)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from networks import node, route
+
+import flowsim
+
+DISTS = st.sampled_from(
+    [
+        1.0,
+        0.0,
+        {"dist": "exponential", "mean": 2.0},
+        {"dist": "uniform", "low": 0.5, "high": 3.0},
+        {"dist": "triangular", "low": 0.0, "mode": 1.0, "high": 4.0},
+        {"dist": "lognormal", "mean": 1.5, "cv": 0.8},
+    ]
+)
+PROBABILITY = st.floats(0.0, 1.0)
+
+
+@st.composite
+def scenarios(draw) -> dict:
+    n_mines = draw(st.integers(1, 3))
+    n_middle = draw(st.integers(0, 4))
+    n_partners = draw(st.integers(1, 3))
+    mines = [f"m{i}" for i in range(n_mines)]
+    middle = [f"x{i}" for i in range(n_middle)]
+    partners = [f"p{i}" for i in range(n_partners)]
+    nodes: dict = {}
+    for m in mines:
+        nodes[m] = node(
+            "mine",
+            production_kg_per_day=draw(st.floats(0.01, 1e4)),
+            production_cv=draw(st.floats(0.0, 2.0)),
+            lot_interval_days=draw(st.sampled_from([0.5, 1.0, 7.0])),
+            fuel_dependence=draw(PROBABILITY),
+            fuel_gal_per_kg=draw(st.floats(0.0, 5000.0)),
+            region=draw(st.sampled_from(["north", "south"])),
+            entity=draw(st.sampled_from(["A", "B"])),
+        )
+    for x in middle:
+        nodes[x] = node(
+            draw(st.sampled_from(["buyer", "refiner"])),
+            capacity_kg_per_day=draw(st.floats(0.1, 1e5)),
+            servers=draw(st.integers(1, 3)),
+            processing_days=draw(DISTS),
+            loss_fraction=draw(st.floats(0.0, 0.5)),
+            entity=draw(st.sampled_from(["A", "B", "C"])),
+            jurisdiction=draw(st.sampled_from(["VEN", "COL"])),
+        )
+    for p in partners:
+        nodes[p] = node("partner", price_factor=draw(st.floats(0.5, 1.5)))
+
+    # Edges only go forward in the order mines, middle, partners: no cycles.
+    order = mines + middle + partners
+    routes: dict = {}
+
+    def add(source: str, target: str) -> None:
+        routes[f"{source}_{target}"] = route(
+            source,
+            target,
+            transit_days=draw(DISTS),
+            seizure_probability=draw(st.sampled_from([0.0, 0.0, 0.05, 1.0])),
+            weight=draw(st.sampled_from([0.0, 1.0, 3.0])),
+            capacity_kg_per_day=draw(st.sampled_from([None, None, 5.0, 100.0])),
+        )
+
+    for i, source in enumerate(order[: n_mines + n_middle]):
+        later = order[max(i + 1, n_mines) :]
+        for target in draw(st.lists(st.sampled_from(later), min_size=1, max_size=3, unique=True)):
+            add(source, target)
+    for p in partners:  # every partner must be fed
+        if not any(r["to"] == p for r in routes.values()):
+            add(draw(st.sampled_from(order[: n_mines + n_middle])), p)
+    for x in middle:  # every middle node must be fed and must reach a partner
+        if not any(r["to"] == x for r in routes.values()):
+            add(mines[0], x)
+        if not any(r["from"] == x for r in routes.values()):
+            add(x, partners[0])
+
+    policies: dict = {"sanctions": {}, "raids": {}, "fuel_restrictions": {}}
+    if draw(st.booleans()):
+        policies["sanctions"]["s"] = {
+            "issuer": "USA",
+            "effective": draw(st.sampled_from(["2018-01-01", "2018-02-15"])),
+            "target_entities": [
+                draw(st.sampled_from(sorted({n["entity"] for n in nodes.values()})))
+            ],
+            "target_jurisdictions": draw(st.sampled_from([[], ["VEN"]])),
+            "compliance": {p: draw(PROBABILITY) for p in partners},
+            "discount": draw(st.floats(0.0, 0.9)),
+        }
+    if draw(st.booleans()):
+        policies["raids"]["r"] = {
+            "rate_per_year": draw(st.floats(1.0, 50.0)),
+            "window_start": "2018-01-10",
+            "window_end": "2018-03-20",
+            "region": draw(st.sampled_from(sorted({nodes[m]["region"] for m in mines}))),
+            "node_kinds": ["mine", "buyer", "refiner"],
+            "pick": draw(st.sampled_from(["all", "one"])),
+            "capacity_loss": draw(PROBABILITY),
+            "recovery_days": draw(st.floats(0.0, 60.0)),
+            "stock_seized": draw(PROBABILITY),
+            "route_seizure_increase": draw(PROBABILITY),
+            "route_seizure_days": draw(st.floats(0.0, 20.0)),
+        }
+    if draw(st.booleans()):
+        policies["fuel_restrictions"]["f"] = {
+            "region": draw(st.sampled_from(sorted({nodes[m]["region"] for m in mines}))),
+            "start": "2018-02-01",
+            "end": "2018-03-01",
+            "supply_cut": draw(PROBABILITY),
+            "black_market_share": draw(PROBABILITY),
+        }
+    return {
+        "meta": {"name": "generated"},
+        "calendar": {"start": "2018-01-01", "end": "2018-03-31"},
+        "prices": {"usd_per_oz": {"2018": 1269.23}},
+        "nodes": nodes,
+        "routes": routes,
+        "policies": policies,
+    }
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_any_valid_scenario_runs_balances_and_repeats(data, seed):
+    scenario = flowsim.scenario_from_dict(data)
+    results = flowsim.simulate(scenario, seed=seed)  # checks the balance itself
+    summary = results.summary()
+    for value in summary["totals_kg"].values():
+        assert math.isfinite(value) and value >= -1e-9
+    for table in ("exports_kg_by_partner", "exports_usd_by_partner"):
+        assert all(math.isfinite(v) and v >= 0 for v in summary[table].values())
+    again = flowsim.simulate(scenario, seed=seed)
+    pd.testing.assert_frame_equal(results.ledger, again.ledger)
