@@ -12,7 +12,7 @@ from datetime import date as Date
 
 import pandas as pd
 
-from flowsim.schema import Mine, Partner, Processor, Scenario
+from flowsim.schema import Scenario
 
 __all__ = ["BUYER", "KG_TO_TROY_OZ", "KINDS", "MINE", "PARTNER", "REFINER", "Network"]
 
@@ -30,7 +30,6 @@ class Network:
     route_ids: tuple[str, ...]
     route_source: tuple[int, ...]
     route_target: tuple[int, ...]
-    topological_order: tuple[int, ...]
     price_change_days: tuple[float, ...]
     usd_per_kg: tuple[float, ...]
 
@@ -53,19 +52,12 @@ class Network:
             route_ids=route_ids,
             route_source=sources,
             route_target=targets,
-            topological_order=_topological_order(len(node_ids), sources, targets),
             price_change_days=tuple(scenario.day_of(Date(y, 1, 1)) for y in years),
             usd_per_kg=tuple(scenario.prices.usd_per_oz[y] * KG_TO_TROY_OZ for y in years),
         )
 
     def index(self, node_id: str) -> int:
         return self.node_ids.index(node_id)
-
-    def node(self, i: int) -> Mine | Processor | Partner:
-        return self.scenario.nodes[self.node_ids[i]]
-
-    def route(self, r: int):
-        return self.scenario.routes[self.route_ids[r]]
 
     def price_usd_per_kg(self, day: float) -> float:
         """World price of a kg of fine gold on a simulation day."""
@@ -96,7 +88,7 @@ class Network:
                     "route": route_id,
                     "from": route.source,
                     "to": route.target,
-                    "mean_transit_days": _mean_days(route.transit_days),
+                    "mean_transit_days": float(route.transit_days.mean),
                     "cost_usd_per_kg": route.cost_usd_per_kg,
                     "capacity_kg_per_day": route.capacity_kg_per_day,
                     "seizure_probability": route.seizure_probability,
@@ -104,27 +96,3 @@ class Network:
                 }
             )
         return pd.DataFrame(rows)
-
-
-def _mean_days(dist) -> float:
-    return float(dist.mean) if hasattr(dist, "mean") else float("nan")
-
-
-def _topological_order(
-    n: int, sources: tuple[int, ...], targets: tuple[int, ...]
-) -> tuple[int, ...]:
-    indegree = [0] * n
-    out: list[list[int]] = [[] for _ in range(n)]
-    for s, t in zip(sources, targets, strict=True):
-        out[s].append(t)
-        indegree[t] += 1
-    ready = [i for i in range(n) if indegree[i] == 0]
-    order = []
-    while ready:
-        i = ready.pop()
-        order.append(i)
-        for t in out[i]:
-            indegree[t] -= 1
-            if indegree[t] == 0:
-                ready.append(t)
-    return tuple(order)

@@ -141,7 +141,7 @@ class PolicyState:
         for name, raid in s.policies.raids.items():
             if not raid.enabled:
                 continue
-            named = {network.node_ids.index(n) for n in raid.nodes}
+            named = {network.index(n) for n in raid.nodes}
             in_region = {
                 i
                 for i, node in enumerate(s.nodes.values())

@@ -98,9 +98,12 @@ class Results:
         return pd.date_range(self.start.to_period("M").to_timestamp(), self.end, freq="MS")
 
     def _with_month(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Add the calendar ``date`` of each row's day and the first day of its ``month``."""
         start = np.datetime64(self.start.date(), "D")
         dates = start + np.floor(rows["day"].to_numpy()).astype("timedelta64[D]")
-        return rows.assign(month=pd.to_datetime(dates.astype("datetime64[M]")))
+        return rows.assign(
+            date=pd.to_datetime(dates), month=pd.to_datetime(dates.astype("datetime64[M]"))
+        )
 
     def _rows(self, event: str) -> pd.DataFrame:
         return self.ledger[self.ledger["event"] == event]
@@ -134,11 +137,7 @@ class Results:
     def seizures(self) -> pd.DataFrame:
         """Every seizure: in transit (``route`` set) or from a node's stock (``node`` set)."""
         rows = self._with_month(self._rows("seized"))
-        start = np.datetime64(self.start.date(), "D")
-        dates = start + np.floor(rows["day"].to_numpy()).astype("timedelta64[D]")
-        rows = rows.assign(
-            date=pd.to_datetime(dates), where=np.where(rows["node"].isna(), "transit", "stock")
-        )
+        rows = rows.assign(where=np.where(rows["node"].isna(), "transit", "stock"))
         return rows[
             ["replication", "day", "date", "month", "where", "node", "route", "lot", "kg"]
         ].reset_index(drop=True)

@@ -104,15 +104,17 @@ def simulate(
 
 
 def _policy_list(scenario: Scenario) -> list[dict[str, Any]]:
+    """Each policy's kind, name, switch and first date, for summaries and reports."""
     policies = scenario.policies
     listed = []
-    for kind, group in (
-        ("sanction", policies.sanctions),
-        ("raid", policies.raids),
-        ("fuel_restriction", policies.fuel_restrictions),
-    ):
-        for name, rule in group.items():
-            when = getattr(rule, "effective", None) or getattr(rule, "date", None)
-            when = when or getattr(rule, "start", None) or getattr(rule, "window_start", None)
-            listed.append({"kind": kind, "name": name, "enabled": rule.enabled, "from": str(when)})
+    for name, rule in policies.sanctions.items():
+        listed.append(_policy_row("sanction", name, rule.enabled, rule.effective))
+    for name, rule in policies.raids.items():
+        listed.append(_policy_row("raid", name, rule.enabled, rule.date or rule.window_start))
+    for name, rule in policies.fuel_restrictions.items():
+        listed.append(_policy_row("fuel_restriction", name, rule.enabled, rule.start))
     return listed
+
+
+def _policy_row(kind: str, name: str, enabled: bool, start: object) -> dict[str, Any]:
+    return {"kind": kind, "name": name, "enabled": enabled, "from": str(start)}
