@@ -31,6 +31,8 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
     findings += _check_sanctions(scenario)
     findings += _check_raids(scenario)
     findings += _check_fuel(scenario)
+    findings += _check_displacement(scenario)
+    findings += _check_interdictions(scenario)
     return findings
 
 
@@ -183,6 +185,8 @@ def _check_stocks(s: Scenario) -> Iterator[Finding]:
                 ("nodes", node_id, "output_purity"),
                 "only refiners change purity; a buyer passes gold on as it came",
             )
+        if node.kind == "buyer" and node.batch_kg is not None:
+            yield (("nodes", node_id, "batch_kg"), "only refiners melt lots into batches")
         for i, lot in enumerate(node.initial_stock):
             if lot.origin not in mines:
                 yield (
@@ -210,6 +214,14 @@ def _check_sanctions(s: Scenario) -> Iterator[Finding]:
                     (*prefix, "target_entities", i),
                     f"no node is operated by '{entity}'{_hint(entity, entities)}",
                 )
+        for i, change in enumerate(regime.compliance_changes):
+            where = (*prefix, "compliance_changes", i)
+            if change.partner not in partners:
+                yield (
+                    (*where, "partner"),
+                    f"'{change.partner}' is not a partner{_hint(change.partner, partners)}",
+                )
+            yield from _check_date(s, (*where, "date"), change.date)
         for i, code in enumerate(regime.target_jurisdictions):
             if code not in jurisdictions:
                 yield (
@@ -257,3 +269,41 @@ def _check_fuel(s: Scenario) -> Iterator[Finding]:
                 (*prefix, "region"),
                 f"no mine draws fuel from region '{rule.region}'{_hint(rule.region, fuel_regions)}",
             )
+
+
+def _check_displacement(s: Scenario) -> Iterator[Finding]:
+    mines = [n for n, node in s.nodes.items() if isinstance(node, Mine)]
+    for node_id, node in s.nodes.items():
+        if not isinstance(node, Mine):
+            continue
+        for i, other in enumerate(node.displacement_to):
+            path = ("nodes", node_id, "displacement_to", i)
+            if other == node_id:
+                yield (path, "a mine cannot displace its miners to itself")
+            elif other not in mines:
+                yield (path, f"'{other}' is not a mine{_hint(other, mines)}")
+        if node.displacement_share > 0 and not node.displacement_to:
+            yield (
+                ("nodes", node_id, "displacement_share"),
+                "needs displacement_to: the mines where the miners go",
+            )
+
+
+def _check_interdictions(s: Scenario) -> Iterator[Finding]:
+    jurisdictions = sorted({node.jurisdiction for node in s.nodes.values()})
+    for name, rule in s.policies.interdictions.items():
+        prefix = ("policies", "interdictions", name)
+        yield from _check_window(s, prefix, "start", "end", rule.start, rule.end)
+        for i, route_id in enumerate(rule.routes):
+            if route_id not in s.routes:
+                yield (
+                    (*prefix, "routes", i),
+                    f"unknown route '{route_id}'{_hint(route_id, s.routes)}",
+                )
+        for key in ("into_jurisdictions", "from_jurisdictions"):
+            for i, code in enumerate(getattr(rule, key)):
+                if code not in jurisdictions:
+                    yield (
+                        (*prefix, key, i),
+                        f"no node is in jurisdiction '{code}'{_hint(code, jurisdictions)}",
+                    )

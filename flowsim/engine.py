@@ -26,13 +26,16 @@ from flowsim.ledger import (
     OPENING,
     PRODUCED,
     REFUSED,
+    RELEASED,
     SEIZED,
     SHIPPED,
     Ledger,
+    Melts,
+    Receipts,
 )
-from flowsim.network import PARTNER, Network
+from flowsim.network import PARTNER, REFINER, Network
 from flowsim.policies import PolicyState
-from flowsim.routing import RouteChooser, StaticSplit
+from flowsim.routing import RouteChooser, make_chooser
 from flowsim.schema import (
     Exponential,
     Fixed,
@@ -54,19 +57,44 @@ MIN_CAPACITY_FACTOR = 0.01
 
 
 class Lot:
-    """A parcel of gold: its mass, where it was mined, and where it has been."""
+    """A parcel of gold: its mass, where it was mined, and where it has been.
 
-    __slots__ = ("arrived", "history", "id", "mass", "origin", "purity", "refused_by", "taint")
+    Provenance: a lot from one mine has ``mix`` None, its origin category is
+    the mine's and ``touched`` says whether it passed through a designated
+    entity. A batch melted at a refiner has ``mix``: the share of its mass by
+    (origin category, touched).
+    """
+
+    __slots__ = (
+        "arrived",
+        "history",
+        "id",
+        "mass",
+        "mix",
+        "origin",
+        "purity",
+        "refused_by",
+        "taint",
+        "touched",
+    )
 
     def __init__(self, lot_id: int, mass: float, origin: int, purity: float, day: float):
         self.id = lot_id
         self.mass = mass
-        self.origin = origin
+        self.origin = origin  # the mine; for a melted batch, its largest contributor
         self.purity = purity
         self.taint = 0  # bit k: touched a target of sanctions regime k while it applied
+        self.touched = False
+        self.mix: dict[tuple[int, bool], float] | None = None
         self.arrived = day  # when it reached the node it is at
         self.history: list[tuple[int, float]] = [(origin, day)]
         self.refused_by: tuple[int, ...] = ()
+
+    def shares(self, category_of: tuple[int, ...]) -> dict[tuple[int, bool], float]:
+        """Share of the mass by (origin category, touched a designated entity)."""
+        if self.mix is None:
+            return {(category_of[self.origin], self.touched): 1.0}
+        return self.mix
 
 
 @dataclass
@@ -84,6 +112,8 @@ class Site:
 @dataclass(frozen=True)
 class EngineOutput:
     ledger: Ledger
+    receipts: Receipts
+    melts: Melts
     stock_kg_by_node: tuple[float, ...]
     in_transit_kg: float
     fuel_premium_usd: float
@@ -126,10 +156,15 @@ class Engine:
         # change how much gold the mines produce or when raids fall: scenarios
         # run with the same seed share their random numbers where they can.
         policy_rng, transit_rng, self.rng, *mine_rngs = rng.spawn(3 + len(network.kinds))
+        (choice_rng,) = rng.spawn(1)
         self.env = simpy.Environment()
         self.ledger = Ledger()
+        self.receipts = Receipts()
+        self.melts = Melts()
         self.policy = PolicyState(network, policy_rng)
-        self.chooser = chooser if chooser is not None else StaticSplit(network)
+        self.chooser = chooser or make_chooser(network, self.policy, choice_rng)
+        self.category_of = network.category_of
+        self.category_jurisdiction = [c[0] for c in network.categories]
         s = network.scenario
         self.horizon = float(s.days)
         self.retry_days = s.simulation.hold_retry_days
@@ -170,6 +205,8 @@ class Engine:
         stock = tuple(sum(lot.mass for lot in site.present.values()) for site in self.sites)
         return EngineOutput(
             ledger=self.ledger,
+            receipts=self.receipts,
+            melts=self.melts,
             stock_kg_by_node=stock,
             in_transit_kg=sum(lot.mass for lot in self.in_transit.values()),
             fuel_premium_usd=self.fuel_premium_usd,
@@ -201,7 +238,7 @@ class Engine:
         s = self.network.scenario
         env, policy, ledger = self.env, self.policy, self.ledger
         interval = mine.lot_interval_days or s.simulation.lot_interval_days
-        mean_mass = mine.production_kg_per_day * interval
+        rate = mine.production_kg_per_day
         purity = mine.purity or s.prices.dore_purity
         variance = mine.production_cv**2  # may underflow to 0 for a tiny cv: then no noise
         shape = 1.0 / variance if variance > 0.0 else 0.0
@@ -211,7 +248,7 @@ class Engine:
         horizon = self.horizon
         while True:
             day = env.now
-            mass = mean_mass * policy.production_factor(i, day)
+            mass = policy.production_kg_per_day(i, rate, day) * interval
             if day + interval > horizon:  # the last lot covers only the days left
                 mass *= (horizon - day) / interval
             if shape:
@@ -236,10 +273,24 @@ class Engine:
             purity = (
                 node.output_purity if node.output_purity is not None else DEFAULT_REFINED_PURITY
             )
+        batch_kg = node.batch_kg
+        items = site.store.items
         while True:
             lot = yield get()
             if lot.mass <= 0.0:  # seized whole while it queued
                 continue
+            if batch_kg is not None and items:
+                # Melt what is waiting, up to the batch size; a get on a store
+                # that has items is served at once, so nothing waits here.
+                batch = [lot]
+                mass = lot.mass
+                while items and mass < batch_kg:
+                    more = yield get()
+                    if more.mass > 0.0:
+                        batch.append(more)
+                        mass += more.mass
+                if len(batch) > 1:
+                    lot = self._melt(i, batch)
             factor = policy.capacity_factor(i, env.now)
             busy = process_time() + lot.mass / (capacity * max(factor, MIN_CAPACITY_FACTOR))
             if busy > 0.0:
@@ -257,6 +308,30 @@ class Engine:
                 ledger.add(env.now, LOST, lot.id, i, -1, lost)
             del site.present[lot.id]
             self.dispatch(lot, i)
+
+    def _melt(self, i: int, batch: list[Lot]) -> Lot:
+        """Melt lots into one, mixing their provenance in proportion to mass."""
+        day = self.env.now
+        site = self.sites[i]
+        mass = sum(lot.mass for lot in batch)
+        heaviest = max(batch, key=lambda lot: lot.mass)
+        fine = sum(lot.mass * lot.purity for lot in batch)
+        melted = self._new_lot(mass, heaviest.origin, fine / mass, day)
+        melted.history = [(i, day)]
+        mix: dict[tuple[int, bool], float] = {}
+        refused: set[int] = set()
+        for lot in batch:
+            weight = lot.mass / mass
+            for key, share in lot.shares(self.category_of).items():
+                mix[key] = mix.get(key, 0.0) + share * weight
+            melted.taint |= lot.taint
+            refused.update(lot.refused_by)
+            del site.present[lot.id]
+            self.melts.add(day, i, melted.id, lot.id, lot.mass)
+        melted.mix = mix
+        melted.refused_by = tuple(sorted(refused))
+        site.present[melted.id] = melted
+        return melted
 
     def _retry_held(self, i: int) -> Generator:
         site = self.sites[i]
@@ -276,6 +351,8 @@ class Engine:
         policy = self.policy
         if policy.has_sanctions:
             lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+            if policy.designated_entity_on_leave(i, lot.arrived, day):
+                _mark_touched(lot)
         candidates = [r for r in self.network.out_routes[i] if self._route_takes(r, lot, day)]
         if not candidates:
             site = self.sites[i]
@@ -285,7 +362,7 @@ class Engine:
                 site.retrying = True
                 self.env.process(self._retry_held(i))
             return
-        r = self.chooser.choose(i, lot.mass, candidates)
+        r = self.chooser.choose(i, lot, candidates, day)
         if self.route_capacity[r] is not None:
             today = int(day)
             if self.route_day[r] != today:
@@ -340,8 +417,17 @@ class Engine:
 
     def _arrive(self, lot: Lot, r: int, _event: simpy.Event, returning: bool = False) -> None:
         day = self.env.now
-        p = self.policy.seizure_probability(r, day)
-        if p > 0.0 and self.rng.random() < p:
+        policy = self.policy
+        p = policy.seizure_probability(r, day)
+        seized = p > 0.0 and self.rng.random() < p
+        if seized:
+            release = policy.release_share(r, day)
+            if release > 0.0 and self.rng.random() < release:
+                # Corruption: the seizure is undone and the lot goes on its way.
+                self.ledger.add(day, RELEASED, lot.id, -1, r, lot.mass)
+                seized = False
+        self.chooser.observe(r, seized, day)
+        if seized:
             del self.in_transit[lot.id]
             self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
             return
@@ -371,6 +457,24 @@ class Engine:
         del self.in_transit[lot.id]
         lot.history.append((target, day))
         self.ledger.add(day, EXPORTED, lot.id, target, r, lot.mass, usd)
+        self._receive(target, lot, day, usd)
+
+    def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
+        """Record what ``node`` received, by origin, for the exposure metrics."""
+        sanctioned = self.policy.sanctioned_jurisdictions(day) if self.policy.has_sanctions else ()
+        jurisdiction = self.category_jurisdiction
+        add = self.receipts.add
+        for (category, touched), share in lot.shares(self.category_of).items():
+            add(
+                day,
+                node,
+                lot.id,
+                category,
+                touched,
+                lot.mass * share,
+                usd * share,
+                jurisdiction[category] in sanctioned,
+            )
 
     def _deliver(self, lot: Lot, node: int, r: int, day: float, process: bool) -> None:
         del self.in_transit[lot.id]
@@ -379,6 +483,9 @@ class Engine:
         lot.history.append((node, day))
         site = self.sites[node]
         if process and site.store is not None:
+            if site.kind == REFINER:
+                usd = lot.mass * lot.purity * self.network.price_usd_per_kg(day)
+                self._receive(node, lot, day, usd)
             site.present[lot.id] = lot
             site.store.put(lot)
         else:
@@ -401,3 +508,13 @@ class Engine:
                 del site.present[lot.id]
                 if lot in site.held:
                     site.held.remove(lot)
+
+
+def _mark_touched(lot: Lot) -> None:
+    """The whole lot passed through a designated entity."""
+    lot.touched = True
+    if lot.mix is not None:
+        merged: dict[tuple[int, bool], float] = {}
+        for (category, _), share in lot.mix.items():
+            merged[(category, True)] = merged.get((category, True), 0.0) + share
+        lot.mix = merged

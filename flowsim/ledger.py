@@ -11,7 +11,7 @@ from array import array
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVENTS", "Ledger"]
+__all__ = ["EVENTS", "Ledger", "Melts", "Receipts"]
 
 # The order is the stored code; append new kinds at the end only.
 EVENTS = (
@@ -23,8 +23,11 @@ EVENTS = (
     "seized",  # mass taken out of the flow, in transit or from a node's stock
     "lost",  # mass lost in processing
     "refused",  # a partner turned a lot back; it travels back to its sender
+    "released",  # a seizure undone by corruption; the lot goes on
 )
-OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED = range(len(EVENTS))
+OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED, RELEASED = range(
+    len(EVENTS)
+)
 
 
 class Ledger:
@@ -73,5 +76,101 @@ class Ledger:
                 ),
                 "kg": np.frombuffer(self.kg, dtype=np.float64).copy(),
                 "usd": np.frombuffer(self.usd, dtype=np.float64).copy(),
+            }
+        )
+
+
+class Receipts:
+    """What partners and refiners received, split by origin category.
+
+    One row per received lot and origin category (jurisdiction x legal status
+    of the mine), with ``touched`` set when that gold passed through an entity
+    designated under a sanctions regime while it applied, and
+    ``sanctioned_jurisdiction`` set when the category's jurisdiction was under
+    sanctions on the day of receipt.
+    """
+
+    __slots__ = ("category", "day", "kg", "lot", "node", "sanctioned", "touched", "usd")
+
+    def __init__(self) -> None:
+        self.day = array("d")
+        self.node = array("i")
+        self.lot = array("q")
+        self.category = array("i")
+        self.touched = array("b")
+        self.kg = array("d")
+        self.usd = array("d")
+        self.sanctioned = array("b")
+
+    def add(
+        self,
+        day: float,
+        node: int,
+        lot: int,
+        category: int,
+        touched: bool,
+        kg: float,
+        usd: float,
+        sanctioned: bool,
+    ) -> None:
+        self.day.append(day)
+        self.node.append(node)
+        self.lot.append(lot)
+        self.category.append(category)
+        self.touched.append(touched)
+        self.kg.append(kg)
+        self.usd.append(usd)
+        self.sanctioned.append(sanctioned)
+
+    def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "day": np.frombuffer(self.day, dtype=np.float64).copy(),
+                "node": pd.Categorical.from_codes(
+                    np.frombuffer(self.node, dtype=np.int32).astype(np.int64), categories=node_ids
+                ),
+                "lot": np.frombuffer(self.lot, dtype=np.int64).copy(),
+                "category": np.frombuffer(self.category, dtype=np.int32).astype(np.int64),
+                "touched_designated_entity": np.frombuffer(self.touched, dtype=np.int8).astype(
+                    bool
+                ),
+                "kg": np.frombuffer(self.kg, dtype=np.float64).copy(),
+                "usd": np.frombuffer(self.usd, dtype=np.float64).copy(),
+                "sanctioned_jurisdiction": np.frombuffer(self.sanctioned, dtype=np.int8).astype(
+                    bool
+                ),
+            }
+        )
+
+
+class Melts:
+    """Lots melted together at a refiner: which went into which batch."""
+
+    __slots__ = ("batch", "day", "kg", "lot", "node")
+
+    def __init__(self) -> None:
+        self.day = array("d")
+        self.node = array("i")
+        self.batch = array("q")
+        self.lot = array("q")
+        self.kg = array("d")
+
+    def add(self, day: float, node: int, batch: int, lot: int, kg: float) -> None:
+        self.day.append(day)
+        self.node.append(node)
+        self.batch.append(batch)
+        self.lot.append(lot)
+        self.kg.append(kg)
+
+    def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "day": np.frombuffer(self.day, dtype=np.float64).copy(),
+                "node": pd.Categorical.from_codes(
+                    np.frombuffer(self.node, dtype=np.int32).astype(np.int64), categories=node_ids
+                ),
+                "batch": np.frombuffer(self.batch, dtype=np.int64).copy(),
+                "lot": np.frombuffer(self.lot, dtype=np.int64).copy(),
+                "kg": np.frombuffer(self.kg, dtype=np.float64).copy(),
             }
         )

@@ -32,6 +32,9 @@ class Network:
     route_target: tuple[int, ...]
     price_change_days: tuple[float, ...]
     usd_per_kg: tuple[float, ...]
+    # Origin categories (jurisdiction x legal status) of the mines, and each node's.
+    categories: tuple[tuple[str, str], ...]
+    category_of: tuple[int, ...]
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:
@@ -44,6 +47,16 @@ class Network:
         for r, s in enumerate(sources):
             out[s].append(r)
         years = sorted(scenario.prices.usd_per_oz)
+        origins = [(n.jurisdiction, n.legal_status) for n in scenario.nodes.values()]
+        categories = tuple(
+            sorted(
+                {
+                    o
+                    for o, n in zip(origins, scenario.nodes.values(), strict=True)
+                    if n.kind == "mine"
+                }
+            )
+        )
         return cls(
             scenario=scenario,
             node_ids=node_ids,
@@ -54,6 +67,8 @@ class Network:
             route_target=targets,
             price_change_days=tuple(scenario.day_of(Date(y, 1, 1)) for y in years),
             usd_per_kg=tuple(scenario.prices.usd_per_oz[y] * KG_TO_TROY_OZ for y in years),
+            categories=categories,
+            category_of=tuple(categories.index(o) if o in categories else -1 for o in origins),
         )
 
     def index(self, node_id: str) -> int:
@@ -79,6 +94,16 @@ class Network:
                 }
             )
         return pd.DataFrame(rows)
+
+    def category_table(self) -> pd.DataFrame:
+        """Origin categories: jurisdiction x legal status of the mines."""
+        return pd.DataFrame(
+            {
+                "category": range(len(self.categories)),
+                "jurisdiction": [c[0] for c in self.categories],
+                "legal_status": [c[1] for c in self.categories],
+            }
+        )
 
     def route_table(self) -> pd.DataFrame:
         rows = []

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from flowsim.errors import FlowsimError, MassBalanceError
+from flowsim.provenance import EXPOSURES, exposure_table, with_shares
 
 __all__ = ["FORMAT_VERSION", "SUMMARY_TOTALS", "Results"]
 
@@ -36,7 +37,16 @@ SUMMARY_TOTALS = (
 )
 # Relative tolerance of the mass balance: float sums over a run's rows.
 BALANCE_RTOL = 1e-9
-_BASE_TABLES = ("ledger", "nodes", "routes", "end_state", "runs")
+_BASE_TABLES = (
+    "ledger",
+    "receipts",
+    "melts",
+    "nodes",
+    "routes",
+    "categories",
+    "end_state",
+    "runs",
+)
 
 
 class Results:
@@ -50,13 +60,19 @@ class Results:
         self,
         *,
         ledger: pd.DataFrame,
+        receipts: pd.DataFrame,
+        melts: pd.DataFrame,
         nodes: pd.DataFrame,
         routes: pd.DataFrame,
+        categories: pd.DataFrame,
         end_state: pd.DataFrame,
         runs: pd.DataFrame,
         meta: Mapping[str, Any],
     ):
         self.ledger = ledger
+        self.receipts = receipts
+        self.melts = melts
+        self.categories = categories
         self.nodes = nodes
         self.routes = routes
         self.end_state = end_state
@@ -94,15 +110,22 @@ class Results:
     def mines(self) -> list[str]:
         return self._ids("mine")
 
+    @property
+    def refiners(self) -> list[str]:
+        return self._ids("refiner")
+
     def _months(self) -> pd.DatetimeIndex:
-        return pd.date_range(self.start.to_period("M").to_timestamp(), self.end, freq="MS")
+        first = self.start.to_period("M").to_timestamp()
+        return pd.date_range(first, self.end, freq="MS").as_unit("ns")
 
     def _with_month(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Add the calendar ``date`` of each row's day and the first day of its ``month``."""
         start = np.datetime64(self.start.date(), "D")
         dates = start + np.floor(rows["day"].to_numpy()).astype("timedelta64[D]")
+        # One time unit everywhere, so that tables from different runs compare equal.
         return rows.assign(
-            date=pd.to_datetime(dates), month=pd.to_datetime(dates.astype("datetime64[M]"))
+            date=dates.astype("datetime64[ns]"),
+            month=dates.astype("datetime64[M]").astype("datetime64[ns]"),
         )
 
     def _rows(self, event: str) -> pd.DataFrame:
@@ -141,6 +164,43 @@ class Results:
         return rows[
             ["replication", "day", "date", "month", "where", "node", "route", "lot", "kg"]
         ].reset_index(drop=True)
+
+    @cached_property
+    def exposure_monthly(self) -> pd.DataFrame:
+        """Per replication, month and receiving node (partners and refiners): mass and
+        USD received, and the mass, USD and share of it exposed (see
+        :mod:`flowsim.provenance`)."""
+        receivers = self.partners + self.refiners
+        grid = pd.MultiIndex.from_product(
+            [range(self.replications), self._months(), receivers],
+            names=["replication", "month", "node"],
+        )
+        receipts = self._with_month(self.receipts)
+        return exposure_table(receipts, self.categories, ["replication", "month", "node"], grid)
+
+    @cached_property
+    def exposure(self) -> pd.DataFrame:
+        """Per replication and receiving node, over the whole run."""
+        receivers = self.partners + self.refiners
+        grid = pd.MultiIndex.from_product(
+            [range(self.replications), receivers], names=["replication", "node"]
+        )
+        return exposure_table(self.receipts, self.categories, ["replication", "node"], grid)
+
+    def exposure_by(self, nodes: list[str]) -> dict[str, dict[str, float]]:
+        """Exposure of each of ``nodes`` pooled over replications: mean kg and USD,
+        and shares of the mean received mass."""
+        table = self.exposure
+        sums = table[table["node"].isin(nodes)].groupby("node").mean(numeric_only=True)
+        sums = with_shares(sums.drop(columns=[c for c in sums if c.endswith("_share")]))
+        keep = ["received_kg", "received_usd"] + [
+            f"{name}_{part}" for name in EXPOSURES for part in ("share", "kg", "usd")
+        ]
+        return {
+            node: {key: float(sums.loc[node, key]) for key in keep}
+            for node in nodes
+            if node in sums.index
+        }
 
     @cached_property
     def stocks_monthly(self) -> pd.DataFrame:
@@ -259,6 +319,8 @@ class Results:
             "exports_kg_by_partner": {p: float(v) for p, v in by_partner["kg"].items()},
             "exports_usd_by_partner": {p: float(v) for p, v in by_partner["usd"].items()},
             "exports_usd_total": float(by_partner["usd"].sum()),
+            "exposure_by_partner": self.exposure_by(self.partners),
+            "exposure_by_refiner": self.exposure_by(self.refiners),
             "seized_kg_by_place": {
                 "transit": float(seized.get("transit", 0.0)),
                 "stock": float(seized.get("stock", 0.0)),
@@ -292,6 +354,7 @@ class Results:
                 getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
             derived = {
                 "exports_monthly": self.exports_monthly,
+                "exposure_monthly": self.exposure_monthly,
                 "production_monthly": self.production_monthly,
                 "seizures": self.seizures,
                 "stocks_monthly": self.stocks_monthly,

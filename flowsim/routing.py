@@ -1,25 +1,45 @@
 """Route choice: which open route a lot takes out of a node.
 
-This is the one place where the next hop is decided, so that the adaptive
-choice of a later version can replace :class:`StaticSplit` without touching
-the engine. A chooser sees only routes that are open and lead somewhere that
-will take the lot.
+This is the one place where the next hop is decided. A chooser sees only
+routes that are open and lead somewhere that will take the lot, and hears
+what happened to each lot it sent (for learning). :class:`StaticSplit` splits
+by weights; :class:`~flowsim.behaviour.LogitChoice` chooses by expected net
+value.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from flowsim.network import Network
 
-__all__ = ["RouteChooser", "StaticSplit"]
+if TYPE_CHECKING:
+    from flowsim.engine import Lot
+    from flowsim.policies import PolicyState
+
+__all__ = ["RouteChooser", "StaticSplit", "make_chooser"]
 
 
 class RouteChooser(Protocol):
-    def choose(self, node: int, mass: float, candidates: Sequence[int]) -> int:
-        """Return one of ``candidates`` (route indices) for a lot of ``mass`` kg."""
+    def choose(self, node: int, lot: Lot, candidates: Sequence[int], day: float) -> int:
+        """Return one of ``candidates`` (route indices) for ``lot``."""
         ...
+
+    def observe(self, route: int, seized: bool, day: float) -> None:
+        """Hear whether a lot sent down ``route`` was seized on the way."""
+        ...
+
+
+def make_chooser(network: Network, policy: PolicyState, rng: np.random.Generator) -> RouteChooser:
+    """The chooser the scenario's ``[behaviour] route_choice`` asks for."""
+    if network.scenario.behaviour.route_choice == "logit":
+        from flowsim.behaviour import LogitChoice
+
+        return LogitChoice(network, policy, rng)
+    return StaticSplit(network)
 
 
 class StaticSplit:
@@ -35,9 +55,13 @@ class StaticSplit:
         self.weights = [r.weight for r in network.scenario.routes.values()]
         self.credit = [0.0] * len(self.weights)
 
-    def choose(self, node: int, mass: float, candidates: Sequence[int]) -> int:
+    def observe(self, route: int, seized: bool, day: float) -> None:
+        """A static split does not learn."""
+
+    def choose(self, node: int, lot: Lot, candidates: Sequence[int], day: float) -> int:
         if len(candidates) == 1:
             return candidates[0]
+        mass = lot.mass
         weights, credit = self.weights, self.credit
         # Routes of weight 0 are fallbacks: used only when no weighted route is open.
         weighted = [r for r in candidates if weights[r] > 0.0]

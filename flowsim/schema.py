@@ -21,9 +21,12 @@ from pydantic import (
 )
 
 __all__ = [
+    "Behaviour",
     "Calendar",
+    "ComplianceChange",
     "Distribution",
     "FuelRestriction",
+    "Interdiction",
     "Meta",
     "Mine",
     "Node",
@@ -165,6 +168,33 @@ class SimulationSettings(Frozen):
     )
 
 
+class Behaviour(Frozen):
+    """How actors choose routes and learn about risk (see docs/behaviour.md)."""
+
+    route_choice: Literal["static", "logit"] = Field(
+        "static",
+        description=(
+            "static: split outflow by route weights. logit: choose each lot's route by a "
+            "multinomial logit over expected net value, with weights as prior preferences."
+        ),
+    )
+    logit_sensitivity: NonNegativeFloat = Field(
+        20.0,
+        description=(
+            "How sharply actors prefer the best route, per unit of net value measured as a "
+            "share of the world price. 0: split by weights alone (evenly if equal)."
+        ),
+    )
+    risk_learning_rate: Probability = Field(
+        0.2,
+        description="Weight of each observed outcome in a node's perceived seizure risk.",
+    )
+    risk_memory_days: PositiveFloat = Field(
+        60.0,
+        description="Days for a perceived risk to relax most of the way (1/e) back to its prior.",
+    )
+
+
 class NodeBase(Frozen):
     name: Text = ""
     jurisdiction: Jurisdiction
@@ -189,6 +219,15 @@ class Mine(NodeBase):
     )
     fuel_region: str | None = Field(
         None, description="Region whose fuel supply the mine depends on; defaults to its region."
+    )
+    displacement_to: list[Identifier] = Field(
+        [], description="Mines where miners go when raids or enforcement stop this one."
+    )
+    displacement_share: Probability = Field(
+        0.0, description="Share of the production lost to raids that moves to displacement_to."
+    )
+    displacement_delay_days: NonNegativeFloat = Field(
+        30.0, description="Days miners take to start producing at the new sites."
     )
 
 
@@ -221,6 +260,13 @@ class Processor(NodeBase):
     loss_fraction: Annotated[float, Field(ge=0, lt=1, strict=True)] = Field(
         0.0, description="Share of each lot's mass lost in processing."
     )
+    batch_kg: PositiveFloat | None = Field(
+        None,
+        description=(
+            "Refiners: melt the lots waiting in the queue together, up to this mass, mixing "
+            "their provenance. Unset: each lot is processed alone."
+        ),
+    )
     initial_stock: list[StockLot] = []
 
 
@@ -248,6 +294,9 @@ class Route(Frozen):
     weight: NonNegativeFloat = Field(
         1.0, description="Share of the origin's outflow sent this way, relative to its siblings."
     )
+    release_share: Probability = Field(
+        0.0, description="Share of seizures on this route undone by corruption: the lot goes on."
+    )
 
 
 # --- policies ---------------------------------------------------------------
@@ -256,6 +305,12 @@ class Route(Frozen):
 class PolicyBase(Frozen):
     enabled: Flag = True
     description: Text = ""
+
+
+class ComplianceChange(Frozen):
+    partner: Identifier
+    date: Date
+    level: Probability
 
 
 class Sanction(PolicyBase):
@@ -268,6 +323,9 @@ class Sanction(PolicyBase):
         {}, description="Partner id -> share of tainted lots it refuses (0 ignores, 1 refuses all)."
     )
     default_compliance: Probability = 0.0
+    compliance_changes: list[ComplianceChange] = Field(
+        [], description="Dated changes of a partner's compliance, e.g. under pressure."
+    )
     discount: Annotated[float, Field(ge=0, lt=1, strict=True)] = Field(
         0.0, description="Price discount on tainted gold at partners that accept it."
     )
@@ -291,6 +349,9 @@ class Raid(PolicyBase):
         "all", description="Whether each raid hits every target or one drawn at random."
     )
     capacity_loss: Probability = 0.5
+    hold_days: NonNegativeFloat = Field(
+        0.0, description="Days the full loss lasts (sustained enforcement) before recovery starts."
+    )
     recovery_days: NonNegativeFloat = 90.0
     stock_seized: Probability = 0.0
     route_seizure_increase: Probability = 0.0
@@ -322,10 +383,38 @@ class FuelRestriction(PolicyBase):
     fuel_price_usd_per_gal: PositiveFloat = 3.65
 
 
+class Interdiction(PolicyBase):
+    """A window of stronger checks on chosen routes, e.g. a joint border operation."""
+
+    start: Date
+    end: Date
+    routes: list[Identifier] = []
+    into_jurisdictions: list[Jurisdiction] = Field(
+        [], description="Also every route whose destination lies in one of these."
+    )
+    from_jurisdictions: list[Jurisdiction] = Field(
+        [], description="Also every route whose origin lies in one of these."
+    )
+    seizure_increase: Probability = Field(
+        0.0, description="Added to each route's seizure probability (at most 1 in all)."
+    )
+    release_share: Probability | None = Field(
+        None,
+        description="Share of seizures undone by corruption while it lasts (else the route's).",
+    )
+
+    @model_validator(mode="after")
+    def _has_routes(self) -> Interdiction:
+        if not (self.routes or self.into_jurisdictions or self.from_jurisdictions):
+            raise ValueError("needs routes, into_jurisdictions or from_jurisdictions")
+        return self
+
+
 class Policies(Frozen):
     sanctions: dict[Identifier, Sanction] = {}
     raids: dict[Identifier, Raid] = {}
     fuel_restrictions: dict[Identifier, FuelRestriction] = {}
+    interdictions: dict[Identifier, Interdiction] = {}
 
 
 class Scenario(Frozen):
@@ -333,6 +422,7 @@ class Scenario(Frozen):
     calendar: Calendar
     prices: Prices
     simulation: SimulationSettings = SimulationSettings()
+    behaviour: Behaviour = Behaviour()
     nodes: dict[Identifier, Node]
     routes: dict[Identifier, Route]
     policies: Policies = Policies()

@@ -49,7 +49,7 @@ def simulate(
 
     network = Network.build(scenario)
     streams = np.random.SeedSequence(int(seed)).spawn(int(replications))
-    ledgers, end_states, runs = [], [], []
+    ledgers, receipts, melts, end_states, runs = [], [], [], [], []
     started = time.perf_counter()
     for k, stream in enumerate(streams):
         t0 = time.perf_counter()
@@ -57,6 +57,10 @@ def simulate(
         ledger = out.ledger.to_frame(network.node_ids, network.route_ids)
         ledger.insert(0, "replication", k)
         ledgers.append(ledger)
+        for frames, table in ((receipts, out.receipts), (melts, out.melts)):
+            frame = table.to_frame(network.node_ids)
+            frame.insert(0, "replication", k)
+            frames.append(frame)
         end_states.append(
             pd.DataFrame(
                 {
@@ -92,6 +96,9 @@ def simulate(
     }
     results = Results(
         ledger=pd.concat(ledgers, ignore_index=True),
+        receipts=pd.concat(receipts, ignore_index=True),
+        melts=pd.concat(melts, ignore_index=True),
+        categories=network.category_table(),
         nodes=network.node_table(),
         routes=network.route_table(),
         end_state=pd.concat(end_states, ignore_index=True),

@@ -55,8 +55,11 @@ def test_balance_table_has_every_term_and_a_zero_residual(results):
 def test_a_broken_balance_raises(results):
     broken = Results(
         ledger=results.ledger,
+        receipts=results.receipts,
+        melts=results.melts,
         nodes=results.nodes,
         routes=results.routes,
+        categories=results.categories,
         end_state=results.end_state.assign(kg=results.end_state["kg"] + 1.0),
         runs=results.runs,
         meta=results.meta,
