@@ -8,7 +8,7 @@ Three lines to a result::
 """
 
 from flowsim._version import __version__
-from flowsim.compare import compare_exports
+from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError, Issue, MassBalanceError, ScenarioError
 from flowsim.results import Results
 from flowsim.scenario import load_scenario, scenario_from_dict
@@ -24,6 +24,7 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "compare_exports",
+    "compare_exposure",
     "load_scenario",
     "scenario_from_dict",
     "simulate",

@@ -31,6 +31,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
     findings += _check_sanctions(scenario)
     findings += _check_raids(scenario)
     findings += _check_fuel(scenario)
+    findings += _check_lot_intervals(scenario)
     findings += _check_displacement(scenario)
     findings += _check_interdictions(scenario)
     return findings
@@ -268,6 +269,16 @@ def _check_fuel(s: Scenario) -> Iterator[Finding]:
             yield (
                 (*prefix, "region"),
                 f"no mine draws fuel from region '{rule.region}'{_hint(rule.region, fuel_regions)}",
+            )
+
+
+def _check_lot_intervals(s: Scenario) -> Iterator[Finding]:
+    for node_id, node in s.nodes.items():
+        interval = node.lot_interval_days if isinstance(node, Mine) else None
+        if interval is not None and interval.mean <= 0:
+            yield (
+                ("nodes", node_id, "lot_interval_days"),
+                "the mean interval between lots must be above 0",
             )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from flowsim._version import __version__
-from flowsim.compare import compare_exports
+from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError, MassBalanceError, ScenarioError
 from flowsim.scenario import load_scenario
 from flowsim.simulation import simulate
@@ -145,13 +145,26 @@ def _validate(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     base = _summary_of(args.baseline, args)
     other = _summary_of(args.scenario, args)
-    table = compare_exports(base, other)
+    exports = compare_exports(base, other)
+    exposure = compare_exposure(base, other)
     if args.json:
-        print(table.to_json(orient="records", indent=2))
+        records = {
+            "exports": exports.to_dict(orient="records"),
+            "exposure": exposure.to_dict(orient="records"),
+        }
+        print(json.dumps(records, indent=2, default=_json_number))
         return 0
     print(f"exports by partner: {other['scenario']} against {base['scenario']} (kg)")
-    print(_format(table, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
+    print(_format(exports, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
+    if not exposure.empty:
+        print("\nexposure by partner (share of received mass)")
+        shares = {"baseline": "{:.3f}", "scenario": "{:.3f}", "change_points": "{:+.1f} pt"}
+        print(_format(exposure, shares))
     return 0
+
+
+def _json_number(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _summary_of(path: Path, args: argparse.Namespace) -> dict[str, Any]:

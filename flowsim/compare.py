@@ -10,7 +10,13 @@ import pandas as pd
 
 from flowsim.results import Results
 
-__all__ = ["compare_exports"]
+__all__ = ["compare_exports", "compare_exposure"]
+
+EXPOSURE_SHARES = (
+    "illegal_origin_share",
+    "sanctioned_entity_share",
+    "sanctioned_jurisdiction_share",
+)
 
 Summary = Mapping[str, Any]
 
@@ -47,6 +53,36 @@ def compare_exports(baseline: Results | Summary, scenario: Results | Summary) ->
     return table
 
 
+def compare_exposure(baseline: Results | Summary, scenario: Results | Summary) -> pd.DataFrame:
+    """Each partner's exposure shares in both runs, and the change in percentage points.
+
+    One row per partner and metric (``illegal_origin_share``,
+    ``sanctioned_entity_share``, ``sanctioned_jurisdiction_share``).
+    """
+    base = _summary(baseline).get("exposure_by_partner", {})
+    other = _summary(scenario).get("exposure_by_partner", {})
+    rows = []
+    for partner in dict.fromkeys([*base, *other]):
+        for metric in EXPOSURE_SHARES:
+            before = float(base.get(partner, {}).get(metric, 0.0))
+            after = float(other.get(partner, {}).get(metric, 0.0))
+            rows.append(
+                {
+                    "partner": partner,
+                    "metric": metric,
+                    "baseline": before,
+                    "scenario": after,
+                    "change_points": 100.0 * (after - before),
+                }
+            )
+    columns = ["partner", "metric", "baseline", "scenario", "change_points"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _summary(run: Results | Summary) -> Summary:
+    return run.summary() if isinstance(run, Results) else run
+
+
 def _exports(run: Results | Summary) -> dict[str, float]:
-    summary = run.summary() if isinstance(run, Results) else run
+    summary = _summary(run)
     return {str(k): float(v) for k, v in summary["exports_kg_by_partner"].items()}

@@ -237,7 +237,13 @@ class Engine:
     def _mine(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
         s = self.network.scenario
         env, policy, ledger = self.env, self.policy, self.ledger
-        interval = mine.lot_interval_days or s.simulation.lot_interval_days
+        if mine.lot_interval_days is None:
+            interval_dist = Fixed(dist="fixed", value=s.simulation.lot_interval_days)
+        else:
+            interval_dist = mine.lot_interval_days
+        interval = interval_dist.mean
+        fixed = isinstance(interval_dist, Fixed)
+        next_interval = sampler(interval_dist, rng)
         rate = mine.production_kg_per_day
         purity = mine.purity or s.prices.dore_purity
         variance = mine.production_cv**2  # may underflow to 0 for a tiny cv: then no noise
@@ -249,7 +255,7 @@ class Engine:
         while True:
             day = env.now
             mass = policy.production_kg_per_day(i, rate, day) * interval
-            if day + interval > horizon:  # the last lot covers only the days left
+            if fixed and day + interval > horizon:  # the last lot covers only the days left
                 mass *= (horizon - day) / interval
             if shape:
                 mass *= rng.gamma(shape, 1.0 / shape)
@@ -259,7 +265,7 @@ class Engine:
                 lot = self._new_lot(mass, i, purity, day)
                 ledger.add(day, PRODUCED, lot.id, i, -1, mass)
                 self.dispatch(lot, i)
-            yield env.timeout(interval)
+            yield env.timeout(next_interval())
 
     def _serve(self, i: int, node: Processor) -> Generator:
         env, policy, ledger = self.env, self.policy, self.ledger

@@ -209,7 +209,13 @@ class Mine(NodeBase):
     production_cv: NonNegativeFloat = Field(
         0.0, description="Coefficient of variation of each lot's mass (gamma-distributed)."
     )
-    lot_interval_days: PositiveFloat | None = None
+    lot_interval_days: Distribution | None = Field(
+        None,
+        description=(
+            "Days between two lots: a number, or a distribution (exponential gives Poisson "
+            "arrivals). Each lot holds production_kg_per_day x the mean interval."
+        ),
+    )
     purity: Purity | None = None
     fuel_dependence: Probability = Field(
         0.0, description="Share of production that stops when the mine gets no fuel."

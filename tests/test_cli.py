@@ -84,11 +84,15 @@ def test_compare_run_folders_and_scenario_files(tmp_path, capsys):
     assert main(["compare", str(BASELINE), str(SANCTIONS), "--seed", "1", "--json"]) == 0
     from_files = json.loads(capsys.readouterr().out)
     assert from_folders == from_files
-    total = next(row for row in from_files if row["partner"] == "total")
+    total = next(row for row in from_files["exports"] if row["partner"] == "total")
     assert total["change_kg"] <= 0
+    exposure = {(r["partner"], r["metric"]): r for r in from_files["exposure"]}
+    assert exposure[("turkey", "sanctioned_entity_share")]["baseline"] == 0.0
+    assert exposure[("turkey", "sanctioned_entity_share")]["scenario"] > 0.0
     assert main(["compare", str(tmp_path / "base"), str(tmp_path / "sanc")]) == 0
     text = capsys.readouterr().out
     assert "change_pct" in text and "united_states" in text and "%" in text
+    assert "exposure by partner" in text and "sanctioned_entity_share" in text
 
 
 @pytest.mark.parametrize(
