@@ -257,3 +257,72 @@ def test_fuel_region_can_differ_from_the_mines_region():
     assert 40.0 not in north.index  # no fuel, no gold: no lot at all
     assert north[30.0] == pytest.approx(10.0)
     assert other[40.0] == pytest.approx(10.0)
+
+
+def test_compliance_can_rise_on_a_date():
+    data = two_partners(days=120)
+    data["policies"] = sanction(
+        compliance={"usa": 0.0, "tur": 0.0},
+        compliance_changes=[{"partner": "usa", "date": "2018-03-01", "level": 1.0}],
+    )
+    usa = rows(run(data), "exported").query("node == 'usa'")["day"]
+    # Untouched by the order until 1 March (day 59); then nothing shipped later arrives.
+    assert usa[(usa > 40) & (usa < 59)].any()
+    assert usa.max() < 59 + 5 + 0.01
+
+
+def interdiction(**fields) -> dict:
+    rule = {
+        "start": "2018-02-01",
+        "end": "2018-02-28",
+        "into_jurisdictions": ["TUR"],
+        "seizure_increase": 1.0,
+    }
+    rule.update(fields)
+    return {"interdictions": {"op": rule}}
+
+
+def test_interdiction_raises_seizures_on_routes_into_a_jurisdiction_during_its_window():
+    data = two_partners(days=90)
+    data["policies"] = interdiction()
+    seized = run(data).seizures
+    assert set(seized["route"]) == {"buyer_tur"}
+    assert seized["day"].between(31, 59).all()
+    assert len(seized) >= 10
+
+
+def test_interdiction_on_named_routes_only():
+    data = two_partners(days=90)
+    data["policies"] = interdiction(into_jurisdictions=[], routes=["buyer_usa"])
+    assert set(run(data).seizures["route"]) == {"buyer_usa"}
+
+
+def test_corruption_releases_a_share_of_seizures():
+    data = two_partners(days=200)
+    data["routes"]["buyer_tur"]["seizure_probability"] = 0.5
+    data["routes"]["buyer_tur"]["release_share"] = 0.4
+    results = run(data, seed=2)
+    seized, released = len(rows(results, "seized")), len(rows(results, "released"))
+    assert released / (seized + released) == pytest.approx(0.4, abs=0.12)
+    assert results.balance()["ok"].all()
+    # A released lot goes on to the partner.
+    exported = rows(results, "exported").set_index("lot")
+    assert exported.reindex(rows(results, "released")["lot"])["node"].eq("tur").mean() > 0.9
+
+
+def test_interdiction_can_override_corruption_for_its_window():
+    data = two_partners(days=90)
+    data["policies"] = interdiction(release_share=1.0)
+    results = run(data)
+    assert results.seizures.empty
+    assert len(rows(results, "released")) >= 10
+
+
+def test_sustained_enforcement_holds_the_loss_before_recovery():
+    data = chain(days=150)
+    data["policies"] = raid(capacity_loss=0.8, hold_days=40, recovery_days=20)
+    produced = rows(run(data), "produced").set_index("day")["kg"]
+    assert produced[31.0] == pytest.approx(2.0)
+    assert produced[70.0] == pytest.approx(2.0)  # still held on day 70 (raid day 31 + 39)
+    assert produced[81.0] == pytest.approx(2.0 + 8.0 * 10 / 20)  # half recovered
+    assert produced[91.0] == pytest.approx(10.0)

@@ -80,3 +80,28 @@ def test_disabling_every_sanction_gives_back_the_baseline(venezuela):
     ]
     off = flowsim.simulate(folder / "venezuela_sanctions.toml", seed=1, overrides=overrides)
     pd.testing.assert_frame_equal(off.ledger, venezuela["baseline"].ledger)
+
+
+def test_sanctions_reroute_rather_than_stop_the_flow():
+    """Issue acceptance: with 3 replications, sanctions keep at least 60% of the
+    baseline's exports, some partner gains, and exposure is reported."""
+    folder = Path(__file__).parents[1] / "scenarios"
+    base = flowsim.simulate(folder / "venezuela_baseline.toml", seed=1, replications=3)
+    sanctioned = flowsim.simulate(folder / "venezuela_sanctions.toml", seed=1, replications=3)
+    table = flowsim.compare_exports(base, sanctioned).set_index("partner")
+    assert table.loc["total", "scenario_kg"] >= 0.6 * table.loc["total", "baseline_kg"]
+    assert (table.drop("total")["change_kg"] > 0).any()
+    exposure = sanctioned.summary()["exposure_by_partner"]
+    assert set(exposure) == set(sanctioned.partners)
+    for figures in exposure.values():
+        for name in ("illegal_origin", "sanctioned_entity", "sanctioned_jurisdiction"):
+            assert 0.0 <= figures[f"{name}_share"] <= 1.0
+    assert any(f["sanctioned_entity_share"] > 0 for f in exposure.values())
+    # Compliant partners take less Venezuelan gold after the designations.
+    monthly = sanctioned.exports_monthly.groupby(["partner", "month"])["kg"].mean()
+    baseline = base.exports_monthly.groupby(["partner", "month"])["kg"].mean()
+    after = pd.IndexSlice[:, pd.Timestamp("2019-04-01") :]
+    assert (
+        monthly.loc[after].loc["switzerland"].sum() < baseline.loc[after].loc["switzerland"].sum()
+    )
+    assert monthly.loc[after].loc["uae"].sum() > baseline.loc[after].loc["uae"].sum()
