@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from flowsim.errors import FlowsimError, MassBalanceError
-from flowsim.provenance import EXPOSURES, exposure_table, with_shares
+from flowsim.provenance import EXPOSURES, exposure_table
+from flowsim.stats import aggregate
 
 __all__ = ["FORMAT_VERSION", "SUMMARY_TOTALS", "Results"]
 
@@ -187,21 +188,6 @@ class Results:
         )
         return exposure_table(self.receipts, self.categories, ["replication", "node"], grid)
 
-    def exposure_by(self, nodes: list[str]) -> dict[str, dict[str, float]]:
-        """Exposure of each of ``nodes`` pooled over replications: mean kg and USD,
-        and shares of the mean received mass."""
-        table = self.exposure
-        sums = table[table["node"].isin(nodes)].groupby("node").mean(numeric_only=True)
-        sums = with_shares(sums.drop(columns=[c for c in sums if c.endswith("_share")]))
-        keep = ["received_kg", "received_usd"] + [
-            f"{name}_{part}" for name in EXPOSURES for part in ("share", "kg", "usd")
-        ]
-        return {
-            node: {key: float(sums.loc[node, key]) for key in keep}
-            for node in nodes
-            if node in sums.index
-        }
-
     @cached_property
     def stocks_monthly(self) -> pd.DataFrame:
         """Stock held at each mine, buyer and refiner at the end of each month, in kg."""
@@ -299,12 +285,58 @@ class Results:
             .reset_index()
         )
 
+    def figures_by_replication(self) -> list[dict[str, Any]]:
+        """The summary figures of each replication, in the shape of ``summary.json``."""
+        totals = self.totals_kg().set_index("replication")
+        exports = self.exports_by_partner().set_index(["replication", "partner"])
+        seized = self.seizures.groupby(["replication", "where"])["kg"].sum()
+        shipped = self._rows("shipped")
+        cost = self.routes.set_index("route")["cost_usd_per_kg"]
+        transport = (
+            (shipped["kg"] * cost.reindex(shipped["route"].astype(str)).to_numpy())
+            .groupby(shipped["replication"])
+            .sum()
+        )
+        fuel = self.runs.set_index("replication")["fuel_premium_usd"]
+        keep = ["received_kg", "received_usd"] + [
+            f"{name}_{part}" for name in EXPOSURES for part in ("share", "kg", "usd")
+        ]
+        # Plain dictionaries first: looking up thousands of cells in DataFrames is slow.
+        exposure = {
+            (k, node): values
+            for (k, node), values in self.exposure.set_index(["replication", "node"])[keep]
+            .to_dict(orient="index")
+            .items()
+        }
+        kg = exports["kg"].to_dict()
+        usd = exports["usd"].to_dict()
+        totals_by = totals[list(SUMMARY_TOTALS)].to_dict(orient="index")
+
+        figures = []
+        for k in range(self.replications):
+            usd_k = {p: float(usd[(k, p)]) for p in self.partners}
+            figures.append(
+                {
+                    "totals_kg": {t: float(v) for t, v in totals_by[k].items()},
+                    "exports_kg_by_partner": {p: float(kg[(k, p)]) for p in self.partners},
+                    "exports_usd_by_partner": usd_k,
+                    "exports_usd_total": sum(usd_k.values()),
+                    "exposure_by_partner": {p: exposure[(k, p)] for p in self.partners},
+                    "exposure_by_refiner": {r: exposure[(k, r)] for r in self.refiners},
+                    "seized_kg_by_place": {
+                        place: float(seized.get((k, place), 0.0)) for place in ("transit", "stock")
+                    },
+                    "transport_cost_usd": float(transport.get(k, 0.0)),
+                    "black_market_fuel_premium_usd": float(fuel.get(k, 0.0)),
+                }
+            )
+        return figures
+
     def summary(self) -> dict[str, Any]:
-        """The content of ``summary.json``; figures are means over replications."""
-        totals = self.totals_kg()[list(SUMMARY_TOTALS)].mean()
-        by_partner = self.exports_by_partner().groupby("partner", sort=False)[["kg", "usd"]].mean()
-        by_partner = by_partner.reindex(self.partners, fill_value=0.0)
-        seized = self.seizures.groupby("where")["kg"].sum() / self.replications
+        """The content of ``summary.json`` (docs/summary.md): every figure is the mean
+        over replications, with its standard deviation under ``sd`` and its 95%
+        confidence interval under ``ci95``, at the same key path."""
+        means, sds, intervals = aggregate(self.figures_by_replication())
         return {
             "format_version": FORMAT_VERSION,
             "scenario": self.meta["scenario"],
@@ -315,27 +347,11 @@ class Results:
             "end": str(self.end.date()),
             "flowsim_version": self.meta["flowsim_version"],
             "scenario_hash": self.meta.get("scenario_hash"),
-            "totals_kg": {k: float(totals[k]) for k in SUMMARY_TOTALS},
-            "exports_kg_by_partner": {p: float(v) for p, v in by_partner["kg"].items()},
-            "exports_usd_by_partner": {p: float(v) for p, v in by_partner["usd"].items()},
-            "exports_usd_total": float(by_partner["usd"].sum()),
-            "exposure_by_partner": self.exposure_by(self.partners),
-            "exposure_by_refiner": self.exposure_by(self.refiners),
-            "seized_kg_by_place": {
-                "transit": float(seized.get("transit", 0.0)),
-                "stock": float(seized.get("stock", 0.0)),
-            },
-            "transport_cost_usd": self._transport_cost_usd(),
-            "black_market_fuel_premium_usd": float(self.runs["fuel_premium_usd"].mean()),
+            **means,
             "policies": self.meta.get("policies", []),
+            "sd": sds,
+            "ci95": intervals,
         }
-
-    def _transport_cost_usd(self) -> float:
-        """Mean over replications of what shipping cost: kg shipped x route cost per kg."""
-        shipped = self._rows("shipped")
-        cost = self.routes.set_index("route")["cost_usd_per_kg"]
-        per_row = shipped["kg"].to_numpy() * cost.reindex(shipped["route"].astype(str)).to_numpy()
-        return float(per_row.sum()) / self.replications
 
     # --- on disk -----------------------------------------------------------------
 
