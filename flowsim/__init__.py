@@ -13,7 +13,9 @@ from flowsim.errors import FlowsimError, Issue, MassBalanceError, ScenarioError
 from flowsim.results import Results
 from flowsim.scenario import load_scenario, scenario_from_dict
 from flowsim.schema import Scenario
+from flowsim.sensitivity import tornado
 from flowsim.simulation import simulate
+from flowsim.sweep import load_sweep
 
 __all__ = [
     "FlowsimError",
@@ -26,6 +28,8 @@ __all__ = [
     "compare_exports",
     "compare_exposure",
     "load_scenario",
+    "load_sweep",
     "scenario_from_dict",
     "simulate",
+    "tornado",
 ]

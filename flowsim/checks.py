@@ -223,6 +223,16 @@ def _check_sanctions(s: Scenario) -> Iterator[Finding]:
                     f"'{change.partner}' is not a partner{_hint(change.partner, partners)}",
                 )
             yield from _check_date(s, (*where, "date"), change.date)
+            earlier = [
+                c
+                for c in regime.compliance_changes[:i]
+                if (c.partner, c.date) == (change.partner, change.date)
+            ]
+            if earlier:
+                yield (
+                    (*where, "date"),
+                    f"'{change.partner}' already has a compliance change on {change.date}",
+                )
         for i, code in enumerate(regime.target_jurisdictions):
             if code not in jurisdictions:
                 yield (

@@ -1,14 +1,18 @@
 """The ``flowsim`` command: a thin shell over the public API.
 
-Exit codes: 0 success; 2 a problem with the user's input (scenario, options,
-files); 3 a broken mass balance, which is a bug in flowsim.
+Exit codes: 0 success; 1 an expectation failed; 2 a problem with the user's
+input (scenario, options, files); 3 a broken mass balance, which is a bug in
+flowsim.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,11 +22,16 @@ import pandas as pd
 from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError, MassBalanceError, ScenarioError
+from flowsim.executors import dask_executor, pool_executor, serial_executor
+from flowsim.expectations import evaluate, write_junit
 from flowsim.scenario import load_scenario
+from flowsim.sensitivity import tornado
 from flowsim.simulation import simulate
+from flowsim.sweep import expand, load_sweep, load_sweep_file, run_sweep
 
 __all__ = ["main"]
 
+EXIT_EXPECTATION = 1
 EXIT_USER_ERROR = 2
 EXIT_BALANCE = 3
 
@@ -67,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="run folder to write (default results/<scenario name>)"
     )
     scenario_options(run)
+    run.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write the expectations as JUnit XML"
+    )
 
     validate = sub.add_parser("validate", help="check a scenario file and print OK or its errors")
     validate.add_argument("scenario", type=Path)
@@ -79,6 +91,32 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("scenario", type=Path, help="scenario file or run folder")
     run_options(compare)
     compare.add_argument("--json", action="store_true", help="print the table as JSON")
+
+    sweep = sub.add_parser("sweep", help="run a sweep file: many runs over parameters")
+    sweep.add_argument("sweep_file", type=Path, help="sweep file (TOML)")
+    sweep.add_argument("--out", type=Path, help="sweep folder (default results/sweeps/<name>)")
+    sweep.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="processes to use; 1 runs in this process (default: all cores)",
+    )
+    sweep.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on Dask: 'local' or a trusted scheduler tcp://host:port",
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="continue a sweep folder, skipping finished runs"
+    )
+    sweep.add_argument(
+        "--overwrite", action="store_true", help="delete an earlier sweep folder at --out first"
+    )
+    sweep.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write the expectations as JUnit XML"
+    )
+    sweep.add_argument(
+        "--sensitivity", metavar="METRIC", help="print a tornado table for this metric"
+    )
     return parser
 
 
@@ -102,7 +140,8 @@ def _non_negative_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"run": _run, "validate": _validate, "compare": _compare}[args.command](args)
+        commands = {"run": _run, "validate": _validate, "compare": _compare, "sweep": _sweep}
+        return commands[args.command](args)
     except ScenarioError as exc:
         for issue in exc.issues:
             print(f"error: {issue}", file=sys.stderr)
@@ -116,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `flowsim compare ... | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -130,7 +173,101 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(_summary_table(summary))
     print(f"wrote {out}")
+    if not scenario.expect:
+        if args.junit:
+            raise FlowsimError(f"--junit: {args.scenario} has no [[expect]] rules")
+        return 0
+    table = results.metrics().assign(scenario=scenario.name, point=0)
+    return _report_expectations(scenario.expect, table, args.junit, scenario.name)
+
+
+def _report_expectations(rules, table: pd.DataFrame, junit: Path | None, suite: str) -> int:
+    verdicts = evaluate(rules, table)
+    print("expectations:")
+    for verdict in verdicts:
+        print(f"  {verdict.line()}")
+    if junit is not None:
+        write_junit(verdicts, junit, suite)
+        print(f"wrote {junit}")
+    failed = sum(not v.passed for v in verdicts)
+    if failed:
+        print(f"{failed} of {len(verdicts)} expectation(s) failed", file=sys.stderr)
+        return EXIT_EXPECTATION
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    sweep, folder = load_sweep_file(args.sweep_file)
+    out = args.out if args.out is not None else Path("results") / "sweeps" / sweep.sweep.name
+    if args.overwrite and args.resume:
+        raise FlowsimError("--overwrite and --resume contradict each other; choose one")
+    if args.overwrite and out.exists():
+        if not (out / "design.json").is_file():
+            raise FlowsimError(f"--overwrite: {out} is not a sweep folder; not deleting it")
+        shutil.rmtree(out)
+    if args.dask:
+        executor = dask_executor(args.dask, args.workers)
+        where = f"Dask ({args.dask})"
+    elif args.workers == 1:
+        executor, where = serial_executor, "this process"
+    else:
+        executor = pool_executor(args.workers)
+        where = f"{args.workers or os.cpu_count()} processes"
+    print(f"sweep {sweep.sweep.name}: {len(expand(sweep, folder))} runs on {where}, into {out}")
+    with Progress() as progress:
+        report = run_sweep(
+            sweep, folder, out, executor=executor, resume=args.resume, progress=progress.update
+        )
+    print(
+        f"done: {report.ran} run(s) in {report.seconds:.1f} s"
+        + (f", {report.done_before} finished before" if report.done_before else "")
+    )
+    table = load_sweep(out)
+    if args.sensitivity:
+        print(f"sensitivity of {args.sensitivity}:")
+        print(_format(tornado(table, args.sensitivity), {}))
+    if not sweep.expect:
+        if args.junit:
+            raise FlowsimError(f"--junit: {args.sweep_file} has no [[expect]] rules")
+        return 0
+    return _report_expectations(sweep.expect, table, args.junit, sweep.sweep.name)
+
+
+class Progress:
+    """A progress bar on a terminal; plain lines at most every 10 s elsewhere (CI logs)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.first: tuple[float, int] | None = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, done: int, total: int) -> None:
+        if self.tty:
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, initial=done, unit="run", file=sys.stderr)
+            else:
+                self.bar.update(done - self.bar.n)
+            return
+        now = time.monotonic()
+        if self.first is None:
+            self.first = (now, done)
+        if done < total and now - self.last < 10.0:
+            return
+        self.last = now
+        elapsed = now - self.first[0]
+        rate = (done - self.first[1]) / elapsed if elapsed > 0 else 0.0
+        eta = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        print(f"sweep: {done}/{total} runs ({rate:.2f} runs/s{eta})", file=sys.stderr, flush=True)
 
 
 def _validate(args: argparse.Namespace) -> int:

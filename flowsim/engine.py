@@ -296,7 +296,7 @@ class Engine:
                         batch.append(more)
                         mass += more.mass
                 if len(batch) > 1:
-                    lot = self._melt(i, batch)
+                    lot = self._melt(i, batch, purity)
             factor = policy.capacity_factor(i, env.now)
             busy = process_time() + lot.mass / (capacity * max(factor, MIN_CAPACITY_FACTOR))
             if busy > 0.0:
@@ -315,19 +315,26 @@ class Engine:
             del site.present[lot.id]
             self.dispatch(lot, i)
 
-    def _melt(self, i: int, batch: list[Lot]) -> Lot:
-        """Melt lots into one, mixing their provenance in proportion to mass."""
+    def _melt(self, i: int, batch: list[Lot], refine_to: float | None) -> Lot:
+        """Melt lots into one and mix their provenance by what each puts into the bar:
+        its fine gold when the refiner then removes impurities, else its mass."""
         day = self.env.now
         site = self.sites[i]
         mass = sum(lot.mass for lot in batch)
         heaviest = max(batch, key=lambda lot: lot.mass)
         fine = sum(lot.mass * lot.purity for lot in batch)
+        by_fine_gold = refine_to is not None and refine_to > fine / mass
         melted = self._new_lot(mass, heaviest.origin, fine / mass, day)
         melted.history = [(i, day)]
         mix: dict[tuple[int, bool], float] = {}
         refused: set[int] = set()
+        policy = self.policy
         for lot in batch:
-            weight = lot.mass / mass
+            if policy.has_sanctions:  # what each lot touched here before the melt
+                lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+                if policy.designated_entity_on_leave(i, lot.arrived, day):
+                    _mark_touched(lot)
+            weight = lot.mass * lot.purity / fine if by_fine_gold else lot.mass / mass
             for key, share in lot.shares(self.category_of).items():
                 mix[key] = mix.get(key, 0.0) + share * weight
             melted.taint |= lot.taint

@@ -118,6 +118,7 @@ class Network:
                     "capacity_kg_per_day": route.capacity_kg_per_day,
                     "seizure_probability": route.seizure_probability,
                     "weight": route.weight,
+                    "release_share": route.release_share,
                 }
             )
         return pd.DataFrame(rows)

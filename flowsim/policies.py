@@ -334,11 +334,10 @@ class PolicyState:
         return p
 
     def release_share(self, route: int, day: float) -> float:
-        """Share of seizures on ``route`` that corruption undoes on ``day``."""
-        for start, end, share in self.route_release[route]:
-            if start <= day < end:
-                return share
-        return self.base_release[route]
+        """Share of seizures on ``route`` that corruption undoes on ``day``: the
+        route's own, or the largest set by an interdiction under way."""
+        active = [share for start, end, share in self.route_release[route] if start <= day < end]
+        return max(active) if active else self.base_release[route]
 
     # --- fuel -------------------------------------------------------------------
 

@@ -332,6 +332,23 @@ class Results:
             )
         return figures
 
+    def metrics(self) -> pd.DataFrame:
+        """Every figure of every replication as a long table: ``replication``,
+        ``metric`` (the key path in ``summary.json``, dotted, e.g.
+        ``exports_kg_by_partner.turkey``) and ``value``; plus monthly exports as
+        ``exports_kg_monthly.<partner>.<YYYY-MM>`` and ``exports_usd_monthly...``."""
+        rows: list[tuple[int, str, float]] = []
+        for k, figures in enumerate(self.figures_by_replication()):
+            rows.extend((k, name, value) for name, value in _flatten(figures))
+        monthly = self.exports_monthly
+        months = monthly["month"].dt.strftime("%Y-%m")
+        for unit in ("kg", "usd"):
+            names = f"exports_{unit}_monthly." + monthly["partner"].astype(str) + "." + months
+            rows.extend(
+                zip(monthly["replication"], names, monthly[unit].astype(float), strict=True)
+            )
+        return pd.DataFrame(rows, columns=["replication", "metric", "value"])
+
     def summary(self) -> dict[str, Any]:
         """The content of ``summary.json`` (docs/summary.md): every figure is the mean
         over replications, with its standard deviation under ``sd`` and its 95%
@@ -411,6 +428,15 @@ class Results:
                 f"{FORMAT_VERSION}, the format this flowsim reads"
             )
         return cls(**tables, meta=meta)
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = ""):
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{name}.")
+        else:
+            yield name, float(value)
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -27,8 +27,11 @@ from flowsim.errors import Issue, ScenarioError
 from flowsim.schema import Fixed, Scenario
 
 __all__ = [
+    "apply_overrides",
+    "issues_from_pydantic",
     "load_scenario",
     "parse_override",
+    "read_toml",
     "scenario_from_dict",
     "scenario_hash",
 ]
@@ -49,7 +52,7 @@ def load_scenario(
     """
     path = Path(path)
     data, origins = _read_with_parents(path, chain=())
-    data = _apply_overrides(data, origins, overrides, file=str(path))
+    data = apply_overrides(data, origins, overrides, file=str(path))
     return scenario_from_dict(data, file=str(path), origins=origins)
 
 
@@ -61,7 +64,7 @@ def scenario_from_dict(
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        raise ScenarioError(_issues_from_pydantic(exc, origins)) from None
+        raise ScenarioError(issues_from_pydantic(exc, origins)) from None
     issues = [
         Issue(_file_for(path, origins), _format_path(path), message)
         for path, message in check_scenario(scenario)
@@ -80,7 +83,7 @@ def scenario_hash(scenario: Scenario) -> str:
 # --- files and extends --------------------------------------------------------
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -106,7 +109,7 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
     if resolved in chain:
         loop = " -> ".join(str(p.name) for p in (*chain, resolved))
         raise ScenarioError([Issue(str(path), "extends", f"extends itself in a loop: {loop}")])
-    data = _read_toml(path)
+    data = read_toml(path)
     if not data:
         raise ScenarioError(
             [
@@ -177,7 +180,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def _apply_overrides(
+def apply_overrides(
     data: dict[str, Any],
     origins: Origins,
     overrides: Iterable[str] | Mapping[str, Any],
@@ -222,10 +225,13 @@ _PATTERN_MESSAGES = {
 }
 
 
-def _issues_from_pydantic(exc: ValidationError, origins: Origins) -> list[Issue]:
+def issues_from_pydantic(
+    exc: ValidationError, origins: Origins, root: type[BaseModel] = Scenario
+) -> list[Issue]:
+    """Turn pydantic's errors about a ``root`` model into issues with key paths."""
     issues = []
     for err in exc.errors(include_url=False):
-        path, parent = _clean_loc(err["loc"])
+        path, parent = _clean_loc(err["loc"], root)
         kind = err["type"]
         ctx = err.get("ctx", {})
         if kind == "extra_forbidden":
@@ -260,12 +266,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _clean_loc(loc: tuple[str | int, ...]) -> tuple[KeyPath, Any]:
+def _clean_loc(loc: tuple[str | int, ...], root: type[BaseModel]) -> tuple[KeyPath, Any]:
     """Drop the tags pydantic inserts for tagged unions; return the path and the
     type in which the last key was looked up."""
     path: list[str | int] = []
-    current: Any = Scenario
-    parent: Any = Scenario
+    current: Any = root
+    parent: Any = root
     for part in loc:
         members = _union_members(current)
         if members is not None and isinstance(part, str) and part in members:

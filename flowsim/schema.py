@@ -25,6 +25,7 @@ __all__ = [
     "Calendar",
     "ComplianceChange",
     "Distribution",
+    "Expectation",
     "FuelRestriction",
     "Interdiction",
     "Meta",
@@ -423,6 +424,50 @@ class Policies(Frozen):
     interdictions: dict[Identifier, Interdiction] = {}
 
 
+MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
+
+
+class Expectation(Frozen):
+    """A rule on a run's figures that CI can check (docs/expectations.md)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    metric: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description="Dotted key path of a summary figure, e.g. exports_kg_by_partner.turkey"
+    )
+    scenario: str | None = Field(None, description="Sweeps: the scenario the rule is about.")
+    after: Date | None = Field(
+        None, description="Monthly metrics: sum the months from this date's month on."
+    )
+    before: Date | None = Field(
+        None, description="Monthly metrics: sum the months before this one."
+    )
+    compare_to: str | None = Field(
+        None, description="Sweeps: judge the change against this scenario, at the same point."
+    )
+    change: Literal["percent", "absolute"] = "percent"
+    at_least: float | None = None
+    at_most: float | None = None
+    ci_excludes: float | None = Field(
+        None, description="The 95% confidence interval of the mean (or change) must exclude this."
+    )
+
+    @model_validator(mode="after")
+    def _checks_something(self) -> Expectation:
+        if self.at_least is None and self.at_most is None and self.ci_excludes is None:
+            raise ValueError("needs at_least, at_most or ci_excludes")
+        windowed = self.after is not None or self.before is not None
+        if windowed and self.metric.split(".")[0] not in MONTHLY_METRICS:
+            raise ValueError(
+                "after and before apply to monthly metrics: "
+                f"{' or '.join(MONTHLY_METRICS)}.<partner>"
+            )
+        if self.metric.split(".")[0] in MONTHLY_METRICS and self.metric.count(".") != 1:
+            raise ValueError(
+                "a monthly metric is <name>.<partner>; set after/before for the months"
+            )
+        return self
+
+
 class Scenario(Frozen):
     meta: Meta
     calendar: Calendar
@@ -432,6 +477,7 @@ class Scenario(Frozen):
     nodes: dict[Identifier, Node]
     routes: dict[Identifier, Route]
     policies: Policies = Policies()
+    expect: list[Expectation] = []
 
     @property
     def name(self) -> str:

@@ -27,14 +27,17 @@ def simulate(
     *,
     overrides: Iterable[str] | Mapping[str, Any] = (),
     check_balance: bool = True,
+    first_replication: int = 0,
 ) -> Results:
     """Run a scenario ``replications`` times and return one :class:`Results`.
 
     ``scenario`` is a :class:`Scenario` or the path of a scenario file (then
     ``overrides`` apply, as with ``--set``). Replication ``k`` draws from the
     ``k``-th child of ``numpy.random.SeedSequence(seed)``, so it is the same
-    whatever else runs. The mass balance is checked unless ``check_balance``
-    is false; a broken balance raises :class:`~flowsim.errors.MassBalanceError`.
+    whatever else runs; ``first_replication`` runs replications
+    ``first_replication ...`` of a larger set (sweeps hand out one each). The
+    mass balance is checked unless ``check_balance`` is false; a broken
+    balance raises :class:`~flowsim.errors.MassBalanceError`.
     """
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario, overrides)
@@ -46,9 +49,12 @@ def simulate(
         raise ValueError(f"replications must be a positive integer, got {replications!r}")
     if replications < 1:
         raise ValueError(f"replications must be a positive integer, got {replications!r}")
+    if first_replication < 0:
+        raise ValueError(f"first_replication must not be negative, got {first_replication!r}")
 
     network = Network.build(scenario)
-    streams = np.random.SeedSequence(int(seed)).spawn(int(replications))
+    streams = np.random.SeedSequence(int(seed)).spawn(first_replication + int(replications))
+    streams = streams[first_replication:]
     ledgers, receipts, melts, end_states, runs = [], [], [], [], []
     started = time.perf_counter()
     for k, stream in enumerate(streams):
@@ -88,6 +94,7 @@ def simulate(
         "end": str(scenario.calendar.end),
         "seed": int(seed),
         "replications": int(replications),
+        "first_replication": int(first_replication),
         "flowsim_version": __version__,
         "scenario_hash": scenario_hash(scenario),
         "wall_seconds": time.perf_counter() - started,
@@ -120,6 +127,8 @@ def _policy_list(scenario: Scenario) -> list[dict[str, Any]]:
         listed.append(_policy_row("raid", name, rule.enabled, rule.date or rule.window_start))
     for name, rule in policies.fuel_restrictions.items():
         listed.append(_policy_row("fuel_restriction", name, rule.enabled, rule.start))
+    for name, rule in policies.interdictions.items():
+        listed.append(_policy_row("interdiction", name, rule.enabled, rule.start))
     return listed
 
 

@@ -1,0 +1,433 @@
+"""Sweeps: many runs of scenarios over parameters nobody knows.
+
+A sweep file names a base scenario (or several side by side), the parameters
+to vary by key path, how to sample them, the replications per point and a
+seed. :func:`expand` turns it into a list of small work items (pure); an
+executor (serial, process pool or Dask, :mod:`flowsim.executors`) runs each
+by calling :func:`flowsim.simulate`; each finished run is written at once as
+one Parquet part plus a line in ``manifest.jsonl``, so a sweep never holds
+its results in memory and resumes after a crash. See docs/sweeps.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, StringConstraints, ValidationError, model_validator
+from scipy.stats import qmc
+
+from flowsim.errors import FlowsimError, Issue, ScenarioError
+from flowsim.scenario import issues_from_pydantic, load_scenario, read_toml
+from flowsim.schema import Expectation, Frozen, Identifier
+from flowsim.simulation import simulate
+
+__all__ = [
+    "RunSpec",
+    "Sweep",
+    "SweepReport",
+    "expand",
+    "load_sweep",
+    "load_sweep_file",
+    "run_sweep",
+]
+
+Number = Annotated[float, Field(strict=True)]
+
+
+class Range(Frozen):
+    low: Number
+    high: Number
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        return self
+
+
+class Linked(Frozen):
+    """One swept parameter that sets several keys at once to the same value."""
+
+    paths: list[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)+$")]
+    ] = Field(min_length=1)
+    values: list[Any] | None = None
+    low: Number | None = None
+    high: Number | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Linked:
+        ranged = self.low is not None or self.high is not None
+        if (self.values is None) == (not ranged):
+            raise ValueError("give values = [...], or low and high")
+        if ranged and (self.low is None or self.high is None or self.high < self.low):
+            raise ValueError("needs low <= high")
+        if self.values is not None and not self.values:
+            raise ValueError("values is empty")
+        return self
+
+    @property
+    def is_range(self) -> bool:
+        return self.values is None
+
+
+class SweepSettings(Frozen):
+    name: Identifier
+    description: str = ""
+    scenario: str | None = Field(
+        None, description="Base scenario file, relative to the sweep file."
+    )
+    method: Literal["grid", "latin_hypercube", "monte_carlo"] = "grid"
+    samples: Annotated[int, Field(gt=0, strict=True)] | None = Field(
+        None, description="Points to draw for latin_hypercube and monte_carlo."
+    )
+    replications: Annotated[int, Field(gt=0, strict=True)] = 1
+    seed: Annotated[int, Field(ge=0, strict=True)] = 0
+
+
+class SideBySide(Frozen):
+    name: Identifier
+    file: str | None = Field(None, description="Scenario file; defaults to the sweep's scenario.")
+    set: dict[str, Any] = Field({}, description="Overrides, by key path, as with --set.")
+    vary: bool = Field(
+        True,
+        description=(
+            "Whether the swept parameters apply. A scenario that does not vary (a baseline) "
+            "runs once, as point 0, and compare_to pairs every point with it."
+        ),
+    )
+
+
+class Sweep(Frozen):
+    sweep: SweepSettings
+    parameters: dict[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")],
+        list[Any] | Range | Linked,
+    ] = Field(default_factory=dict)
+    scenarios: list[SideBySide] = Field(default_factory=list)
+    expect: list[Expectation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Sweep:
+        if self.sweep.scenario is None and not self.scenarios:
+            raise ValueError("needs sweep.scenario or a list of [[scenarios]]")
+        if any(s.file is None for s in self.scenarios) and self.sweep.scenario is None:
+            raise ValueError("a [[scenarios]] entry without file needs sweep.scenario")
+        names = [s.name for s in self.scenarios]
+        if len(set(names)) != len(names):
+            raise ValueError("[[scenarios]] names must differ")
+        ranges = [k for k, v in self.parameters.items() if _is_range(v)]
+        lists = [k for k, v in self.parameters.items() if not _is_range(v)]
+        for name, value in self.parameters.items():
+            if not isinstance(value, Linked) and "." not in name:
+                raise ValueError(
+                    f"parameter '{name}' is not a key path; use a table with paths = [...]"
+                )
+        if self.sweep.method == "grid" and ranges:
+            raise ValueError(f"a grid takes lists of values; {ranges[0]} is a range")
+        if self.sweep.method != "grid":
+            if lists:
+                raise ValueError(
+                    f"{self.sweep.method} takes ranges {{low, high}}; {lists[0]} is a list"
+                )
+            if self.sweep.samples is None:
+                raise ValueError(f"{self.sweep.method} needs sweep.samples")
+        if any(isinstance(v, list) and not v for v in self.parameters.values()):
+            raise ValueError("a parameter's list of values is empty")
+        return self
+
+
+def _is_range(value: Any) -> bool:
+    return isinstance(value, Range) or (isinstance(value, Linked) and value.is_range)
+
+
+def _choices(value: Any) -> list[Any]:
+    return value.values if isinstance(value, Linked) else value
+
+
+def _bounds(value: Any) -> tuple[float, float]:
+    return value.low, value.high
+
+
+def _overrides(sweep: Sweep, params: dict[str, Any]) -> dict[str, Any]:
+    """Key paths to set for one point: a linked parameter sets each of its paths."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        spec = sweep.parameters[name]
+        for path in spec.paths if isinstance(spec, Linked) else [name]:
+            out[path] = value
+    return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: small enough to send to any worker."""
+
+    run: int
+    scenario: str  # label
+    file: str
+    point: int
+    params: dict[str, Any]
+    overrides: dict[str, Any]
+    seed: int
+    replication: int
+
+
+def load_sweep_file(path: str | Path) -> tuple[Sweep, Path]:
+    """Read and validate a sweep file; return it and the folder its paths are relative to."""
+    path = Path(path)
+    data = read_toml(path)
+    try:
+        sweep = Sweep.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(issues_from_pydantic(exc, {(): str(path)}, Sweep)) from None
+    return sweep, path.parent
+
+
+def expand(sweep: Sweep, folder: Path) -> list[RunSpec]:
+    """Every run of the sweep, in a fixed order: scenario, point, replication.
+
+    Every point uses the sweep's seed, so points differ by their parameters,
+    not by their luck (common random numbers); replication k of every point
+    draws from the k-th child stream.
+    """
+    names = list(sweep.parameters)
+    points = _points(sweep)
+    side = sweep.scenarios or [SideBySide(name=_base_label(sweep, folder))]
+    runs = []
+    for entry in side:
+        file = str(folder / (entry.file or sweep.sweep.scenario))
+        for p, values in enumerate(points if entry.vary else [()]):
+            params = dict(zip(names, values, strict=True)) if entry.vary else {}
+            for k in range(sweep.sweep.replications):
+                runs.append(
+                    RunSpec(
+                        run=len(runs),
+                        scenario=entry.name,
+                        file=file,
+                        point=p,
+                        params=params,
+                        overrides={**entry.set, **_overrides(sweep, params)},
+                        seed=sweep.sweep.seed,
+                        replication=k,
+                    )
+                )
+    return runs
+
+
+def _base_label(sweep: Sweep, folder: Path) -> str:
+    return Path(sweep.sweep.scenario).stem
+
+
+def _points(sweep: Sweep) -> list[tuple[Any, ...]]:
+    values = list(sweep.parameters.values())
+    if not values:
+        return [()]
+    if sweep.sweep.method == "grid":
+        return list(itertools.product(*(_choices(v) for v in values)))
+    n, d = sweep.sweep.samples, len(values)
+    rng = np.random.default_rng(sweep.sweep.seed)
+    if sweep.sweep.method == "latin_hypercube":
+        unit = qmc.LatinHypercube(d=d, rng=rng).random(n)
+    else:
+        unit = rng.random((n, d))
+    lows = np.array([_bounds(v)[0] for v in values])
+    highs = np.array([_bounds(v)[1] for v in values])
+    return [tuple(float(x) for x in row) for row in lows + unit * (highs - lows)]
+
+
+def check_runs(runs: list[RunSpec]) -> None:
+    """Load the scenario of each distinct override set once, so that a bad key or
+    value stops the sweep before it starts rather than in a worker."""
+    seen: set[str] = set()
+    issues: list[Issue] = []
+    for spec in runs:
+        key = json.dumps([spec.file, spec.overrides], sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            load_scenario(spec.file, spec.overrides)
+        except ScenarioError as exc:
+            issues.extend(exc.issues)
+            break
+    if issues:
+        raise ScenarioError(issues)
+
+
+def execute(spec: RunSpec) -> dict[str, Any]:
+    """Run one work item and return its tidy rows; runs in a worker process."""
+    started = time.perf_counter()
+    results = simulate(
+        spec.file, seed=spec.seed, overrides=spec.overrides, first_replication=spec.replication
+    )
+    metrics = results.metrics()
+    return {
+        "run": spec.run,
+        "metric": metrics["metric"].to_list(),
+        "value": metrics["value"].to_list(),
+        "seconds": time.perf_counter() - started,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+
+
+# --- the output folder ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    out: Path
+    total: int
+    done_before: int
+    ran: int
+    seconds: float
+
+
+def run_sweep(
+    sweep: Sweep,
+    folder: Path,
+    out: str | Path,
+    *,
+    executor: Callable[[Callable[[RunSpec], dict], list[RunSpec]], Iterable[dict]],
+    resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepReport:
+    """Run every run of the sweep not already finished in ``out``.
+
+    ``executor(function, items)`` yields each item's result as it finishes.
+    """
+    runs = expand(sweep, folder)
+    check_runs(runs)
+    out = Path(out)
+    parts = out / "parts"
+    design = {
+        "sweep": sweep.model_dump(mode="json"),
+        "runs": [asdict(r) for r in runs],
+    }
+    design_text = json.dumps(design, sort_keys=True, default=str)
+    if out.exists() and any(out.iterdir()):
+        if not resume:
+            raise FlowsimError(f"{out} is not empty: pass --resume to continue that sweep")
+        if not (out / "design.json").is_file():
+            raise FlowsimError(f"{out} is not a flowsim sweep folder (no design.json)")
+        if (out / "design.json").read_text() != design_text:
+            raise FlowsimError(f"{out} holds a different sweep: choose another --out")
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+        if not (out / "design.json").is_file():
+            _atomic_write(out / "design.json", design_text.encode())
+    except OSError as exc:
+        raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
+
+    done = _finished(out)
+    todo = [r for r in runs if r.run not in done]
+    by_run = {r.run: r for r in runs}
+    started = time.perf_counter()
+    count = len(runs) - len(todo)
+    if progress:
+        progress(count, len(runs))
+    manifest_path = out / "manifest.jsonl"
+    if manifest_path.is_file() and manifest_path.stat().st_size:
+        with open(manifest_path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            cut_short = f.read(1) != b"\n"
+        if cut_short:  # a crash cut the last line: end it, so the next one stands alone
+            with open(manifest_path, "ab") as f:
+                f.write(b"\n")
+    with open(manifest_path, "a", encoding="utf-8") as manifest:
+        for result in executor(execute, todo):
+            spec = by_run[result["run"]]
+            _write_part(parts, spec, result)
+            line = {
+                "run": spec.run,
+                "part": _part_name(spec.run),
+                "seconds": result["seconds"],
+                "host": result["host"],
+                "pid": result["pid"],
+                "finished": time.time(),
+            }
+            manifest.write(json.dumps(line) + "\n")
+            manifest.flush()
+            os.fsync(manifest.fileno())
+            count += 1
+            if progress:
+                progress(count, len(runs))
+    return SweepReport(
+        out, len(runs), len(runs) - len(todo), len(todo), time.perf_counter() - started
+    )
+
+
+def _part_name(run: int) -> str:
+    return f"run-{run:07d}.parquet"
+
+
+def _write_part(parts: Path, spec: RunSpec, result: dict[str, Any]) -> None:
+    n = len(result["metric"])
+    columns: dict[str, Any] = {
+        "run": np.full(n, spec.run, dtype=np.int64),
+        "scenario": [spec.scenario] * n,
+        "point": np.full(n, spec.point, dtype=np.int64),
+        "replication": np.full(n, spec.replication, dtype=np.int64),
+        "seed": np.full(n, spec.seed, dtype=np.int64),
+    }
+    for name, value in spec.params.items():
+        columns[name] = [value] * n
+    columns["metric"] = result["metric"]
+    columns["value"] = np.asarray(result["value"], dtype=float)
+    table = pd.DataFrame(columns)
+    target = parts / _part_name(spec.run)
+    tmp = parts / f".{target.name}.tmp-{os.getpid()}"
+    table.to_parquet(tmp, index=False)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _finished(out: Path) -> set[int]:
+    """Runs with a manifest line and a part on disk. A last line cut short by a
+    crash is ignored, and so is a part without a line: both are run again."""
+    manifest = out / "manifest.jsonl"
+    if not manifest.is_file():
+        return set()
+    done = set()
+    for text in manifest.read_text(encoding="utf-8").splitlines():
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if (out / "parts" / line["part"]).is_file():
+            done.add(int(line["run"]))
+    return done
+
+
+def load_sweep(directory: str | Path) -> pd.DataFrame:
+    """The tidy table of a sweep folder: one row per run and metric, with the
+    swept parameters as columns. Only runs recorded as finished are read."""
+    directory = Path(directory)
+    if not (directory / "design.json").is_file():
+        raise FlowsimError(f"{directory}: not a flowsim sweep folder (no design.json)")
+    done = sorted(_finished(directory))
+    if not done:
+        return pd.DataFrame(columns=["run", "scenario", "point", "replication", "metric", "value"])
+    frames = [pd.read_parquet(directory / "parts" / _part_name(r)) for r in done]
+    return pd.concat(frames, ignore_index=True)
