@@ -1,0 +1,314 @@
+"""Figures of a run, a comparison or a sweep (matplotlib).
+
+Every function takes :class:`~flowsim.results.Results` (or a sweep table) and
+returns a matplotlib Figure; :func:`save_figure` writes it as PNG and SVG.
+Each partner keeps one colour across every figure (:func:`partner_colors`),
+axes carry units and dates, and titles say what the figure shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+from scipy import stats
+
+from flowsim.results import Results
+
+__all__ = [
+    "exports_difference",
+    "exposure_chart",
+    "flow_diagram",
+    "monthly_exports",
+    "parameter_effect",
+    "partner_colors",
+    "save_figure",
+    "seizures_chart",
+    "tornado_chart",
+]
+
+# Figures are built with Figure() rather than pyplot: no global state, no
+# backend to choose, so importing this module changes nothing for the caller.
+PALETTE = matplotlib.colormaps["tab10"].colors + matplotlib.colormaps["Dark2"].colors
+KIND_COLORS = {"mine": "#8c6d31", "buyer": "#7f7f7f", "refiner": "#4a6fa5", "partner": "#2ca02c"}
+EXPOSURE_LABELS = {
+    "illegal_origin_share": "illegal or informal origin",
+    "sanctioned_entity_share": "through a designated entity",
+    "sanctioned_jurisdiction_share": "from a sanctioned jurisdiction",
+}
+
+
+def partner_colors(partners: list[str]) -> dict[str, tuple[float, ...]]:
+    """One colour per partner, fixed by the sorted ids, so every figure agrees."""
+    return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(sorted(set(partners)))}
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> list[Path]:
+    """Write ``path``.png and ``path``.svg; return both paths."""
+    base = Path(path).with_suffix("")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in (".png", ".svg"):
+        target = base.with_suffix(suffix)
+        fig.savefig(target, dpi=dpi, bbox_inches="tight")
+        written.append(target)
+    return written
+
+
+def _policy_dates(results: Results) -> list[tuple[pd.Timestamp, str]]:
+    marks = []
+    for policy in results.meta.get("policies", []):
+        if policy.get("enabled") and policy.get("from") not in (None, "None"):
+            marks.append((pd.Timestamp(policy["from"]), policy["name"]))
+    return sorted(marks)
+
+
+def _mark_policies(ax, results: Results) -> None:
+    for when, name in _policy_dates(results):
+        ax.axvline(when, color="0.35", linestyle=":", linewidth=1)
+        ax.annotate(
+            name,
+            xy=(when, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+            color="0.3",
+        )
+
+
+def _mean_and_band(table: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Mean over replications by month and partner, with a 95% t interval."""
+    grouped = table.groupby(["month", "partner"])[value]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
+    half = np.where(out["count"] > 1, t * out["std"].fillna(0.0) / np.sqrt(out["count"]), 0.0)
+    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def _date_axis(ax) -> None:
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    ax.grid(alpha=0.3)
+
+
+def monthly_exports(results: Results, baseline: Results | None = None) -> Figure:
+    """Monthly exports by partner (tonnes), with 95% bands across replications;
+    dashed lines show the baseline when one is given."""
+    colors = partner_colors(results.partners + (baseline.partners if baseline else []))
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
+    band = _mean_and_band(results.exports_monthly, "kg")
+    for partner, rows in band.groupby("partner", sort=False):
+        c = colors[partner]
+        ax.plot(rows["month"], rows["mean"] / 1000, color=c, linewidth=2, label=partner)
+        if results.replications > 1:
+            ax.fill_between(
+                rows["month"], rows["low"] / 1000, rows["high"] / 1000, color=c, alpha=0.2
+            )
+    if baseline is not None:
+        base = _mean_and_band(baseline.exports_monthly, "kg")
+        for partner, rows in base.groupby("partner", sort=False):
+            ax.plot(
+                rows["month"],
+                rows["mean"] / 1000,
+                color=colors[partner],
+                linestyle="--",
+                linewidth=1,
+            )
+        ax.plot(
+            [], [], color="0.3", linestyle="--", label=f"baseline ({baseline.meta['scenario']})"
+        )
+    _mark_policies(ax, results)
+    _date_axis(ax)
+    ax.set_ylabel("exports (tonnes per month)")
+    ax.set_xlabel("month")
+    bands = ", shaded: 95% interval over replications" if results.replications > 1 else ""
+    ax.set_title(f"Monthly gold exports by partner: {results.meta['scenario']}{bands}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return fig
+
+
+def exports_difference(results: Results, baseline: Results) -> Figure:
+    """Monthly exports of the scenario minus the baseline, by partner (tonnes)."""
+    colors = partner_colors(results.partners + baseline.partners)
+    mine = results.exports_monthly.groupby(["month", "partner"])["kg"].mean()
+    base = baseline.exports_monthly.groupby(["month", "partner"])["kg"].mean()
+    diff = mine.sub(base, fill_value=0.0).unstack("partner").fillna(0.0) / 1000
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
+    for partner in diff.columns:
+        ax.plot(diff.index, diff[partner], color=colors[partner], linewidth=2, label=partner)
+    ax.axhline(0, color="black", linewidth=0.8)
+    _mark_policies(ax, results)
+    _date_axis(ax)
+    ax.set_ylabel("change in exports (tonnes per month)")
+    ax.set_xlabel("month")
+    ax.set_title(
+        f"Exports of {results.meta['scenario']} minus {baseline.meta['scenario']}, by partner"
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return fig
+
+
+def _columns(results: Results, flows: pd.DataFrame) -> dict[str, int]:
+    """Column of each node: mines first, partners last, others by longest path."""
+    kinds = results.nodes.set_index("node")["kind"]
+    column = {n: 0 for n in kinds.index if kinds[n] == "mine"}
+    changed = True
+    while changed:
+        changed = False
+        for source, target in zip(flows["from"], flows["to"], strict=True):
+            if source in column and column.get(target, -1) < column[source] + 1:
+                column[target] = column[source] + 1
+                changed = True
+    last = max(column.values(), default=0)
+    for n in kinds.index:
+        if kinds[n] == "partner":
+            column[n] = last
+    return column
+
+
+def flow_diagram(results: Results) -> Figure:
+    """Where the gold went: mines to buyers and refiners to partners, band widths
+    in tonnes shipped over the run (mean over replications)."""
+    shipped = results.ledger[results.ledger["event"] == "shipped"]
+    by_route = shipped.groupby("route", observed=True)["kg"].sum() / results.replications / 1000
+    flows = results.routes.set_index("route").join(by_route.rename("t"), how="inner").reset_index()
+    flows = flows[flows["t"] > 0]
+    fig = Figure(figsize=(11, 6.5))
+    ax = fig.subplots()
+    ax.set_axis_off()
+    if flows.empty:
+        ax.text(0.5, 0.5, "no gold was shipped", ha="center")
+        return fig
+    column = _columns(results, flows)
+    through = {}
+    for node in column:
+        out_t = flows.loc[flows["from"] == node, "t"].sum()
+        in_t = flows.loc[flows["to"] == node, "t"].sum()
+        through[node] = max(out_t, in_t)
+    total = max(sum(v for n, v in through.items() if column[n] == c) for c in set(column.values()))
+    gap = 0.02 * total
+    kinds = results.nodes.set_index("node")["kind"]
+    colors = partner_colors(results.partners)
+    box: dict[str, list[float]] = {}  # node -> [x, bottom, height, out offset, in offset]
+    for c in sorted(set(column.values())):
+        nodes = [n for n in column if column[n] == c and through[n] > 0]
+        y = 0.0
+        for n in nodes:
+            box[n] = [float(c), y, through[n], 0.0, 0.0]
+            y += through[n] + gap
+    width = 0.12
+    for _, flow in flows.sort_values("t", ascending=False).iterrows():
+        src, dst = box.get(flow["from"]), box.get(flow["to"])
+        if src is None or dst is None:
+            continue
+        x0, x1 = src[0] + width, dst[0]
+        y0, y1 = src[1] + src[3], dst[1] + dst[4]
+        t = flow["t"]
+        src[3] += t
+        dst[4] += t
+        mid = (x0 + x1) / 2
+        verts = [
+            (x0, y0), (mid, y0), (mid, y1), (x1, y1),
+            (x1, y1 + t), (mid, y1 + t), (mid, y0 + t), (x0, y0 + t), (x0, y0),
+        ]  # fmt: skip
+        codes = [MplPath.MOVETO] + [MplPath.CURVE4] * 3 + [MplPath.LINETO] + [MplPath.CURVE4] * 3
+        codes += [MplPath.CLOSEPOLY]
+        tint = colors.get(flow["to"], KIND_COLORS.get(kinds.get(flow["to"], ""), "0.6"))
+        ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=tint, alpha=0.35, lw=0))
+    for n, (x, y, h, _, _) in box.items():
+        color = colors.get(n, KIND_COLORS.get(kinds[n], "0.5"))
+        ax.add_patch(Rectangle((x, y), width, h, facecolor=color, edgecolor="white"))
+        ax.text(x + width + 0.02, y + h / 2, f"{n} ({h:,.1f} t)", va="center", fontsize=7)
+    ax.set_xlim(-0.1, max(column.values()) + 1.0)
+    ax.set_ylim(-gap, total * 1.15)
+    ax.set_title(
+        f"Gold flows over the whole run, in tonnes shipped: {results.meta['scenario']}\n"
+        "(columns: mines, then buyers and refiners, then partners)"
+    )
+    return fig
+
+
+def exposure_chart(results: Results) -> Figure:
+    """Each partner's exposure: shares of the mass it received."""
+    table = results.exposure
+    table = (
+        table[table["node"].isin(results.partners)].groupby("node")[list(EXPOSURE_LABELS)].mean()
+    )
+    fig = Figure(figsize=(9, 0.6 * len(table) + 2))
+    ax = fig.subplots()
+    height = 0.25
+    y = np.arange(len(table))
+    for k, (column, label) in enumerate(EXPOSURE_LABELS.items()):
+        ax.barh(y + (k - 1) * height, table[column], height=height, label=label)
+    ax.set_yticks(y, table.index)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the gold received (0 to 1)")
+    ax.set_title(f"Exposure of each partner's gold imports: {results.meta['scenario']}")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def seizures_chart(results: Results) -> Figure:
+    """Seizures per month, in transit and from stock (kg, mean over replications)."""
+    seized = results.seizures.groupby(["month", "where"])["kg"].sum() / results.replications
+    months = results.exports_monthly["month"].drop_duplicates().sort_values()
+    table = seized.unstack("where").reindex(months, fill_value=0.0).fillna(0.0)
+    fig = Figure(figsize=(10, 4))
+    ax = fig.subplots()
+    bottom = np.zeros(len(table))
+    for place, color in (("transit", "#d62728"), ("stock", "#9467bd")):
+        if place in table:
+            ax.bar(table.index, table[place], width=20, bottom=bottom, color=color, label=place)
+            bottom += table[place].to_numpy()
+    _mark_policies(ax, results)
+    _date_axis(ax)
+    ax.set_ylabel("seized (kg per month)")
+    ax.set_xlabel("month")
+    ax.set_title(f"Seizures of gold, in transit and from stock: {results.meta['scenario']}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def tornado_chart(table: pd.DataFrame, metric: str) -> Figure:
+    """A tornado table (:func:`flowsim.tornado`) as bars from the low to the high end."""
+    fig = Figure(figsize=(9, 0.6 * len(table) + 2))
+    ax = fig.subplots()
+    rows = table.iloc[::-1]
+    for y, (_, row) in enumerate(rows.iterrows()):
+        low, high = row["outcome_at_low"], row["outcome_at_high"]
+        ax.barh(y, high - low, left=low, color="#4a6fa5" if high >= low else "#d62728")
+    ax.set_yticks(range(len(rows)), rows["parameter"])
+    ax.set_xlabel(metric)
+    ax.set_title(f"Effect of each swept parameter on {metric} (low end to high end)")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def parameter_effect(table: pd.DataFrame, parameter: str, metric: str) -> Figure:
+    """One swept parameter against one outcome, each run a point, by scenario."""
+    rows = table[table["metric"] == metric].dropna(subset=[parameter])
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    for scenario, group in rows.groupby("scenario"):
+        ax.scatter(group[parameter], group["value"], s=18, alpha=0.7, label=scenario)
+        means = group.groupby(parameter)["value"].mean()
+        if len(means) <= 10:
+            ax.plot(means.index, means.to_numpy(), linewidth=1)
+    ax.set_xlabel(parameter)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} against {parameter}, one point per run")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
