@@ -24,6 +24,8 @@ from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError, MassBalanceError, ScenarioError
 from flowsim.executors import dask_executor, pool_executor, serial_executor
 from flowsim.expectations import evaluate, write_junit
+from flowsim.report import write_report
+from flowsim.results import Results
 from flowsim.scenario import load_scenario
 from flowsim.sensitivity import tornado
 from flowsim.simulation import simulate
@@ -79,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--junit", type=Path, metavar="FILE", help="write the expectations as JUnit XML"
     )
+    run.add_argument(
+        "--no-report", action="store_true", help="do not write report.html in the run folder"
+    )
+
+    report = sub.add_parser("report", help="write a self-contained HTML report of a run folder")
+    report.add_argument("run_dir", type=Path, help="run folder written by flowsim run")
+    report.add_argument(
+        "--baseline", type=Path, metavar="RUN_DIR", help="run folder to compare with"
+    )
+    report.add_argument("--out", type=Path, help="HTML file to write (default RUN_DIR/report.html)")
 
     validate = sub.add_parser("validate", help="check a scenario file and print OK or its errors")
     validate.add_argument("scenario", type=Path)
@@ -140,7 +152,13 @@ def _non_negative_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"run": _run, "validate": _validate, "compare": _compare, "sweep": _sweep}
+        commands = {
+            "run": _run,
+            "validate": _validate,
+            "compare": _compare,
+            "sweep": _sweep,
+            "report": _report,
+        }
         return commands[args.command](args)
     except ScenarioError as exc:
         for issue in exc.issues:
@@ -165,7 +183,10 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     results = simulate(scenario, seed=args.seed, replications=args.replications)
     out = args.out if args.out is not None else Path("results") / scenario.name
-    results.save(out)
+    extras = (
+        None if args.no_report else (lambda folder: write_report(results, folder / "report.html"))
+    )
+    results.save(out, extras=extras)
     summary = results.summary()
     print(
         f"{scenario.name}: {summary['start']} to {summary['end']}, seed {args.seed}, "
@@ -268,6 +289,15 @@ class Progress:
         rate = (done - self.first[1]) / elapsed if elapsed > 0 else 0.0
         eta = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
         print(f"sweep: {done}/{total} runs ({rate:.2f} runs/s{eta})", file=sys.stderr, flush=True)
+
+
+def _report(args: argparse.Namespace) -> int:
+    results = Results.load(args.run_dir)
+    baseline = Results.load(args.baseline) if args.baseline is not None else None
+    out = args.out if args.out is not None else args.run_dir / "report.html"
+    write_report(results, out, baseline)
+    print(f"wrote {out}")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -372,8 +372,9 @@ class Results:
 
     # --- on disk -----------------------------------------------------------------
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the run folder atomically and return its path."""
+    def save(self, directory: str | Path, *, extras: Callable[[Path], None] | None = None) -> Path:
+        """Write the run folder atomically and return its path. ``extras(folder)``
+        may add files (a report) to the folder before it appears."""
         target = Path(directory)
         parent = target.parent
         _check_replaceable(target)
@@ -401,6 +402,8 @@ class Results:
                 "tables": sorted([*_BASE_TABLES, *derived]),
             }
             _write_json(tmp / "manifest.json", manifest)
+            if extras is not None:
+                extras(tmp)
             _replace_dir(tmp, target)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)

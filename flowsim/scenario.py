@@ -53,7 +53,10 @@ def load_scenario(
     path = Path(path)
     data, origins = _read_with_parents(path, chain=())
     data = apply_overrides(data, origins, overrides, file=str(path))
-    return scenario_from_dict(data, file=str(path), origins=origins)
+    scenario = scenario_from_dict(data, file=str(path), origins=origins)
+    files = [f for f in dict.fromkeys(origins.values()) if f != "--set"]
+    scenario._files = (str(path), *(f for f in files if f != str(path)))
+    return scenario
 
 
 def scenario_from_dict(

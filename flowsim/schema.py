@@ -9,6 +9,7 @@ each error can be reported with its own key path.
 from __future__ import annotations
 
 from datetime import date as Date
+from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import (
@@ -16,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     model_validator,
 )
@@ -478,6 +480,33 @@ class Scenario(Frozen):
     routes: dict[Identifier, Route]
     policies: Policies = Policies()
     expect: list[Expectation] = []
+    # The files it was read from, the scenario's own first: not part of its content.
+    _files: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self._files
+
+    def assumptions(self) -> list[dict[str, str | int]]:
+        """Lines of the scenario's files whose comment marks an assumption."""
+        found: list[dict[str, str | int]] = []
+        for file in self._files:
+            try:
+                lines = Path(file).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            for number, line in enumerate(lines, start=1):
+                _, hash_sign, comment = line.partition("#")
+                if not (hash_sign and "assum" in comment.lower()):
+                    continue
+                text = line.strip()
+                # A comment that goes on over the next lines is one assumption.
+                for following in lines[number:]:
+                    if not following.lstrip().startswith("#"):
+                        break
+                    text += " " + following.strip().lstrip("#").strip()
+                found.append({"file": Path(file).name, "line": number, "text": text})
+        return found
 
     @property
     def name(self) -> str:

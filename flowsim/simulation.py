@@ -90,6 +90,7 @@ def simulate(
         "scenario": scenario.name,
         "description": scenario.meta.description,
         "sources": list(scenario.meta.sources),
+        "assumptions": scenario.assumptions(),
         "start": str(scenario.calendar.start),
         "end": str(scenario.calendar.end),
         "seed": int(seed),

@@ -1,0 +1,200 @@
+"""A self-contained HTML report of a run, optionally against its baseline.
+
+One file that opens in any browser with no server: figures are embedded as
+PNG data, styles are inline, and nothing is loaded from the network. Every
+string that comes from a scenario is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from flowsim import plots
+from flowsim.compare import compare_exports, compare_exposure
+from flowsim.errors import FlowsimError
+from flowsim.results import Results
+
+__all__ = ["render_report", "write_report"]
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; } td.text, th.text { text-align: left; }
+figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 0.85em; color: #555; }
+.meta { color: #555; font-size: 0.9em; } code { font-size: 0.9em; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _image(fig: Figure, caption: str) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
+    formats = formats or {}
+    head = "".join(
+        f'<th class="{"text" if frame[c].dtype == object else ""}">{_e(c)}</th>'
+        for c in frame.columns
+    )
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column, value in row.items():
+            if isinstance(value, float):
+                text = "n/a" if pd.isna(value) else formats.get(column, "{:,.1f}").format(value)
+                cells.append(f"<td>{_e(text)}</td>")
+            else:
+                cells.append(f'<td class="text">{_e(value)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _list(items: Iterable[str]) -> str:
+    return "<ul>" + "".join(f"<li>{_e(item)}</li>" for item in items) + "</ul>"
+
+
+def _interval(ci: Any) -> str:
+    return f"[{ci[0]:,.1f}, {ci[1]:,.1f}]" if isinstance(ci, list) else "n/a"
+
+
+def render_report(results: Results, baseline: Results | None = None) -> str:
+    """The report as an HTML string."""
+    meta = results.meta
+    summary = results.summary()
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>flowsim report: {_e(meta['scenario'])}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>flowsim report: {_e(meta['scenario'])}</h1>",
+        f"<p>{_e(meta.get('description', ''))}</p>",
+        f'<p class="meta">{_e(meta["start"])} to {_e(meta["end"])}; seed {_e(meta["seed"])}; '
+        f"{_e(results.replications)} replication(s)"
+        + (f"; compared with {_e(baseline.meta['scenario'])}" if baseline is not None else "")
+        + "</p>",
+    ]
+
+    parts.append("<h2>Mass balance (kg)</h2>")
+    totals = pd.DataFrame(
+        {
+            "term": list(summary["totals_kg"]),
+            "kg (mean)": list(summary["totals_kg"].values()),
+            "95% interval": [
+                _interval(summary["ci95"]["totals_kg"][k]) for k in summary["totals_kg"]
+            ],
+        }
+    )
+    parts.append(_table(totals))
+
+    parts.append("<h2>Exports by partner</h2>")
+    exports = pd.DataFrame(
+        {
+            "partner": list(summary["exports_kg_by_partner"]),
+            "kg": list(summary["exports_kg_by_partner"].values()),
+            "kg 95% interval": [
+                _interval(summary["ci95"]["exports_kg_by_partner"][p])
+                for p in summary["exports_kg_by_partner"]
+            ],
+            "USD million": [v / 1e6 for v in summary["exports_usd_by_partner"].values()],
+        }
+    )
+    parts.append(_table(exports))
+    if baseline is not None:
+        parts.append(f"<p>Against {_e(baseline.meta['scenario'])}:</p>")
+        parts.append(
+            _table(
+                compare_exports(baseline, results),
+                {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"},
+            )
+        )
+
+    parts.append("<h2>Figures</h2>")
+    figures = [
+        (plots.monthly_exports(results, baseline), "Monthly exports by partner, tonnes"),
+    ]
+    if baseline is not None:
+        figures.append((plots.exports_difference(results, baseline), "Change against the baseline"))
+    figures += [
+        (plots.flow_diagram(results), "Flows from mines to partners, tonnes shipped"),
+        (plots.exposure_chart(results), "Exposure of each partner's imports"),
+        (plots.seizures_chart(results), "Seizures per month"),
+    ]
+    parts.extend(_image(fig, caption) for fig, caption in figures)
+
+    parts.append("<h2>Exposure of partners' imports (share of mass received)</h2>")
+    if baseline is not None:
+        parts.append(_table(compare_exposure(baseline, results), {"change_points": "{:+.1f}"}))
+    else:
+        exposure = pd.DataFrame(
+            [
+                {"partner": p, **{k: v for k, v in fig.items() if k.endswith("_share")}}
+                for p, fig in summary["exposure_by_partner"].items()
+            ]
+        )
+        parts.append(_table(exposure, {c: "{:.3f}" for c in exposure.columns}))
+
+    parts.append("<h2>Policies</h2>")
+    policies = pd.DataFrame(meta.get("policies", []), columns=["kind", "name", "enabled", "from"])
+    parts.append(_table(policies.astype(str)) if not policies.empty else "<p>None.</p>")
+
+    parts.append("<h2>Sources</h2>")
+    parts.append(_list(meta.get("sources", [])) if meta.get("sources") else "<p>None given.</p>")
+    parts.append("<h2>Assumptions marked in the scenario files</h2>")
+    assumptions = meta.get("assumptions", [])
+    if assumptions:
+        parts.append(_list(f"{a['file']}:{a['line']}: {a['text']}" for a in assumptions))
+    else:
+        parts.append("<p>None marked.</p>")
+
+    parts.append("<h2>Manifest</h2>")
+    manifest = pd.DataFrame(
+        {
+            "field": ["flowsim version", "scenario hash", "seed", "replications", "wall time (s)"],
+            "value": [
+                meta.get("flowsim_version"),
+                meta.get("scenario_hash"),
+                meta.get("seed"),
+                meta.get("replications"),
+                f"{meta.get('wall_seconds', float('nan')):.2f}",
+            ],
+        }
+    )
+    parts.append(_table(manifest.astype(str)))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(results: Results, path: str | Path, baseline: Results | None = None) -> Path:
+    """Write the report atomically to ``path`` and return it."""
+    path = Path(path)
+    text = render_report(results, baseline)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FlowsimError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    return path
