@@ -277,7 +277,10 @@ def seizures_chart(results: Results) -> Figure:
     ax.set_ylabel("seized (kg per month)")
     ax.set_xlabel("month")
     ax.set_title(f"Seizures of gold, in transit and from stock: {results.meta['scenario']}")
-    ax.legend(fontsize=8)
+    if bottom.any():
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no seizures", transform=ax.transAxes, ha="center", color="0.4")
     return fig
 
 
