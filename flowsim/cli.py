@@ -27,6 +27,7 @@ from flowsim.expectations import evaluate, write_junit
 from flowsim.report import write_report
 from flowsim.results import Results
 from flowsim.scenario import load_scenario
+from flowsim.schemas import scenario_schema, sweep_schema
 from flowsim.sensitivity import tornado
 from flowsim.simulation import simulate
 from flowsim.sweep import expand, load_sweep, load_sweep_file, run_sweep
@@ -91,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
         "--baseline", type=Path, metavar="RUN_DIR", help="run folder to compare with"
     )
     report.add_argument("--out", type=Path, help="HTML file to write (default RUN_DIR/report.html)")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario or sweep files")
+    schema.add_argument("kind", nargs="?", choices=["scenario", "sweep"], default="scenario")
+    schema.add_argument(
+        "--partial",
+        action="store_true",
+        help="scenario schema with no required keys, for files that use extends",
+    )
 
     validate = sub.add_parser("validate", help="check a scenario file and print OK or its errors")
     validate.add_argument("scenario", type=Path)
@@ -158,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "compare": _compare,
             "sweep": _sweep,
             "report": _report,
+            "schema": _schema,
         }
         return commands[args.command](args)
     except ScenarioError as exc:
@@ -289,6 +299,16 @@ class Progress:
         rate = (done - self.first[1]) / elapsed if elapsed > 0 else 0.0
         eta = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
         print(f"sweep: {done}/{total} runs ({rate:.2f} runs/s{eta})", file=sys.stderr, flush=True)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    if args.kind == "sweep":
+        if args.partial:
+            raise FlowsimError("--partial applies to the scenario schema only")
+        print(json.dumps(sweep_schema(), indent=2))
+    else:
+        print(json.dumps(scenario_schema(partial=args.partial), indent=2))
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -134,7 +134,12 @@ def _number_means_fixed(value: object) -> object:
 Distribution = Annotated[
     Union[Fixed, Exponential, Uniform, Triangular, Lognormal],
     Field(discriminator="dist"),
-    BeforeValidator(_number_means_fixed),
+    BeforeValidator(
+        _number_means_fixed,
+        json_schema_input_type=Union[
+            Annotated[float, Field(ge=0)], Fixed, Exponential, Uniform, Triangular, Lognormal
+        ],
+    ),
 ]
 
 

@@ -1,0 +1,55 @@
+"""JSON Schemas of scenario files and sweep files, for editors that check TOML.
+
+Generated from the same pydantic models that validate the files, so that an
+editor and ``flowsim validate`` agree on keys, types and ranges. Checks that
+need the whole scenario (the graph, dates inside the calendar) are only in
+``flowsim validate``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flowsim.schema import Scenario
+from flowsim.sweep import Sweep
+
+__all__ = ["scenario_schema", "sweep_schema"]
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def scenario_schema(partial: bool = False) -> dict[str, Any]:
+    """The schema of a scenario file. ``partial`` drops every required key: for
+    files that ``extends`` another and state only what differs."""
+    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    schema["properties"]["extends"] = {
+        "type": "string",
+        "description": "Scenario file this one extends, relative to this file.",
+    }
+    schema["title"] = "flowsim scenario file" + (" (partial, for extends)" if partial else "")
+    schema["$schema"] = SCHEMA_DIALECT
+    return _without_required(schema) if partial else schema
+
+
+def sweep_schema() -> dict[str, Any]:
+    schema = Sweep.model_json_schema(by_alias=True, mode="validation")
+    schema["title"] = "flowsim sweep file"
+    schema["$schema"] = SCHEMA_DIALECT
+    return schema
+
+
+def _without_required(schema: Any) -> Any:
+    schema = copy.deepcopy(schema)
+
+    def strip(node: Any) -> None:
+        if isinstance(node, dict):
+            node.pop("required", None)
+            for value in node.values():
+                strip(value)
+        elif isinstance(node, list):
+            for value in node:
+                strip(value)
+
+    strip(schema)
+    return schema

@@ -1,0 +1,66 @@
+"""JSON Schemas for editors: valid, current, and agreeing with the shipped files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from flowsim.cli import main
+from flowsim.schemas import scenario_schema, sweep_schema
+
+ROOT = Path(__file__).parents[1]
+
+
+def jsonable(value):
+    """TOML dates as the ISO strings an editor's validator sees."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+@pytest.mark.parametrize(
+    "kind, partial", [("scenario", False), ("scenario", True), ("sweep", False)]
+)
+def test_flowsim_schema_prints_a_valid_json_schema(kind, partial, capsys):
+    assert main(["schema", kind, *(["--partial"] if partial else [])]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize(
+    "name, schema",
+    [
+        ("scenario.schema.json", scenario_schema()),
+        ("scenario.partial.schema.json", scenario_schema(partial=True)),
+        ("sweep.schema.json", sweep_schema()),
+    ],
+)
+def test_committed_schemas_are_current(name, schema):
+    committed = json.loads((ROOT / "docs" / "schema" / name).read_text())
+    assert committed == schema, f"run: flowsim schema ... > docs/schema/{name}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").rglob("*.toml")), ids=lambda p: p.name)
+def test_shipped_files_agree_with_their_schema(path):
+    data = jsonable(tomllib.loads(path.read_text()))
+    if path.parent.name == "sweeps":
+        schema = sweep_schema()
+    else:
+        schema = scenario_schema(partial="extends" in data)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    assert not errors, [e.message for e in errors]
+
+
+def test_schema_catches_a_misspelt_key():
+    data = jsonable(tomllib.loads((ROOT / "scenarios" / "venezuela_baseline.toml").read_text()))
+    data["calendar"]["ending"] = data["calendar"].pop("end")
+    assert list(jsonschema.Draft202012Validator(scenario_schema()).iter_errors(data))
