@@ -147,14 +147,16 @@ Distribution = Annotated[
 
 
 class Meta(Frozen):
-    name: Identifier
+    name: Identifier = Field(
+        description="Short name; names the run folder (letters, digits, _ and -)."
+    )
     description: Text = ""
-    sources: list[Text] = []
+    sources: list[Text] = Field([], description="Citations for the figures the scenario uses.")
 
 
 class Calendar(Frozen):
-    start: Date
-    end: Date
+    start: Date = Field(description="First simulated day.")
+    end: Date = Field(description="Last simulated day (included).")
 
 
 class Prices(Frozen):
@@ -204,16 +206,24 @@ class Behaviour(Frozen):
 
 
 class NodeBase(Frozen):
-    name: Text = ""
-    jurisdiction: Jurisdiction
-    entity: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    legal_status: LegalStatus
-    region: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Text = Field("", description="Display name.")
+    jurisdiction: Jurisdiction = Field(
+        description="ISO 3166-1 alpha-3 code of the country where the node is."
+    )
+    entity: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="Who operates the node; sanctions can target it by this name."
+    )
+    legal_status: LegalStatus = Field(
+        description="licensed, informal or illegal (illegal and informal count as illegal origin)."
+    )
+    region: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="Region, for raids and fuel restrictions."
+    )
 
 
 class Mine(NodeBase):
     kind: Literal["mine"]
-    production_kg_per_day: PositiveFloat
+    production_kg_per_day: PositiveFloat = Field(description="Mean production, kg of doré per day.")
     production_cv: NonNegativeFloat = Field(
         0.0, description="Coefficient of variation of each lot's mass (gamma-distributed)."
     )
@@ -224,7 +234,9 @@ class Mine(NodeBase):
             "arrivals). Each lot holds production_kg_per_day x the mean interval."
         ),
     )
-    purity: Purity | None = None
+    purity: Purity | None = Field(
+        None, description="Fine-gold share of this mine's doré; defaults to prices.dore_purity."
+    )
     fuel_dependence: Probability = Field(
         0.0, description="Share of production that stops when the mine gets no fuel."
     )
@@ -247,8 +259,8 @@ class Mine(NodeBase):
 
 class StockLot(Frozen):
     origin: Identifier = Field(description="Id of the mine the gold came from.")
-    kg: PositiveFloat
-    lot_kg: PositiveFloat = 10.0
+    kg: PositiveFloat = Field(description="Mass of the stock, kg.")
+    lot_kg: PositiveFloat = Field(10.0, description="Mass of each lot the stock is cut into, kg.")
     purity: Purity | None = Field(
         None, description="Purity of the stock; defaults to the origin mine's."
     )
@@ -258,12 +270,14 @@ class Processor(NodeBase):
     """A buyer or a refiner: a queue in front of ``servers`` parallel servers."""
 
     kind: Literal["buyer", "refiner"]
-    capacity_kg_per_day: PositiveFloat
+    capacity_kg_per_day: PositiveFloat = Field(
+        description="A lot of m kg keeps a server busy m / capacity days, plus processing_days."
+    )
     processing_days: Distribution = Field(
         default_factory=lambda: Fixed(dist="fixed", value=0.0),
         description="Time a server spends on a lot on top of mass / capacity.",
     )
-    servers: PositiveInt = 1
+    servers: PositiveInt = Field(1, description="Lots served at the same time.")
     output_purity: Purity | None = Field(
         None,
         description=(
@@ -281,7 +295,7 @@ class Processor(NodeBase):
             "their provenance. Unset: each lot is processed alone."
         ),
     )
-    initial_stock: list[StockLot] = []
+    initial_stock: list[StockLot] = Field([], description="Gold at the node when the run starts.")
 
 
 class Partner(NodeBase):
@@ -301,10 +315,21 @@ class Route(Frozen):
 
     source: Identifier = Field(alias="from")
     target: Identifier = Field(alias="to")
-    transit_days: Distribution = Field(default_factory=lambda: Fixed(dist="fixed", value=1.0))
-    cost_usd_per_kg: NonNegativeFloat = 0.0
-    capacity_kg_per_day: PositiveFloat | None = None
-    seizure_probability: Probability = 0.0
+    transit_days: Distribution = Field(
+        default_factory=lambda: Fixed(dist="fixed", value=1.0),
+        description="Days a shipment takes on this route, drawn for each shipment.",
+    )
+    cost_usd_per_kg: NonNegativeFloat = Field(
+        0.0,
+        description="Cost of moving a kg this way, USD; weighed by logit route choice.",
+    )
+    capacity_kg_per_day: PositiveFloat | None = Field(
+        None,
+        description="Most kg a day on this route (a bigger lot may go alone); unset: no limit.",
+    )
+    seizure_probability: Probability = Field(
+        0.0, description="Chance that a shipment is seized on the way, decided on arrival."
+    )
     weight: NonNegativeFloat = Field(
         1.0, description="Share of the origin's outflow sent this way, relative to its siblings."
     )
@@ -317,26 +342,36 @@ class Route(Frozen):
 
 
 class PolicyBase(Frozen):
-    enabled: Flag = True
+    enabled: Flag = Field(True, description="Switch the policy off without deleting it.")
     description: Text = ""
 
 
 class ComplianceChange(Frozen):
-    partner: Identifier
-    date: Date
-    level: Probability
+    partner: Identifier = Field(description="Partner whose compliance changes.")
+    date: Date = Field(description="From this day on.")
+    level: Probability = Field(description="New compliance level: share of tainted lots refused.")
 
 
 class Sanction(PolicyBase):
-    issuer: Jurisdiction
-    effective: Date
-    until: Date | None = None
-    target_entities: list[Annotated[str, StringConstraints(min_length=1)]] = []
-    target_jurisdictions: list[Jurisdiction] = []
+    issuer: Jurisdiction = Field(
+        description="ISO code of the jurisdiction that issues the sanctions."
+    )
+    effective: Date = Field(
+        description="Designation date: from this day on, the targets taint the gold they touch."
+    )
+    until: Date | None = Field(None, description="Last day the regime applies; unset: to the end.")
+    target_entities: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        [], description="Entities designated (nodes' entity names)."
+    )
+    target_jurisdictions: list[Jurisdiction] = Field(
+        [], description="Jurisdictions targeted as a whole (ISO codes)."
+    )
     compliance: dict[Identifier, Probability] = Field(
         {}, description="Partner id -> share of tainted lots it refuses (0 ignores, 1 refuses all)."
     )
-    default_compliance: Probability = 0.0
+    default_compliance: Probability = Field(
+        0.0, description="Compliance of partners not listed in compliance."
+    )
     compliance_changes: list[ComplianceChange] = Field(
         [], description="Dated changes of a partner's compliance, e.g. under pressure."
     )
@@ -352,24 +387,34 @@ class Sanction(PolicyBase):
 
 
 class Raid(PolicyBase):
-    date: Date | None = None
-    rate_per_year: PositiveFloat | None = None
-    window_start: Date | None = None
-    window_end: Date | None = None
-    nodes: list[Identifier] = []
-    region: str | None = None
-    node_kinds: list[NodeKind] = ["mine"]
+    date: Date | None = Field(None, description="Date of a single raid.")
+    rate_per_year: PositiveFloat | None = Field(
+        None, description="Raids a year, at random times within the window (Poisson)."
+    )
+    window_start: Date | None = Field(None, description="First day raids may fall.")
+    window_end: Date | None = Field(None, description="Last day raids may fall.")
+    nodes: list[Identifier] = Field([], description="Nodes raided by name.")
+    region: str | None = Field(None, description="Region whose nodes (of node_kinds) are raided.")
+    node_kinds: list[NodeKind] = Field(
+        ["mine"], description="Kinds of node a raid on a region hits."
+    )
     pick: Literal["all", "one"] = Field(
         "all", description="Whether each raid hits every target or one drawn at random."
     )
-    capacity_loss: Probability = 0.5
+    capacity_loss: Probability = Field(
+        0.5, description="Share of the node's capacity (or production) a raid destroys."
+    )
     hold_days: NonNegativeFloat = Field(
         0.0, description="Days the full loss lasts (sustained enforcement) before recovery starts."
     )
-    recovery_days: NonNegativeFloat = 90.0
-    stock_seized: Probability = 0.0
-    route_seizure_increase: Probability = 0.0
-    route_seizure_days: NonNegativeFloat = 0.0
+    recovery_days: NonNegativeFloat = Field(
+        90.0, description="Days for capacity to come back, linearly, after hold_days."
+    )
+    stock_seized: Probability = Field(0.0, description="Share of the stock on site seized.")
+    route_seizure_increase: Probability = Field(
+        0.0, description="Added to the seizure probability of routes into and out of raided nodes."
+    )
+    route_seizure_days: NonNegativeFloat = Field(0.0, description="Days the increase lasts.")
 
     @model_validator(mode="after")
     def _one_timing(self) -> Raid:
@@ -384,9 +429,11 @@ class Raid(PolicyBase):
 
 
 class FuelRestriction(PolicyBase):
-    region: Annotated[str, StringConstraints(min_length=1)]
-    start: Date
-    end: Date
+    region: Annotated[str, StringConstraints(min_length=1)] = Field(
+        description="Region whose fuel supply is cut (mines' fuel_region)."
+    )
+    start: Date = Field(description="First day of the cut.")
+    end: Date = Field(description="Last day of the cut.")
     supply_cut: Probability = Field(1.0, description="Share of the region's fuel supply cut.")
     black_market_share: Probability = Field(
         0.0, description="Share of the cut fuel that miners buy on the black market instead."
@@ -394,15 +441,17 @@ class FuelRestriction(PolicyBase):
     black_market_premium: NonNegativeFloat = Field(
         0.35, description="Black-market price premium over the pump price (0.35 = 35% dearer)."
     )
-    fuel_price_usd_per_gal: PositiveFloat = 3.65
+    fuel_price_usd_per_gal: PositiveFloat = Field(
+        3.65, description="Pump price of fuel, USD per gallon, for the black-market premium."
+    )
 
 
 class Interdiction(PolicyBase):
     """A window of stronger checks on chosen routes, e.g. a joint border operation."""
 
-    start: Date
-    end: Date
-    routes: list[Identifier] = []
+    start: Date = Field(description="First day of the operation.")
+    end: Date = Field(description="Last day of the operation.")
+    routes: list[Identifier] = Field([], description="Routes under stronger checks, by id.")
     into_jurisdictions: list[Jurisdiction] = Field(
         [], description="Also every route whose destination lies in one of these."
     )
@@ -437,7 +486,9 @@ MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
 class Expectation(Frozen):
     """A rule on a run's figures that CI can check (docs/expectations.md)."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="What the rule checks, in words; names it in reports."
+    )
     metric: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
         description="Dotted key path of a summary figure, e.g. exports_kg_by_partner.turkey"
     )
@@ -451,9 +502,12 @@ class Expectation(Frozen):
     compare_to: str | None = Field(
         None, description="Sweeps: judge the change against this scenario, at the same point."
     )
-    change: Literal["percent", "absolute"] = "percent"
-    at_least: float | None = None
-    at_most: float | None = None
+    change: Literal["percent", "absolute"] = Field(
+        "percent",
+        description="With compare_to: judge the change in percent or in the metric's own unit.",
+    )
+    at_least: float | None = Field(None, description="Lowest acceptable mean (or change).")
+    at_most: float | None = Field(None, description="Highest acceptable mean (or change).")
     ci_excludes: float | None = Field(
         None, description="The 95% confidence interval of the mean (or change) must exclude this."
     )

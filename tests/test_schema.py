@@ -64,3 +64,10 @@ def test_schema_catches_a_misspelt_key():
     data = jsonable(tomllib.loads((ROOT / "scenarios" / "venezuela_baseline.toml").read_text()))
     data["calendar"]["ending"] = data["calendar"].pop("end")
     assert list(jsonschema.Draft202012Validator(scenario_schema()).iter_errors(data))
+
+
+def test_committed_reference_is_current():
+    from flowsim.reference import reference_markdown
+
+    committed = (ROOT / "docs" / "reference.md").read_text()
+    assert committed == reference_markdown(), "run: python -m flowsim.reference > docs/reference.md"
