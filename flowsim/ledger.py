@@ -31,51 +31,41 @@ OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED, RELEASED
 
 
 class Ledger:
-    __slots__ = ("day", "event", "kg", "lot", "node", "route", "usd")
+    """Rows of (day, event, lot, node, route, kg, usd) in one flat float array.
+
+    One ``extend`` per row is the cheapest way to keep a row in pure Python;
+    lot ids and codes stay exact in a double up to 2**53.
+    """
+
+    WIDTH = 7
+    __slots__ = ("rows",)
 
     def __init__(self) -> None:
-        self.day = array("d")
-        self.event = array("b")
-        self.lot = array("q")
-        self.node = array("i")
-        self.route = array("i")
-        self.kg = array("d")
-        self.usd = array("d")
+        self.rows = array("d")
 
     def add(
         self, day: float, event: int, lot: int, node: int, route: int, kg: float, usd: float = 0.0
     ) -> None:
-        self.day.append(day)
-        self.event.append(event)
-        self.lot.append(lot)
-        self.node.append(node)
-        self.route.append(route)
-        self.kg.append(kg)
-        self.usd.append(usd)
+        self.rows.extend((day, event, lot, node, route, kg, usd))
 
     def __len__(self) -> int:
-        return len(self.day)
+        return len(self.rows) // self.WIDTH
 
     def to_frame(self, node_ids: tuple[str, ...], route_ids: tuple[str, ...]) -> pd.DataFrame:
         """Columns: day, event, lot, node, route, kg, usd; node and route are
         categorical ids, missing where a row has none (a seizure in transit
         has a route and no node)."""
+        table = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, self.WIDTH)
+        codes = table[:, 1:5].astype(np.int64)
         return pd.DataFrame(
             {
-                "day": np.frombuffer(self.day, dtype=np.float64).copy(),
-                "event": pd.Categorical.from_codes(
-                    np.frombuffer(self.event, dtype=np.int8).astype(np.int64), categories=EVENTS
-                ),
-                "lot": np.frombuffer(self.lot, dtype=np.int64).copy(),
-                "node": pd.Categorical.from_codes(
-                    np.frombuffer(self.node, dtype=np.int32).astype(np.int64), categories=node_ids
-                ),
-                "route": pd.Categorical.from_codes(
-                    np.frombuffer(self.route, dtype=np.int32).astype(np.int64),
-                    categories=route_ids,
-                ),
-                "kg": np.frombuffer(self.kg, dtype=np.float64).copy(),
-                "usd": np.frombuffer(self.usd, dtype=np.float64).copy(),
+                "day": table[:, 0].copy(),
+                "event": pd.Categorical.from_codes(codes[:, 0], categories=EVENTS),
+                "lot": codes[:, 1],
+                "node": pd.Categorical.from_codes(codes[:, 2], categories=node_ids),
+                "route": pd.Categorical.from_codes(codes[:, 3], categories=route_ids),
+                "kg": table[:, 5].copy(),
+                "usd": table[:, 6].copy(),
             }
         )
 
@@ -87,20 +77,14 @@ class Receipts:
     of the mine), with ``touched`` set when that gold passed through an entity
     designated under a sanctions regime while it applied, and
     ``sanctioned_jurisdiction`` set when the category's jurisdiction was under
-    sanctions on the day of receipt.
+    sanctions on the day of receipt. Kept, like the ledger, in one flat array.
     """
 
-    __slots__ = ("category", "day", "kg", "lot", "node", "sanctioned", "touched", "usd")
+    WIDTH = 8
+    __slots__ = ("rows",)
 
     def __init__(self) -> None:
-        self.day = array("d")
-        self.node = array("i")
-        self.lot = array("q")
-        self.category = array("i")
-        self.touched = array("b")
-        self.kg = array("d")
-        self.usd = array("d")
-        self.sanctioned = array("b")
+        self.rows = array("d")
 
     def add(
         self,
@@ -113,32 +97,22 @@ class Receipts:
         usd: float,
         sanctioned: bool,
     ) -> None:
-        self.day.append(day)
-        self.node.append(node)
-        self.lot.append(lot)
-        self.category.append(category)
-        self.touched.append(touched)
-        self.kg.append(kg)
-        self.usd.append(usd)
-        self.sanctioned.append(sanctioned)
+        self.rows.extend((day, node, lot, category, touched, kg, usd, sanctioned))
 
     def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
+        table = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, self.WIDTH)
         return pd.DataFrame(
             {
-                "day": np.frombuffer(self.day, dtype=np.float64).copy(),
+                "day": table[:, 0].copy(),
                 "node": pd.Categorical.from_codes(
-                    np.frombuffer(self.node, dtype=np.int32).astype(np.int64), categories=node_ids
+                    table[:, 1].astype(np.int64), categories=node_ids
                 ),
-                "lot": np.frombuffer(self.lot, dtype=np.int64).copy(),
-                "category": np.frombuffer(self.category, dtype=np.int32).astype(np.int64),
-                "touched_designated_entity": np.frombuffer(self.touched, dtype=np.int8).astype(
-                    bool
-                ),
-                "kg": np.frombuffer(self.kg, dtype=np.float64).copy(),
-                "usd": np.frombuffer(self.usd, dtype=np.float64).copy(),
-                "sanctioned_jurisdiction": np.frombuffer(self.sanctioned, dtype=np.int8).astype(
-                    bool
-                ),
+                "lot": table[:, 2].astype(np.int64),
+                "category": table[:, 3].astype(np.int64),
+                "touched_designated_entity": table[:, 4] != 0.0,
+                "kg": table[:, 5].copy(),
+                "usd": table[:, 6].copy(),
+                "sanctioned_jurisdiction": table[:, 7] != 0.0,
             }
         )
 
