@@ -35,7 +35,7 @@ from flowsim.ledger import (
 )
 from flowsim.network import PARTNER, REFINER, Network
 from flowsim.policies import PolicyState
-from flowsim.routing import RouteChooser, make_chooser
+from flowsim.routing import RouteChooser, StaticSplit, make_chooser
 from flowsim.schema import (
     Exponential,
     Fixed,
@@ -184,6 +184,18 @@ class Engine:
         self.sites = [Site(i, kind, {}, []) for i, kind in enumerate(network.kinds)]
         self._reach_cache: dict[tuple[int, int], bool] = {}
         self._reach_epoch = -1
+        # What the per-lot code looks up, bound once: the hot path is pure Python.
+        self._rows = self.ledger.rows.extend
+        self._out = network.out_routes
+        self._target = network.route_target
+        self._learns = not isinstance(self.chooser, StaticSplit)
+        # A node whose routes no lever or limit can close sends every lot to the
+        # chooser with all its routes, unfiltered.
+        can_close = self.policy.has_sanctions or bool(self.policy.raids)
+        self._filter = [
+            can_close or any(self.route_capacity[r] is not None for r in routes)
+            for routes in network.out_routes
+        ]
 
         for i, node in enumerate(s.nodes.values()):
             if isinstance(node, Mine):
@@ -281,6 +293,7 @@ class Engine:
             )
         batch_kg = node.batch_kg
         items = site.store.items
+        damage = policy.damage
         while True:
             lot = yield get()
             if lot.mass <= 0.0:  # seized whole while it queued
@@ -297,8 +310,11 @@ class Engine:
                         mass += more.mass
                 if len(batch) > 1:
                     lot = self._melt(i, batch, purity)
-            factor = policy.capacity_factor(i, env.now)
-            busy = process_time() + lot.mass / (capacity * max(factor, MIN_CAPACITY_FACTOR))
+            if damage[i]:
+                factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
+                busy = process_time() + lot.mass / (capacity * factor)
+            else:
+                busy = process_time() + lot.mass / capacity
             if busy > 0.0:
                 yield env.timeout(busy)
             if lot.mass <= 0.0:
@@ -366,7 +382,10 @@ class Engine:
             lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
             if policy.designated_entity_on_leave(i, lot.arrived, day):
                 _mark_touched(lot)
-        candidates = [r for r in self.network.out_routes[i] if self._route_takes(r, lot, day)]
+        if self._filter[i]:
+            candidates = [r for r in self._out[i] if self._route_takes(r, lot, day)]
+        else:
+            candidates = self._out[i]
         if not candidates:
             site = self.sites[i]
             site.present[lot.id] = lot
@@ -375,13 +394,13 @@ class Engine:
                 site.retrying = True
                 self.env.process(self._retry_held(i))
             return
-        r = self.chooser.choose(i, lot, candidates, day)
+        r = candidates[0] if len(candidates) == 1 else self.chooser.choose(i, lot, candidates, day)
         if self.route_capacity[r] is not None:
             today = int(day)
             if self.route_day[r] != today:
                 self.route_day[r], self.route_used[r] = today, 0.0
             self.route_used[r] += lot.mass
-        self.ledger.add(day, SHIPPED, lot.id, i, r, lot.mass)
+        self._rows((day, SHIPPED, lot.id, i, r, lot.mass, 0.0))
         self.in_transit[lot.id] = lot
         self.env.timeout(self.route_transit[r]()).callbacks.append(partial(self._arrive, lot, r))
 
@@ -431,23 +450,25 @@ class Engine:
     def _arrive(self, lot: Lot, r: int, _event: simpy.Event, returning: bool = False) -> None:
         day = self.env.now
         policy = self.policy
-        p = policy.seizure_probability(r, day)
+        p = policy.seizure_probability(r, day) if policy.route_boosts[r] else policy.base_seizure[r]
         seized = p > 0.0 and self.rng.random() < p
         if seized:
             release = policy.release_share(r, day)
             if release > 0.0 and self.rng.random() < release:
                 # Corruption: the seizure is undone and the lot goes on its way.
-                self.ledger.add(day, RELEASED, lot.id, -1, r, lot.mass)
+                self._rows((day, RELEASED, lot.id, -1, r, lot.mass, 0.0))
                 seized = False
-        self.chooser.observe(r, seized, day)
+            else:
+                del self.in_transit[lot.id]
+                self._rows((day, SEIZED, lot.id, -1, r, lot.mass, 0.0))
+        if self._learns:
+            self.chooser.observe(r, seized, day)
         if seized:
-            del self.in_transit[lot.id]
-            self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
             return
         if returning:
             self._deliver(lot, self.network.route_source[r], r, day, process=False)
             return
-        target = self.network.route_target[r]
+        target = self._target[r]
         if self.sites[target].kind != PARTNER:
             self._deliver(lot, target, r, day, process=True)
             return
@@ -469,15 +490,30 @@ class Engine:
         )
         del self.in_transit[lot.id]
         lot.history.append((target, day))
-        self.ledger.add(day, EXPORTED, lot.id, target, r, lot.mass, usd)
+        self._rows((day, EXPORTED, lot.id, target, r, lot.mass, usd))
         self._receive(target, lot, day, usd)
 
     def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
         """Record what ``node`` received, by origin, for the exposure metrics."""
         sanctioned = self.policy.sanctioned_jurisdictions(day) if self.policy.has_sanctions else ()
         jurisdiction = self.category_jurisdiction
+        if lot.mix is None:  # one mine's gold: one row
+            category = self.category_of[lot.origin]
+            self.receipts.rows.extend(
+                (
+                    day,
+                    node,
+                    lot.id,
+                    category,
+                    lot.touched,
+                    lot.mass,
+                    usd,
+                    jurisdiction[category] in sanctioned,
+                )
+            )
+            return
         add = self.receipts.add
-        for (category, touched), share in lot.shares(self.category_of).items():
+        for (category, touched), share in lot.mix.items():
             add(
                 day,
                 node,
@@ -491,7 +527,7 @@ class Engine:
 
     def _deliver(self, lot: Lot, node: int, r: int, day: float, process: bool) -> None:
         del self.in_transit[lot.id]
-        self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
+        self._rows((day, DELIVERED, lot.id, node, r, lot.mass, 0.0))
         lot.arrived = day
         lot.history.append((node, day))
         site = self.sites[node]

@@ -54,6 +54,16 @@ class StaticSplit:
     def __init__(self, network: Network):
         self.weights = [r.weight for r in network.scenario.routes.values()]
         self.credit = [0.0] * len(self.weights)
+        # With every route of a node open (the common case), its shares are fixed.
+        self.all_open = network.out_routes
+        self.shares = [self._shares(routes) for routes in network.out_routes]
+
+    def _shares(self, routes: Sequence[int]) -> tuple[tuple[int, float], ...]:
+        weighted = [r for r in routes if self.weights[r] > 0.0] or list(routes)
+        total = sum(self.weights[r] for r in weighted)
+        return tuple(
+            (r, self.weights[r] / total if total > 0 else 1.0 / len(weighted)) for r in weighted
+        )
 
     def observe(self, route: int, seized: bool, day: float) -> None:
         """A static split does not learn."""
@@ -62,7 +72,16 @@ class StaticSplit:
         if len(candidates) == 1:
             return candidates[0]
         mass = lot.mass
-        weights, credit = self.weights, self.credit
+        credit = self.credit
+        if candidates is self.all_open[node]:
+            best, best_credit = -1, -float("inf")
+            for r, share in self.shares[node]:
+                credit[r] += mass * share
+                if credit[r] > best_credit:
+                    best, best_credit = r, credit[r]
+            credit[best] -= mass
+            return best
+        weights = self.weights
         # Routes of weight 0 are fallbacks: used only when no weighted route is open.
         weighted = [r for r in candidates if weights[r] > 0.0]
         if weighted:
