@@ -34,6 +34,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
     findings += _check_lot_intervals(scenario)
     findings += _check_displacement(scenario)
     findings += _check_interdictions(scenario)
+    findings += _check_expectations(scenario)
     return findings
 
 
@@ -328,3 +329,13 @@ def _check_interdictions(s: Scenario) -> Iterator[Finding]:
                         (*prefix, key, i),
                         f"no node is in jurisdiction '{code}'{_hint(code, jurisdictions)}",
                     )
+
+
+def _check_expectations(s: Scenario) -> Iterator[Finding]:
+    for i, rule in enumerate(s.expect):
+        for key in ("scenario", "compare_to"):
+            if getattr(rule, key) is not None:
+                yield (
+                    ("expect", i, key),
+                    f"{key} belongs in a sweep file's rules, not a scenario's",
+                )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -191,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
+    if args.junit and not scenario.expect:
+        raise FlowsimError(f"--junit: {args.scenario} has no [[expect]] rules")
     results = simulate(scenario, seed=args.seed, replications=args.replications)
     out = args.out if args.out is not None else Path("results") / scenario.name
     extras = (
@@ -205,8 +206,6 @@ def _run(args: argparse.Namespace) -> int:
     print(_summary_table(summary))
     print(f"wrote {out}")
     if not scenario.expect:
-        if args.junit:
-            raise FlowsimError(f"--junit: {args.scenario} has no [[expect]] rules")
         return 0
     table = results.metrics().assign(scenario=scenario.name, point=0)
     return _report_expectations(scenario.expect, table, args.junit, scenario.name)
@@ -232,10 +231,8 @@ def _sweep(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("results") / "sweeps" / sweep.sweep.name
     if args.overwrite and args.resume:
         raise FlowsimError("--overwrite and --resume contradict each other; choose one")
-    if args.overwrite and out.exists():
-        if not (out / "design.json").is_file():
-            raise FlowsimError(f"--overwrite: {out} is not a sweep folder; not deleting it")
-        shutil.rmtree(out)
+    if args.junit and not sweep.expect:
+        raise FlowsimError(f"--junit: {args.sweep_file} has no [[expect]] rules")
     if args.dask:
         executor = dask_executor(args.dask, args.workers)
         where = f"Dask ({args.dask})"
@@ -247,20 +244,25 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"sweep {sweep.sweep.name}: {len(expand(sweep, folder))} runs on {where}, into {out}")
     with Progress() as progress:
         report = run_sweep(
-            sweep, folder, out, executor=executor, resume=args.resume, progress=progress.update
+            sweep,
+            folder,
+            out,
+            executor=executor,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=progress.update,
         )
     print(
         f"done: {report.ran} run(s) in {report.seconds:.1f} s"
         + (f", {report.done_before} finished before" if report.done_before else "")
     )
-    table = load_sweep(out)
     if args.sensitivity:
         print(f"sensitivity of {args.sensitivity}:")
-        print(_format(tornado(table, args.sensitivity), {}))
+        print(_format(tornado(load_sweep(out, [args.sensitivity]), args.sensitivity), {}))
     if not sweep.expect:
-        if args.junit:
-            raise FlowsimError(f"--junit: {args.sweep_file} has no [[expect]] rules")
         return 0
+    # Only the metrics the rules name are read back: a large sweep stays small in memory.
+    table = load_sweep(out, {rule.metric for rule in sweep.expect})
     return _report_expectations(sweep.expect, table, args.junit, sweep.sweep.name)
 
 

@@ -263,7 +263,11 @@ class Engine:
         has_fuel_cuts = bool(policy.fuel_cuts[i])
         # A lot holds the output of the interval that starts at its time, so
         # that every day of the calendar produces, the first one included.
+        # Drawn intervals make a renewal process that starts at a drawn time:
+        # then, as for a Poisson process, lots average one per mean interval.
         horizon = self.horizon
+        if not fixed:
+            yield env.timeout(next_interval())
         while True:
             day = env.now
             mass = policy.production_kg_per_day(i, rate, day) * interval

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -40,7 +41,9 @@ def pool_executor(workers: int | None = None) -> Executor:
     def run(function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
         context = multiprocessing.get_context("spawn")
         queue = iter(items)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+        ) as pool:
             pending: set[Future] = {pool.submit(function, i) for i in islice(queue, 2 * workers)}
             try:
                 while pending:
@@ -55,6 +58,11 @@ def pool_executor(workers: int | None = None) -> Executor:
                     future.cancel()
 
     return run
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def dask_executor(address: str, workers: int | None = None) -> Executor:

@@ -152,8 +152,9 @@ def write_junit(verdicts: Sequence[Verdict], path: str | Path, suite: str) -> No
         "testsuite", name=suite, tests=str(len(verdicts)), failures=str(failures), errors="0"
     )
     for verdict in verdicts:
+        # One class per suite: some CI reporters split class names at dots.
         case = ET.SubElement(
-            root, "testcase", classname=f"{suite}.{verdict.group}", name=verdict.rule.name
+            root, "testcase", classname=suite, name=f"{verdict.rule.name} [{verdict.group}]"
         )
         if verdict.passed:
             ET.SubElement(case, "system-out").text = verdict.message

@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
-from scipy import stats
+from scipy.special import stdtrit
 
 from flowsim.results import Results
 
@@ -88,7 +88,7 @@ def _mean_and_band(table: pd.DataFrame, value: str) -> pd.DataFrame:
     """Mean over replications by month and partner, with a 95% t interval."""
     grouped = table.groupby(["month", "partner"])[value]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
-    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
+    t = stdtrit(np.maximum(out["count"] - 1, 1), 0.975)
     half = np.where(out["count"] > 1, t * out["std"].fillna(0.0) / np.sqrt(out["count"]), 0.0)
     out["low"], out["high"] = out["mean"] - half, out["mean"] + half
     return out

@@ -79,7 +79,9 @@ def scenario_from_dict(
 
 def scenario_hash(scenario: Scenario) -> str:
     """A stable fingerprint of a scenario's content, for manifests."""
-    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
+    # The [[expect]] rules judge a run; they do not change it.
+    content = scenario.model_dump(mode="json", by_alias=True, exclude={"expect"})
+    text = json.dumps(content, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -481,6 +481,19 @@ class Policies(Frozen):
 
 
 MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
+# The sections of summary.json whose figures a rule may name (Results.metrics()).
+METRIC_SECTIONS = (
+    "totals_kg",
+    "exports_kg_by_partner",
+    "exports_usd_by_partner",
+    "exports_usd_total",
+    "exposure_by_partner",
+    "exposure_by_refiner",
+    "seized_kg_by_place",
+    "transport_cost_usd",
+    "black_market_fuel_premium_usd",
+    *MONTHLY_METRICS,
+)
 
 
 class Expectation(Frozen):
@@ -514,6 +527,12 @@ class Expectation(Frozen):
 
     @model_validator(mode="after")
     def _checks_something(self) -> Expectation:
+        section = self.metric.split(".")[0]
+        if section not in METRIC_SECTIONS:
+            raise ValueError(
+                f"metric '{self.metric}' starts with '{section}', not one of "
+                f"{', '.join(METRIC_SECTIONS)}"
+            )
         if self.at_least is None and self.at_most is None and self.ci_excludes is None:
             raise ValueError("needs at_least, at_most or ci_excludes")
         windowed = self.after is not None or self.before is not None

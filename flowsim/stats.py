@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit
 
 __all__ = ["aggregate", "confidence_interval"]
 
@@ -29,7 +29,7 @@ def confidence_interval(values: Sequence[float], level: float = 0.95) -> tuple[f
     if n < 2:
         return None
     mean = float(data.mean())
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(data.std(ddof=1)) / math.sqrt(n)
+    half = float(stdtrit(n - 1, 0.5 + level / 2)) * float(data.std(ddof=1)) / math.sqrt(n)
     return (mean - half, mean + half)
 
 

@@ -11,9 +11,11 @@ its results in memory and resumes after a crash. See docs/sweeps.md.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
+import shutil
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -24,7 +26,6 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field, StringConstraints, ValidationError, model_validator
-from scipy.stats import qmc
 
 from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.scenario import issues_from_pydantic, load_scenario, read_toml
@@ -144,7 +145,30 @@ class Sweep(Frozen):
                 raise ValueError(f"{self.sweep.method} needs sweep.samples")
         if any(isinstance(v, list) and not v for v in self.parameters.values()):
             raise ValueError("a parameter's list of values is empty")
+        labels = [s.name for s in self.scenarios] or [Path(self.sweep.scenario).stem]
+        for rule in self.expect:
+            for key in ("scenario", "compare_to"):
+                label = getattr(rule, key)
+                if label is not None and label not in labels:
+                    raise ValueError(
+                        f"expectation '{rule.name}': {key} '{label}' is not a scenario of this "
+                        f"sweep ({', '.join(labels)})"
+                    )
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dotted_keys_quoted(cls, data: Any) -> Any:
+        parameters = data.get("parameters") if isinstance(data, dict) else None
+        if isinstance(parameters, dict):
+            for name, value in parameters.items():
+                known = {"low", "high", "paths", "values"}
+                if isinstance(value, dict) and not set(value) & known:
+                    raise ValueError(
+                        f"parameter '{name}.{next(iter(value), '')}...' reads as a nested table: "
+                        'quote a key path, e.g. "policies.raids.x.rate_per_year" = [1, 2]'
+                    )
+        return data
 
 
 def _is_range(value: Any) -> bool:
@@ -206,9 +230,9 @@ def expand(sweep: Sweep, folder: Path) -> list[RunSpec]:
     side = sweep.scenarios or [SideBySide(name=_base_label(sweep, folder))]
     runs = []
     for entry in side:
-        file = str(folder / (entry.file or sweep.sweep.scenario))
+        file = str((folder / (entry.file or sweep.sweep.scenario)).resolve())
         for p, values in enumerate(points if entry.vary else [()]):
-            params = dict(zip(names, values, strict=True)) if entry.vary else {}
+            params = dict(zip(names, map(_as_float, values), strict=True)) if entry.vary else {}
             for k in range(sweep.sweep.replications):
                 runs.append(
                     RunSpec(
@@ -225,6 +249,13 @@ def expand(sweep: Sweep, folder: Path) -> list[RunSpec]:
     return runs
 
 
+def _as_float(value: Any) -> Any:
+    """Numbers as floats, so that a parameter has one type in every part."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _base_label(sweep: Sweep, folder: Path) -> str:
     return Path(sweep.sweep.scenario).stem
 
@@ -238,6 +269,8 @@ def _points(sweep: Sweep) -> list[tuple[Any, ...]]:
     n, d = sweep.sweep.samples, len(values)
     rng = np.random.default_rng(sweep.sweep.seed)
     if sweep.sweep.method == "latin_hypercube":
+        from scipy.stats import qmc  # heavy: only for this design
+
         unit = qmc.LatinHypercube(d=d, rng=rng).random(n)
     else:
         unit = rng.random((n, d))
@@ -246,10 +279,12 @@ def _points(sweep: Sweep) -> list[tuple[Any, ...]]:
     return [tuple(float(x) for x in row) for row in lows + unit * (highs - lows)]
 
 
-def check_runs(runs: list[RunSpec]) -> None:
+def check_runs(runs: list[RunSpec]) -> list[str]:
     """Load the scenario of each distinct override set once, so that a bad key or
-    value stops the sweep before it starts rather than in a worker."""
+    value stops the sweep before it starts rather than in a worker. Returns the
+    scenario files the sweep reads."""
     seen: set[str] = set()
+    files: set[str] = set()
     issues: list[Issue] = []
     for spec in runs:
         key = json.dumps([spec.file, spec.overrides], sort_keys=True, default=str)
@@ -257,12 +292,33 @@ def check_runs(runs: list[RunSpec]) -> None:
             continue
         seen.add(key)
         try:
-            load_scenario(spec.file, spec.overrides)
+            files.update(load_scenario(spec.file, spec.overrides).files)
         except ScenarioError as exc:
-            issues.extend(exc.issues)
+            issues.extend(
+                Issue(i.file, i.path, f"{i.message} (in run {spec.run} of the sweep)")
+                if i.file != "--set"
+                else Issue(f"sweep parameter {i.path}", "", i.message)
+                for i in exc.issues
+            )
             break
     if issues:
         raise ScenarioError(issues)
+    return sorted(files)
+
+
+def _fingerprint(sweep: Sweep, runs: list[RunSpec], files: list[str], folder: Path) -> str:
+    """What makes two sweeps the same: their runs and the content of the scenario
+    files they read, not where they were started from nor their rules."""
+    digest = hashlib.sha256()
+    settings = sweep.sweep.model_dump(mode="json", exclude={"description"})
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for spec in runs:
+        row = asdict(spec) | {"file": Path(spec.file).name}
+        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
+    for file in files:
+        digest.update(Path(file).name.encode())
+        digest.update(Path(file).read_bytes())
+    return digest.hexdigest()
 
 
 def execute(spec: RunSpec) -> dict[str, Any]:
@@ -301,6 +357,7 @@ def run_sweep(
     *,
     executor: Callable[[Callable[[RunSpec], dict], list[RunSpec]], Iterable[dict]],
     resume: bool = False,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepReport:
     """Run every run of the sweep not already finished in ``out``.
@@ -308,21 +365,34 @@ def run_sweep(
     ``executor(function, items)`` yields each item's result as it finishes.
     """
     runs = expand(sweep, folder)
-    check_runs(runs)
+    files = check_runs(runs)
     out = Path(out)
     parts = out / "parts"
-    design = {
-        "sweep": sweep.model_dump(mode="json"),
-        "runs": [asdict(r) for r in runs],
-    }
-    design_text = json.dumps(design, sort_keys=True, default=str)
+    design_text = json.dumps(
+        {
+            "fingerprint": _fingerprint(sweep, runs, files, folder),
+            "sweep": sweep.model_dump(mode="json"),
+            "parameters": list(sweep.parameters),
+            "runs": [asdict(r) for r in runs],
+        },
+        sort_keys=True,
+        default=str,
+    )
+    if overwrite and out.exists():
+        if not (out / "design.json").is_file():
+            raise FlowsimError(f"{out} is not a sweep folder; not deleting it")
+        shutil.rmtree(out)
     if out.exists() and any(out.iterdir()):
         if not resume:
             raise FlowsimError(f"{out} is not empty: pass --resume to continue that sweep")
         if not (out / "design.json").is_file():
             raise FlowsimError(f"{out} is not a flowsim sweep folder (no design.json)")
-        if (out / "design.json").read_text() != design_text:
-            raise FlowsimError(f"{out} holds a different sweep: choose another --out")
+        stored = json.loads((out / "design.json").read_text())
+        if stored.get("fingerprint") != json.loads(design_text)["fingerprint"]:
+            raise FlowsimError(
+                f"{out} holds a different sweep (its runs or its scenario files changed): "
+                "choose another --out"
+            )
     try:
         parts.mkdir(parents=True, exist_ok=True)
         if not (out / "design.json").is_file():
@@ -348,7 +418,7 @@ def run_sweep(
     with open(manifest_path, "a", encoding="utf-8") as manifest:
         for result in executor(execute, todo):
             spec = by_run[result["run"]]
-            _write_part(parts, spec, result)
+            _write_part(parts, spec, result, list(sweep.parameters))
             line = {
                 "run": spec.run,
                 "part": _part_name(spec.run),
@@ -372,7 +442,7 @@ def _part_name(run: int) -> str:
     return f"run-{run:07d}.parquet"
 
 
-def _write_part(parts: Path, spec: RunSpec, result: dict[str, Any]) -> None:
+def _write_part(parts: Path, spec: RunSpec, result: dict[str, Any], parameters: list[str]) -> None:
     n = len(result["metric"])
     columns: dict[str, Any] = {
         "run": np.full(n, spec.run, dtype=np.int64),
@@ -381,8 +451,12 @@ def _write_part(parts: Path, spec: RunSpec, result: dict[str, Any]) -> None:
         "replication": np.full(n, spec.replication, dtype=np.int64),
         "seed": np.full(n, spec.seed, dtype=np.int64),
     }
-    for name, value in spec.params.items():
-        columns[name] = [value] * n
+    for name in parameters:
+        value = spec.params.get(name)
+        if value is None or isinstance(value, float):
+            columns[name] = np.full(n, np.nan if value is None else value, dtype=float)
+        else:
+            columns[name] = [value] * n
     columns["metric"] = result["metric"]
     columns["value"] = np.asarray(result["value"], dtype=float)
     table = pd.DataFrame(columns)
@@ -420,14 +494,26 @@ def _finished(out: Path) -> set[int]:
     return done
 
 
-def load_sweep(directory: str | Path) -> pd.DataFrame:
+def load_sweep(directory: str | Path, metrics: Iterable[str] | None = None) -> pd.DataFrame:
     """The tidy table of a sweep folder: one row per run and metric, with the
-    swept parameters as columns. Only runs recorded as finished are read."""
+    swept parameters as columns. Only runs recorded as finished are read;
+    ``metrics`` keeps only those metrics, or those starting with a name + ".",
+    which keeps memory small on large sweeps."""
     directory = Path(directory)
     if not (directory / "design.json").is_file():
         raise FlowsimError(f"{directory}: not a flowsim sweep folder (no design.json)")
     done = sorted(_finished(directory))
     if not done:
         return pd.DataFrame(columns=["run", "scenario", "point", "replication", "metric", "value"])
-    frames = [pd.read_parquet(directory / "parts" / _part_name(r)) for r in done]
+    wanted = list(metrics) if metrics is not None else None
+    frames = []
+    for r in done:
+        frame = pd.read_parquet(directory / "parts" / _part_name(r))
+        if wanted is not None:
+            names = frame["metric"]
+            keep = names.isin(wanted)
+            for prefix in wanted:
+                keep |= names.str.startswith(prefix + ".")
+            frame = frame[keep]
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -186,7 +186,8 @@ def test_replications_are_independent_and_reproducible():
     network = Network.build(flowsim.scenario_from_dict(data))
     child = np.random.SeedSequence(11).spawn(3)[2]
     alone = Engine(network, np.random.default_rng(child)).run()
-    assert alone.ledger.kg.tolist() == rows_of(three, 2)["kg"].tolist()
+    frame = alone.ledger.to_frame(network.node_ids, network.route_ids)
+    assert frame["kg"].tolist() == rows_of(three, 2)["kg"].tolist()
 
 
 def rows_of(results, replication):

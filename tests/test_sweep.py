@@ -244,7 +244,10 @@ def test_failing_expectation_exits_1_names_the_rule_and_writes_junit(tmp_path, c
     suite = ET.parse(junit).getroot()
     assert suite.get("tests") == "6" and suite.get("failures") == "3"
     failures = [c for c in suite.iter("testcase") if c.find("failure") is not None]
-    assert {c.get("name") for c in failures} == {"more than a tonne to the US"}
+    assert {c.get("name") for c in failures} == {
+        f"more than a tonne to the US [tiny point {p}]" for p in range(3)
+    }
+    assert {c.get("classname") for c in suite.iter("testcase")} == {"grid"}
 
 
 def test_run_checks_the_expectations_of_a_scenario_file(tmp_path, capsys):
@@ -324,3 +327,58 @@ def test_tornado_ranks_the_parameter_that_matters(tmp_path):
     table = flowsim.tornado(flowsim.load_sweep(tmp_path / "o"), "totals_kg.seized")
     assert table["parameter"].iloc[0] == "routes.mine_buyer.seizure_probability"
     assert table["swing"].iloc[0] > 0
+
+
+def test_resume_works_from_another_folder_and_notices_edited_scenarios(tmp_path, monkeypatch):
+    path = tiny_sweep(tmp_path, GRID)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["sweep", "../sweep.toml", "--out", "../out", "--workers", "1", "--resume"]) == 0
+    (tmp_path / "tiny.toml").write_text(
+        TINY_SCENARIO.replace("production_kg_per_day = 10.0", "production_kg_per_day = 11.0")
+    )
+    assert main(["sweep", "../sweep.toml", "--out", "../out", "--workers", "1", "--resume"]) == 2
+
+
+def test_every_part_carries_every_parameter_column(tmp_path):
+    body = (
+        GRID.replace(
+            '"routes.buyer_usa.weight" = [1.0, 3.0]',
+            '"routes.buyer_usa.weight" = [1, 3]',
+        )
+        + '\n[[scenarios]]\nname = "fixed"\nvary = false\n\n[[scenarios]]\nname = "varied"\n'
+    )
+    path = tiny_sweep(tmp_path, body)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
+    table = ds.dataset(tmp_path / "o" / "parts").to_table().to_pandas()
+    assert {"routes.buyer_usa.weight", "routes.mine_buyer.seizure_probability"} <= set(table)
+    assert table.loc[table["scenario"] == "fixed", "routes.buyer_usa.weight"].isna().all()
+    assert set(table.loc[table["scenario"] == "varied", "routes.buyer_usa.weight"]) == {1.0, 3.0}
+
+
+def test_expectation_labels_and_metrics_are_checked_before_running(tmp_path, capsys):
+    rule = (
+        '\n[[expect]]\nname = "x"\nmetric = "exports_kg_by_partner.tur"\n'
+        'compare_to = "nope"\nat_least = 0\n'
+    )
+    path = tiny_sweep(tmp_path, GRID + rule)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 2
+    assert "compare_to 'nope' is not a scenario of this sweep" in capsys.readouterr().err
+    path.write_text(
+        GRID + rule.replace('compare_to = "nope"\n', "").replace("exports_kg_by", "export_kg_by")
+    )
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 2
+    assert "not one of totals_kg" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_unquoted_dotted_parameter_gets_a_clear_message(tmp_path, capsys):
+    body = GRID.replace(
+        '"routes.mine_buyer.seizure_probability"', "routes.mine_buyer.seizure_probability"
+    )
+    path = tiny_sweep(tmp_path, body)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 2
+    assert "quote a key path" in capsys.readouterr().err
