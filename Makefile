@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install dev clean
+.PHONY: run test lint install dev bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "flowsim needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -32,6 +32,10 @@ lint: dev
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# Speed and memory against the bare-SimPy reference (docs/performance.md); not part of make test.
+bench: install
+	$(BIN)/python -m benchmarks --json results/benchmarks.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
