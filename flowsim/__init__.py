@@ -15,7 +15,7 @@ from flowsim.scenario import load_scenario, scenario_from_dict
 from flowsim.schema import Scenario
 from flowsim.sensitivity import tornado
 from flowsim.simulation import simulate
-from flowsim.sweep import load_sweep
+from flowsim.sweep import load_sweep, load_sweep_file, run_sweep
 
 __all__ = [
     "FlowsimError",
@@ -29,6 +29,8 @@ __all__ = [
     "compare_exposure",
     "load_scenario",
     "load_sweep",
+    "load_sweep_file",
+    "run_sweep",
     "scenario_from_dict",
     "simulate",
     "tornado",

@@ -34,6 +34,7 @@ __all__ = [
     "read_toml",
     "scenario_from_dict",
     "scenario_hash",
+    "with_overrides",
 ]
 
 KeyPath = tuple[str | int, ...]
@@ -75,6 +76,16 @@ def scenario_from_dict(
     if issues:
         raise ScenarioError(issues)
     return scenario
+
+
+def with_overrides(scenario: Scenario, overrides: Iterable[str] | Mapping[str, Any]) -> Scenario:
+    """A copy of ``scenario`` with overrides applied and validated, as with --set."""
+    data = scenario.model_dump(mode="python", by_alias=True)
+    origins: Origins = {(): f"<scenario {scenario.name}>"}
+    data = apply_overrides(data, origins, overrides, file=origins[()])
+    changed = scenario_from_dict(data, file=origins[()], origins=origins)
+    changed._files = scenario.files
+    return changed
 
 
 def scenario_hash(scenario: Scenario) -> str:

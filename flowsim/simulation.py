@@ -14,7 +14,7 @@ from flowsim._version import __version__
 from flowsim.engine import Engine
 from flowsim.network import Network
 from flowsim.results import Results
-from flowsim.scenario import load_scenario, scenario_hash
+from flowsim.scenario import load_scenario, scenario_hash, with_overrides
 from flowsim.schema import Scenario
 
 __all__ = ["simulate"]
@@ -42,7 +42,7 @@ def simulate(
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario, overrides)
     elif overrides:
-        raise TypeError("overrides apply to a scenario file; pass a path, or edit the Scenario")
+        scenario = with_overrides(scenario, overrides)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):

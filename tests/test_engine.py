@@ -234,3 +234,11 @@ def test_last_lot_covers_only_the_days_left_in_the_calendar():
     data["nodes"]["mine"]["lot_interval_days"] = 4.0  # lots at days 0, 4 and 8
     produced = rows(run(data), "produced")["kg"].tolist()
     assert produced == pytest.approx([40.0, 40.0, 20.0])
+
+
+def test_overrides_apply_to_an_in_memory_scenario_as_to_a_file():
+    scenario = flowsim.scenario_from_dict(chain(days=20))
+    changed = flowsim.simulate(scenario, overrides={"nodes.mine.production_kg_per_day": 5.0})
+    assert totals(changed)["produced"] == pytest.approx(100.0)
+    with pytest.raises(flowsim.ScenarioError, match="production_kg_per_day"):
+        flowsim.simulate(scenario, overrides=["nodes.mine.production_kg_per_day=-1"])
