@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -287,7 +288,11 @@ class Progress:
             if self.bar is None:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=total, initial=done, unit="run", file=sys.stderr)
+                # A terminal that reports no width would get an empty bar.
+                width = shutil.get_terminal_size((80, 20)).columns or 80
+                self.bar = tqdm(
+                    total=total, initial=done, unit="run", file=sys.stderr, ncols=min(width, 100)
+                )
             else:
                 self.bar.update(done - self.bar.n)
             return
