@@ -22,7 +22,7 @@ import pandas as pd
 from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError, MassBalanceError, ScenarioError
-from flowsim.executors import dask_executor, pool_executor, serial_executor
+from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
 from flowsim.expectations import evaluate, write_junit
 from flowsim.report import write_report
 from flowsim.results import Results
@@ -241,7 +241,7 @@ def _sweep(args: argparse.Namespace) -> int:
         executor, where = serial_executor, "this process"
     else:
         executor = pool_executor(args.workers)
-        where = f"{args.workers or os.cpu_count()} processes"
+        where = f"{args.workers or available_cores()} processes"
     print(f"sweep {sweep.sweep.name}: {len(expand(sweep, folder))} runs on {where}, into {out}")
     with Progress() as progress:
         report = run_sweep(

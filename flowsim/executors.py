@@ -24,6 +24,15 @@ __all__ = ["dask_executor", "pool_executor", "serial_executor"]
 Executor = Callable[[Callable[[Any], Any], list[Any]], Iterable[Any]]
 
 
+def available_cores() -> int:
+    """Cores this process may use: its CPU affinity where the system tells, which
+    respects a container's or a batch system's limit, else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
 def serial_executor(function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
     for item in items:
         yield function(item)
@@ -36,7 +45,7 @@ def pool_executor(workers: int | None = None) -> Executor:
     parent's threads' locks in whatever state they were, which is how process
     pools hang.
     """
-    workers = workers or os.cpu_count() or 1
+    workers = workers or available_cores()
 
     def run(function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
         context = multiprocessing.get_context("spawn")
@@ -78,7 +87,7 @@ def dask_executor(address: str, workers: int | None = None) -> Executor:
         cluster = None
         if address == "local":
             cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
+                n_workers=workers or available_cores(),
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,

@@ -144,7 +144,8 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
 
     parts.append("<h2>Exposure of partners' imports (share of mass received)</h2>")
     if baseline is not None:
-        parts.append(_table(compare_exposure(baseline, results), {"change_points": "{:+.1f}"}))
+        shares = {"baseline": "{:.3f}", "scenario": "{:.3f}", "change_points": "{:+.1f}"}
+        parts.append(_table(compare_exposure(baseline, results), shares))
     else:
         exposure = pd.DataFrame(
             [

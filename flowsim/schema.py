@@ -573,17 +573,24 @@ class Scenario(Frozen):
                 lines = Path(file).read_text(encoding="utf-8").splitlines()
             except OSError:
                 continue
+            taken: set[int] = set()
             for number, line in enumerate(lines, start=1):
                 _, hash_sign, comment = line.partition("#")
-                if not (hash_sign and "assum" in comment.lower()):
+                if number in taken or not (hash_sign and "assum" in comment.lower()):
                     continue
-                text = line.strip()
-                # A comment that goes on over the next lines is one assumption.
-                for following in lines[number:]:
-                    if not following.lstrip().startswith("#"):
-                        break
-                    text += " " + following.strip().lstrip("#").strip()
-                found.append({"file": Path(file).name, "line": number, "text": text})
+                # A comment block over several lines is one assumption, from its first line.
+                first = number
+                if line.lstrip().startswith("#"):
+                    while first > 1 and lines[first - 2].lstrip().startswith("#"):
+                        first -= 1
+                last = number
+                if line.lstrip().startswith("#"):
+                    while last < len(lines) and lines[last].lstrip().startswith("#"):
+                        last += 1
+                block = [lines[k - 1].strip() for k in range(first, last + 1)]
+                taken.update(range(first, last + 1))
+                text = " ".join([block[0], *(b.lstrip("#").strip() for b in block[1:])])
+                found.append({"file": Path(file).name, "line": first, "text": text})
         return found
 
     @property

@@ -45,6 +45,10 @@ def _without_required(schema: Any) -> Any:
     def strip(node: Any) -> None:
         if isinstance(node, dict):
             node.pop("required", None)
+            # Without its kind, a partial node may match several kinds: any will do.
+            if "oneOf" in node:
+                node["anyOf"] = node.pop("oneOf")
+                node.pop("discriminator", None)
             for value in node.values():
                 strip(value)
         elif isinstance(node, list):
