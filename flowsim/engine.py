@@ -185,7 +185,7 @@ class Engine:
         self._reach_cache: dict[tuple[int, int], bool] = {}
         self._reach_epoch = -1
         # What the per-lot code looks up, bound once: the hot path is pure Python.
-        self._rows = self.ledger.rows.extend
+        self._record = self.ledger.recorder()
         self._out = network.out_routes
         self._target = network.route_target
         self._learns = not isinstance(self.chooser, StaticSplit)
@@ -248,7 +248,7 @@ class Engine:
 
     def _mine(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
         s = self.network.scenario
-        env, policy, ledger = self.env, self.policy, self.ledger
+        env, policy, record = self.env, self.policy, self._record
         if mine.lot_interval_days is None:
             interval_dist = Fixed(dist="fixed", value=s.simulation.lot_interval_days)
         else:
@@ -279,7 +279,7 @@ class Engine:
                 if has_fuel_cuts:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
                 lot = self._new_lot(mass, i, purity, day)
-                ledger.add(day, PRODUCED, lot.id, i, -1, mass)
+                record(day, PRODUCED, lot.id, i, -1, mass)
                 self.dispatch(lot, i)
             yield env.timeout(next_interval())
 
@@ -404,7 +404,7 @@ class Engine:
             if self.route_day[r] != today:
                 self.route_day[r], self.route_used[r] = today, 0.0
             self.route_used[r] += lot.mass
-        self._rows((day, SHIPPED, lot.id, i, r, lot.mass, 0.0))
+        self._record(day, SHIPPED, lot.id, i, r, lot.mass)
         self.in_transit[lot.id] = lot
         self.env.timeout(self.route_transit[r]()).callbacks.append(partial(self._arrive, lot, r))
 
@@ -460,11 +460,11 @@ class Engine:
             release = policy.release_share(r, day)
             if release > 0.0 and self.rng.random() < release:
                 # Corruption: the seizure is undone and the lot goes on its way.
-                self._rows((day, RELEASED, lot.id, -1, r, lot.mass, 0.0))
+                self._record(day, RELEASED, lot.id, -1, r, lot.mass)
                 seized = False
             else:
                 del self.in_transit[lot.id]
-                self._rows((day, SEIZED, lot.id, -1, r, lot.mass, 0.0))
+                self._record(day, SEIZED, lot.id, -1, r, lot.mass)
         if self._learns:
             self.chooser.observe(r, seized, day)
         if seized:
@@ -494,7 +494,8 @@ class Engine:
         )
         del self.in_transit[lot.id]
         lot.history.append((target, day))
-        self._rows((day, EXPORTED, lot.id, target, r, lot.mass, usd))
+        self._record(day, EXPORTED, lot.id, target, r, lot.mass)
+        self.ledger.value(usd)
         self._receive(target, lot, day, usd)
 
     def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
@@ -503,17 +504,15 @@ class Engine:
         jurisdiction = self.category_jurisdiction
         if lot.mix is None:  # one mine's gold: one row
             category = self.category_of[lot.origin]
-            self.receipts.rows.extend(
-                (
-                    day,
-                    node,
-                    lot.id,
-                    category,
-                    lot.touched,
-                    lot.mass,
-                    usd,
-                    jurisdiction[category] in sanctioned,
-                )
+            self.receipts.add(
+                day,
+                node,
+                lot.id,
+                category,
+                lot.touched,
+                lot.mass,
+                usd,
+                jurisdiction[category] in sanctioned,
             )
             return
         add = self.receipts.add
@@ -531,7 +530,7 @@ class Engine:
 
     def _deliver(self, lot: Lot, node: int, r: int, day: float, process: bool) -> None:
         del self.in_transit[lot.id]
-        self._rows((day, DELIVERED, lot.id, node, r, lot.mass, 0.0))
+        self._record(day, DELIVERED, lot.id, node, r, lot.mass)
         lot.arrived = day
         lot.history.append((node, day))
         site = self.sites[node]

@@ -7,6 +7,7 @@ object per row) and turned into a DataFrame once, at the end.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,43 +32,85 @@ OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED, RELEASED
 
 
 class Ledger:
-    """Rows of (day, event, lot, node, route, kg, usd) in one flat float array.
+    """Rows of (day, event, lot, node, route, kg), one typed array per column,
+    and the USD value of the rows that have one (exports) on the side.
 
-    One ``extend`` per row is the cheapest way to keep a row in pure Python;
-    lot ids and codes stay exact in a double up to 2**53.
+    Typed columns take about 33 bytes a row, and become DataFrame columns
+    without a copy.
     """
 
-    WIDTH = 7
-    __slots__ = ("rows",)
+    __slots__ = ("day", "event", "kg", "lot", "node", "route", "usd", "usd_row")
 
     def __init__(self) -> None:
-        self.rows = array("d")
+        self.day = array("d")
+        self.event = array("b")
+        self.lot = array("q")
+        self.node = array("i")
+        self.route = array("i")
+        self.kg = array("d")
+        self.usd_row = array("q")
+        self.usd = array("d")
+
+    def recorder(self) -> Callable[[float, int, int, int, int, float], None]:
+        """A function that appends one row: the engine's hot path calls it."""
+        day, event, lot = self.day.append, self.event.append, self.lot.append
+        node, route, kg = self.node.append, self.route.append, self.kg.append
+
+        def record(d: float, e: int, lt: int, n: int, r: int, k: float) -> None:
+            day(d)
+            event(e)
+            lot(lt)
+            node(n)
+            route(r)
+            kg(k)
+
+        return record
 
     def add(
         self, day: float, event: int, lot: int, node: int, route: int, kg: float, usd: float = 0.0
     ) -> None:
-        self.rows.extend((day, event, lot, node, route, kg, usd))
+        if usd:
+            self.usd_row.append(len(self.day))
+            self.usd.append(usd)
+        self.day.append(day)
+        self.event.append(event)
+        self.lot.append(lot)
+        self.node.append(node)
+        self.route.append(route)
+        self.kg.append(kg)
+
+    def value(self, usd: float) -> None:
+        """Give the row just added its USD value."""
+        self.usd_row.append(len(self.day) - 1)
+        self.usd.append(usd)
 
     def __len__(self) -> int:
-        return len(self.rows) // self.WIDTH
+        return len(self.day)
 
     def to_frame(self, node_ids: tuple[str, ...], route_ids: tuple[str, ...]) -> pd.DataFrame:
         """Columns: day, event, lot, node, route, kg, usd; node and route are
         categorical ids, missing where a row has none (a seizure in transit
-        has a route and no node)."""
-        table = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, self.WIDTH)
-        codes = table[:, 1:5].astype(np.int64)
+        has a route and no node). Day, lot and kg share the ledger's memory."""
+        usd = np.zeros(len(self.day))
+        usd[np.frombuffer(self.usd_row, dtype=np.int64)] = np.frombuffer(self.usd, dtype=np.float64)
         return pd.DataFrame(
             {
-                "day": table[:, 0].copy(),
-                "event": pd.Categorical.from_codes(codes[:, 0], categories=EVENTS),
-                "lot": codes[:, 1],
-                "node": pd.Categorical.from_codes(codes[:, 2], categories=node_ids),
-                "route": pd.Categorical.from_codes(codes[:, 3], categories=route_ids),
-                "kg": table[:, 5].copy(),
-                "usd": table[:, 6].copy(),
-            }
+                "day": _view(self.day, np.float64),
+                "event": pd.Categorical.from_codes(_view(self.event, np.int8), categories=EVENTS),
+                "lot": _view(self.lot, np.int64),
+                "node": pd.Categorical.from_codes(_view(self.node, np.int32), categories=node_ids),
+                "route": pd.Categorical.from_codes(
+                    _view(self.route, np.int32), categories=route_ids
+                ),
+                "kg": _view(self.kg, np.float64),
+                "usd": usd,
+            },
+            copy=False,
         )
+
+
+def _view(column: array, dtype: type) -> np.ndarray:
+    return np.frombuffer(column, dtype=dtype) if len(column) else np.zeros(0, dtype=dtype)
 
 
 class Receipts:
@@ -77,14 +120,20 @@ class Receipts:
     of the mine), with ``touched`` set when that gold passed through an entity
     designated under a sanctions regime while it applied, and
     ``sanctioned_jurisdiction`` set when the category's jurisdiction was under
-    sanctions on the day of receipt. Kept, like the ledger, in one flat array.
+    sanctions on the day of receipt. Typed columns, like the ledger.
     """
 
-    WIDTH = 8
-    __slots__ = ("rows",)
+    __slots__ = ("category", "day", "kg", "lot", "node", "sanctioned", "touched", "usd")
 
     def __init__(self) -> None:
-        self.rows = array("d")
+        self.day = array("d")
+        self.node = array("i")
+        self.lot = array("q")
+        self.category = array("i")
+        self.touched = array("b")
+        self.kg = array("d")
+        self.usd = array("d")
+        self.sanctioned = array("b")
 
     def add(
         self,
@@ -97,23 +146,28 @@ class Receipts:
         usd: float,
         sanctioned: bool,
     ) -> None:
-        self.rows.extend((day, node, lot, category, touched, kg, usd, sanctioned))
+        self.day.append(day)
+        self.node.append(node)
+        self.lot.append(lot)
+        self.category.append(category)
+        self.touched.append(touched)
+        self.kg.append(kg)
+        self.usd.append(usd)
+        self.sanctioned.append(sanctioned)
 
     def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
-        table = np.frombuffer(self.rows, dtype=np.float64).reshape(-1, self.WIDTH)
         return pd.DataFrame(
             {
-                "day": table[:, 0].copy(),
-                "node": pd.Categorical.from_codes(
-                    table[:, 1].astype(np.int64), categories=node_ids
-                ),
-                "lot": table[:, 2].astype(np.int64),
-                "category": table[:, 3].astype(np.int64),
-                "touched_designated_entity": table[:, 4] != 0.0,
-                "kg": table[:, 5].copy(),
-                "usd": table[:, 6].copy(),
-                "sanctioned_jurisdiction": table[:, 7] != 0.0,
-            }
+                "day": _view(self.day, np.float64),
+                "node": pd.Categorical.from_codes(_view(self.node, np.int32), categories=node_ids),
+                "lot": _view(self.lot, np.int64),
+                "category": _view(self.category, np.int32).astype(np.int64),
+                "touched_designated_entity": _view(self.touched, np.int8) != 0,
+                "kg": _view(self.kg, np.float64),
+                "usd": _view(self.usd, np.float64),
+                "sanctioned_jurisdiction": _view(self.sanctioned, np.int8) != 0,
+            },
+            copy=False,
         )
 
 

@@ -38,6 +38,15 @@ SUMMARY_TOTALS = (
 )
 # Relative tolerance of the mass balance: float sums over a run's rows.
 BALANCE_RTOL = 1e-9
+# How each event changes the stock of the node it names.
+STOCK_SIGNS = {
+    "opening_stock": 1.0,
+    "produced": 1.0,
+    "delivered": 1.0,
+    "shipped": -1.0,
+    "lost": -1.0,
+    "seized": -1.0,
+}
 _BASE_TABLES = (
     "ledger",
     "receipts",
@@ -191,14 +200,7 @@ class Results:
     @cached_property
     def stocks_monthly(self) -> pd.DataFrame:
         """Stock held at each mine, buyer and refiner at the end of each month, in kg."""
-        signs = {
-            "opening_stock": 1.0,
-            "produced": 1.0,
-            "delivered": 1.0,
-            "shipped": -1.0,
-            "lost": -1.0,
-            "seized": -1.0,
-        }
+        signs = STOCK_SIGNS
         rows = self.ledger[self.ledger["event"].isin(list(signs)) & self.ledger["node"].notna()]
         rows = self._with_month(rows)
         signed = rows["kg"] * rows["event"].map(signs).astype(float)
@@ -258,8 +260,16 @@ class Results:
                 f"{self.meta.get('scenario')}: residual {row['residual']:.6g} kg\n{bad.to_string()}"
             )
         # Node by node, the stock the ledger implies must be the stock the engine held.
-        last = self.stocks_monthly.groupby(["replication", "node"])["kg"].last()
-        held = self.end_state.set_index(["replication", "node"])["kg"].reindex(last.index)
+        # Sums by (replication, node, event) keep this small on a large ledger.
+        sums = self.ledger.groupby(["replication", "node", "event"], observed=True)["kg"].sum()
+        sums = sums.reset_index()
+        signed = sums["kg"] * sums["event"].astype(str).map(STOCK_SIGNS).fillna(0.0)
+        last = signed.groupby([sums["replication"], sums["node"].astype(str)]).sum()
+        last.index.names = ["replication", "node"]
+        held = self.end_state.set_index(["replication", "node"])["kg"]
+        holders = self.nodes.loc[self.nodes["kind"] != "partner", "node"]
+        held = held[held.index.get_level_values("node").isin(holders)]
+        last = last.reindex(held.index, fill_value=0.0)
         gap = (last - held).abs()
         scale = BALANCE_RTOL * max(
             1.0, float(table["produced"].max() + table["opening_stock"].max())
@@ -290,7 +300,9 @@ class Results:
         totals = self.totals_kg().set_index("replication")
         exports = self.exports_by_partner().set_index(["replication", "partner"])
         seized = self.seizures.groupby(["replication", "where"])["kg"].sum()
-        shipped = self._rows("shipped")
+        by_route = self.ledger.groupby(["replication", "event", "route"], observed=True)["kg"].sum()
+        by_route = by_route.reset_index()
+        shipped = by_route[by_route["event"] == "shipped"]
         cost = self.routes.set_index("route")["cost_usd_per_kg"]
         transport = (
             (shipped["kg"] * cost.reindex(shipped["route"].astype(str)).to_numpy())

@@ -61,11 +61,11 @@ def simulate(
         t0 = time.perf_counter()
         out = Engine(network, np.random.default_rng(stream)).run()
         ledger = out.ledger.to_frame(network.node_ids, network.route_ids)
-        ledger.insert(0, "replication", k)
+        ledger.insert(0, "replication", np.full(len(ledger), k, dtype=np.int64))
         ledgers.append(ledger)
         for frames, table in ((receipts, out.receipts), (melts, out.melts)):
             frame = table.to_frame(network.node_ids)
-            frame.insert(0, "replication", k)
+            frame.insert(0, "replication", np.full(len(frame), k, dtype=np.int64))
             frames.append(frame)
         end_states.append(
             pd.DataFrame(
@@ -103,9 +103,9 @@ def simulate(
         "scenario_json": scenario.model_dump(mode="json", by_alias=True),
     }
     results = Results(
-        ledger=pd.concat(ledgers, ignore_index=True),
-        receipts=pd.concat(receipts, ignore_index=True),
-        melts=pd.concat(melts, ignore_index=True),
+        ledger=_stack(ledgers),
+        receipts=_stack(receipts),
+        melts=_stack(melts),
         categories=network.category_table(),
         nodes=network.node_table(),
         routes=network.route_table(),
@@ -116,6 +116,11 @@ def simulate(
     if check_balance:
         results.check_balance()
     return results
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One table of all replications; with one, the table itself, uncopied."""
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _policy_list(scenario: Scenario) -> list[dict[str, Any]]:
