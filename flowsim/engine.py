@@ -185,7 +185,7 @@ class Engine:
         self._reach_cache: dict[tuple[int, int], bool] = {}
         self._reach_epoch = -1
         # What the per-lot code looks up, bound once: the hot path is pure Python.
-        self._record = self.ledger.recorder()
+        self._record = self.ledger.record
         self._out = network.out_routes
         self._target = network.route_target
         self._learns = not isinstance(self.chooser, StaticSplit)

@@ -39,7 +39,7 @@ class Ledger:
     without a copy.
     """
 
-    __slots__ = ("day", "event", "kg", "lot", "node", "route", "usd", "usd_row")
+    __slots__ = ("day", "event", "kg", "lot", "node", "record", "route", "usd", "usd_row")
 
     def __init__(self) -> None:
         self.day = array("d")
@@ -50,9 +50,11 @@ class Ledger:
         self.kg = array("d")
         self.usd_row = array("q")
         self.usd = array("d")
+        self.record = self._recorder()
 
-    def recorder(self) -> Callable[[float, int, int, int, int, float], None]:
-        """A function that appends one row: the engine's hot path calls it."""
+    def _recorder(self) -> Callable[[float, int, int, int, int, float], None]:
+        """``record(day, event, lot, node, route, kg)`` appends one row; the engine's hot
+        path calls it, with the appends bound once."""
         day, event, lot = self.day.append, self.event.append, self.lot.append
         node, route, kg = self.node.append, self.route.append, self.kg.append
 
@@ -69,15 +71,9 @@ class Ledger:
     def add(
         self, day: float, event: int, lot: int, node: int, route: int, kg: float, usd: float = 0.0
     ) -> None:
+        self.record(day, event, lot, node, route, kg)
         if usd:
-            self.usd_row.append(len(self.day))
-            self.usd.append(usd)
-        self.day.append(day)
-        self.event.append(event)
-        self.lot.append(lot)
-        self.node.append(node)
-        self.route.append(route)
-        self.kg.append(kg)
+            self.value(usd)
 
     def value(self, usd: float) -> None:
         """Give the row just added its USD value."""
