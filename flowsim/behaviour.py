@@ -90,16 +90,6 @@ class LogitChoice:
                 return r
         return candidates[-1]
 
-    def route_values(self, node: int, taint: int, day: float) -> dict[str, float]:
-        """Net value (USD/kg) of each route out of ``node`` for gold with this taint."""
-        price = self.network.price_usd_per_kg(day)
-        memo: dict[tuple[int, int], float] = {}
-        taint |= self.policy.node_taint_now(node, day)
-        return {
-            self.network.route_ids[r]: self._net(r, taint, day, price, memo)
-            for r in self.network.out_routes[node]
-        }
-
     def _probabilities(self, routes: Sequence[int], nets: Sequence[float], price: float):
         weights = self.weights
         # Routes of weight 0 are fallbacks, as in the static split.
