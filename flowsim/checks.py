@@ -32,6 +32,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
     findings += _check_raids(scenario)
     findings += _check_fuel(scenario)
     findings += _check_lot_intervals(scenario)
+    findings += _check_size(scenario)
     findings += _check_displacement(scenario)
     findings += _check_interdictions(scenario)
     findings += _check_expectations(scenario)
@@ -339,3 +340,26 @@ def _check_expectations(s: Scenario) -> Iterator[Finding]:
                     ("expect", i, key),
                     f"{key} belongs in a sweep file's rules, not a scenario's",
                 )
+
+
+MAX_LOTS = 100_000_000
+
+
+def _check_size(s: Scenario) -> Iterator[Finding]:
+    """Refuse a run that would make more lots than a machine can hold, rather than
+    hang or run out of memory: a tiny lot interval or lot size is usually a typo."""
+    days = s.days
+    lots = 0.0
+    for node in s.nodes.values():
+        if isinstance(node, Mine):
+            interval = node.lot_interval_days or None
+            mean = interval.mean if interval is not None else s.simulation.lot_interval_days
+            lots += days / mean
+        elif isinstance(node, Processor):
+            lots += sum(stock.kg / stock.lot_kg for stock in node.initial_stock)
+    if lots > MAX_LOTS:
+        yield (
+            ("simulation",),
+            f"the run would make about {lots:.3g} lots, more than {MAX_LOTS:,}: "
+            "raise lot_interval_days or lot_kg, or shorten the calendar",
+        )

@@ -263,7 +263,8 @@ class Results:
         # Sums by (replication, node, event) keep this small on a large ledger.
         sums = self.ledger.groupby(["replication", "node", "event"], observed=True)["kg"].sum()
         sums = sums.reset_index()
-        signed = sums["kg"] * sums["event"].astype(str).map(STOCK_SIGNS).fillna(0.0)
+        signs = sums["event"].astype(str).map(STOCK_SIGNS).astype(float).fillna(0.0)
+        signed = sums["kg"].astype(float) * signs
         last = signed.groupby([sums["replication"], sums["node"].astype(str)]).sum()
         last.index.names = ["replication", "node"]
         held = self.end_state.set_index(["replication", "node"])["kg"]
@@ -483,6 +484,12 @@ def _replace_dir(tmp: Path, target: Path) -> None:
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.rename(target, old / "run")
-    os.rename(tmp, target)
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        if old is not None:  # put the earlier run back where it was
+            os.rename(old / "run", target)
+            shutil.rmtree(old, ignore_errors=True)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

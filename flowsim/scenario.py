@@ -114,10 +114,36 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(
             [Issue(str(path), "", f"is not UTF-8 text (bad byte at offset {exc.start})")]
         ) from None
+    too_deep = ScenarioError(
+        [Issue(str(path), "", f"nests tables or arrays more than {MAX_DEPTH} deep: not a scenario")]
+    )
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([Issue(str(path), "", f"is not valid TOML: {exc}")]) from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(data) > MAX_DEPTH:
+        raise too_deep
+    return data
+
+
+# A scenario nests about six deep; the loader walks files recursively.
+MAX_DEPTH = 32
+
+
+def _depth(data: Any) -> int:
+    """How deep tables and arrays nest, found without recursion."""
+    deepest = 0
+    todo = [(data, 1)]
+    while todo:
+        node, level = todo.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, dict):
+            todo.extend((value, level + 1) for value in node.values())
+        elif isinstance(node, list):
+            todo.extend((value, level + 1) for value in node)
+    return deepest
 
 
 def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:

@@ -52,8 +52,11 @@ class Frozen(BaseModel):
 
 # Numbers and flags are strict: TOML has real types, and `true` or "10" where a
 # number belongs is a mistake to report, not a value to convert.
-PositiveFloat = Annotated[float, Field(gt=0, strict=True)]
-NonNegativeFloat = Annotated[float, Field(ge=0, strict=True)]
+# No real figure comes near 1e12 (kg, days, USD): a bound keeps sums and products
+# finite, so a typo of 1e308 is refused here rather than ending in Infinity later.
+MAGNITUDE = 1e12
+PositiveFloat = Annotated[float, Field(gt=0, le=MAGNITUDE, strict=True)]
+NonNegativeFloat = Annotated[float, Field(ge=0, le=MAGNITUDE, strict=True)]
 Probability = Annotated[float, Field(ge=0, le=1, strict=True)]
 Purity = Annotated[float, Field(gt=0, le=1, strict=True)]
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
@@ -121,7 +124,7 @@ class Triangular(Frozen):
 class Lognormal(Frozen):
     dist: Literal["lognormal"]
     mean: PositiveFloat
-    cv: NonNegativeFloat
+    cv: Annotated[float, Field(ge=0, le=100, strict=True)]
 
 
 def _number_means_fixed(value: object) -> object:
@@ -224,7 +227,7 @@ class NodeBase(Frozen):
 class Mine(NodeBase):
     kind: Literal["mine"]
     production_kg_per_day: PositiveFloat = Field(description="Mean production, kg of doré per day.")
-    production_cv: NonNegativeFloat = Field(
+    production_cv: Annotated[float, Field(ge=0, le=100, strict=True)] = Field(
         0.0, description="Coefficient of variation of each lot's mass (gamma-distributed)."
     )
     lot_interval_days: Distribution | None = Field(

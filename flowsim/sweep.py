@@ -378,6 +378,8 @@ def run_sweep(
         sort_keys=True,
         default=str,
     )
+    if out.exists() and not out.is_dir():
+        raise FlowsimError(f"cannot write the sweep to {out}: it exists and is not a folder")
     if overwrite and out.exists():
         if not (out / "design.json").is_file():
             raise FlowsimError(f"{out} is not a sweep folder; not deleting it")
@@ -418,7 +420,13 @@ def run_sweep(
     with open(manifest_path, "a", encoding="utf-8") as manifest:
         for result in executor(execute, todo):
             spec = by_run[result["run"]]
-            _write_part(parts, spec, result, list(sweep.parameters))
+            try:
+                _write_part(parts, spec, result, list(sweep.parameters))
+            except OSError as exc:
+                raise FlowsimError(
+                    f"cannot write run {spec.run} of the sweep to {parts}: {exc.strerror or exc}; "
+                    "the runs written so far are kept: free space, then --resume"
+                ) from None
             line = {
                 "run": spec.run,
                 "part": _part_name(spec.run),
@@ -427,9 +435,15 @@ def run_sweep(
                 "pid": result["pid"],
                 "finished": time.time(),
             }
-            manifest.write(json.dumps(line) + "\n")
-            manifest.flush()
-            os.fsync(manifest.fileno())
+            try:
+                manifest.write(json.dumps(line) + "\n")
+                manifest.flush()
+                os.fsync(manifest.fileno())
+            except OSError as exc:
+                raise FlowsimError(
+                    f"cannot write the sweep manifest in {out}: {exc.strerror or exc}; "
+                    "free space, then --resume"
+                ) from None
             count += 1
             if progress:
                 progress(count, len(runs))
@@ -462,10 +476,14 @@ def _write_part(parts: Path, spec: RunSpec, result: dict[str, Any], parameters: 
     table = pd.DataFrame(columns)
     target = parts / _part_name(spec.run)
     tmp = parts / f".{target.name}.tmp-{os.getpid()}"
-    table.to_parquet(tmp, index=False)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    try:
+        table.to_parquet(tmp, index=False)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
