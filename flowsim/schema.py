@@ -280,7 +280,10 @@ class Processor(NodeBase):
         default_factory=lambda: Fixed(dist="fixed", value=0.0),
         description="Time a server spends on a lot on top of mass / capacity.",
     )
-    servers: PositiveInt = Field(1, description="Lots served at the same time.")
+    # Each server is a process: a bound keeps a typo from filling the memory.
+    servers: Annotated[int, Field(gt=0, le=100_000, strict=True)] = Field(
+        1, description="Lots served at the same time."
+    )
     output_purity: Purity | None = Field(
         None,
         description=(
@@ -391,7 +394,7 @@ class Sanction(PolicyBase):
 
 class Raid(PolicyBase):
     date: Date | None = Field(None, description="Date of a single raid.")
-    rate_per_year: PositiveFloat | None = Field(
+    rate_per_year: Annotated[float, Field(gt=0, le=36_500, strict=True)] | None = Field(
         None, description="Raids a year, at random times within the window (Poisson)."
     )
     window_start: Date | None = Field(None, description="First day raids may fall.")
