@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install dev bench clean
+.PHONY: run test lint install dev bench fuzz chaos clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "flowsim needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -36,6 +36,14 @@ test: lint
 # Speed and memory against the bare-SimPy reference (docs/performance.md); not part of make test.
 bench: install
 	$(BIN)/python -m benchmarks --json results/benchmarks.json
+
+# Scenario fuzzing: 10,000 random inputs, valid and broken (docs/reliability.md); not in make test.
+fuzz: dev
+	$(BIN)/python -m tools.fuzz --examples 10000 --report results/fuzz.json
+
+# Sweeps killed with SIGKILL 20 times, and a Dask worker killed, must resume to the same table.
+chaos: dev
+	$(BIN)/python -m tools.chaos --kills 20 --dask
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
