@@ -354,7 +354,8 @@ def _check_size(s: Scenario) -> Iterator[Finding]:
         if isinstance(node, Mine):
             interval = node.lot_interval_days or None
             mean = interval.mean if interval is not None else s.simulation.lot_interval_days
-            lots += days / mean
+            if mean > 0:  # a zero mean is reported by _check_lot_intervals
+                lots += days / mean
         elif isinstance(node, Processor):
             lots += sum(stock.kg / stock.lot_kg for stock in node.initial_stock)
     if lots > MAX_LOTS:

@@ -1244,7 +1244,30 @@ def extreme_value(draw) -> tuple[dict[str, Any], str]:
     special = (*COUNT_KEYS, *RETRY_KEYS)
     candidates = [(p, k) for p, k in _candidates(data, EXTREME) if p[-1] not in special]
     path, kind = draw(st.sampled_from(candidates))
-    return set_path(data, path, draw(st.sampled_from(EXTREME[kind]))), format_path(path)
+    value = draw(st.sampled_from(EXTREME[kind]))
+    if value == 0 and path[0] == "nodes" and path[-1] == "lot_interval_days":
+        value = 1e-300  # a mean interval of 0: the known bug of zero_interval
+    return set_path(data, path, value), format_path(path)
+
+
+ZERO_INTERVALS = [
+    0.0,
+    0,
+    {"dist": "fixed", "value": 0.0},
+    {"dist": "uniform", "low": 0.0, "high": 0.0},
+    {"dist": "triangular", "low": 0.0, "mode": 0.0, "high": 0.0},
+]
+
+
+@st.composite
+def zero_interval(draw) -> InvalidCase:
+    """A mine whose lots come every 0 days on average: refused, naming the key."""
+    data = draw(BASES)
+    mine = draw(st.sampled_from([n for n, s in data["nodes"].items() if s["kind"] == "mine"]))
+    path = ("nodes", mine, "lot_interval_days")
+    broken = set_path(data, path, draw(st.sampled_from(ZERO_INTERVALS)))
+    key = format_path(path)
+    return _simple("zero_interval", broken, [key], f"{key} = {get_path(broken, path)!r}")
 
 
 @st.composite
@@ -1350,6 +1373,7 @@ KINDS: dict[str, tuple[st.SearchStrategy[Any], Check]] = {
 # tools/fuzz.py runs them and counts them apart; it fails if one of them
 # stops failing, as a strict xfail does, so that the list is kept true.
 KNOWN_BUG_KINDS: dict[str, tuple[st.SearchStrategy[Any], Check]] = {
+    "zero_interval": (zero_interval(), check_invalid),
     "tiny_retry": (
         tiny_retry(),
         lambda example, workdir: check_extreme(*example, workdir=workdir, seconds=5.0),
@@ -1357,4 +1381,4 @@ KNOWN_BUG_KINDS: dict[str, tuple[st.SearchStrategy[Any], Check]] = {
 }
 
 # Kinds that take long per example get fewer of them in tools/fuzz.py (default 1).
-KIND_WEIGHTS = {"extreme_count": 0.1, "tiny_retry": 0.05}
+KIND_WEIGHTS = {"extreme_count": 0.1, "tiny_retry": 0.05, "zero_interval": 0.2}

@@ -197,6 +197,20 @@ def test_a_count_that_would_fill_the_memory_is_refused(path, value, tmp_path):
         assert [i.path for i in info.value.issues] == [format_path(path)]
 
 
+@pytest.mark.parametrize(
+    "interval",
+    [0.0, {"dist": "uniform", "low": 0.0, "high": 0.0}],
+    ids=["number", "uniform"],
+)
+def test_a_zero_lot_interval_is_refused_naming_the_key(interval, tmp_path):
+    data = chain(30)
+    data["nodes"]["mine"]["lot_interval_days"] = interval
+    keys = ("nodes.mine.lot_interval_days",)
+    check_invalid(
+        InvalidCase("zero_interval", {"scenario.toml": to_toml(data)}, keys=keys), tmp_path
+    )
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
