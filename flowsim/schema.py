@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -55,6 +56,7 @@ class Frozen(BaseModel):
 # No real figure comes near 1e12 (kg, days, USD): a bound keeps sums and products
 # finite, so a typo of 1e308 is refused here rather than ending in Infinity later.
 MAGNITUDE = 1e12
+MIN_HOLD_RETRY_DAYS = 1 / 24
 PositiveFloat = Annotated[float, Field(gt=0, le=MAGNITUDE, strict=True)]
 NonNegativeFloat = Annotated[float, Field(ge=0, le=MAGNITUDE, strict=True)]
 Probability = Annotated[float, Field(ge=0, le=1, strict=True)]
@@ -177,8 +179,22 @@ class SimulationSettings(Frozen):
         1.0, description="Days between two lots of a mine, unless the mine sets its own."
     )
     hold_retry_days: PositiveFloat = Field(
-        1.0, description="How often a node retries to send lots it holds for want of a route."
+        1.0,
+        description=(
+            "How often a node retries to send lots it holds for want of a route; "
+            "at least an hour (1/24 day)."
+        ),
+        json_schema_extra={"minimum": MIN_HOLD_RETRY_DAYS},
     )
+
+    @field_validator("hold_retry_days")
+    @classmethod
+    def _retry_at_most_hourly(cls, days: float) -> float:
+        # Every retry re-offers every held lot, so a tiny interval multiplies the work
+        # without changing the answer, and one too small to move the clock never ends.
+        if days < MIN_HOLD_RETRY_DAYS:
+            raise ValueError(f"must be at least 1/24 day (an hour), got {days:g}")
+        return days
 
 
 class Behaviour(Frozen):

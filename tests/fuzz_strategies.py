@@ -1244,10 +1244,7 @@ def extreme_value(draw) -> tuple[dict[str, Any], str]:
     special = (*COUNT_KEYS, *RETRY_KEYS)
     candidates = [(p, k) for p, k in _candidates(data, EXTREME) if p[-1] not in special]
     path, kind = draw(st.sampled_from(candidates))
-    value = draw(st.sampled_from(EXTREME[kind]))
-    if value == 0 and path[0] == "nodes" and path[-1] == "lot_interval_days":
-        value = 1e-300  # a mean interval of 0: the known bug of zero_interval
-    return set_path(data, path, value), format_path(path)
+    return set_path(data, path, draw(st.sampled_from(EXTREME[kind]))), format_path(path)
 
 
 ZERO_INTERVALS = [
@@ -1304,7 +1301,9 @@ def tiny_retry(draw) -> tuple[dict[str, Any], str]:
             "default_compliance": 1.0,
         }
     }
-    data["simulation"] = {"hold_retry_days": draw(st.sampled_from([5e-324, 1e-300, 1e-9, 1e-6]))}
+    data["simulation"] = {
+        "hold_retry_days": draw(st.sampled_from([5e-324, 1e-300, 1e-9, 1e-6, 0.04, 1 / 24]))
+    }
     return data, "simulation.hold_retry_days"
 
 
@@ -1367,18 +1366,17 @@ KINDS: dict[str, tuple[st.SearchStrategy[Any], Check]] = {
         extreme_count(),
         lambda example, workdir: check_extreme(*example, workdir=workdir),
     ),
-}
-
-# Kinds that fail because of a known bug in flowsim, listed in docs/reliability.md.
-# tools/fuzz.py runs them and counts them apart; it fails if one of them
-# stops failing, as a strict xfail does, so that the list is kept true.
-KNOWN_BUG_KINDS: dict[str, tuple[st.SearchStrategy[Any], Check]] = {
     "zero_interval": (zero_interval(), check_invalid),
     "tiny_retry": (
         tiny_retry(),
         lambda example, workdir: check_extreme(*example, workdir=workdir, seconds=5.0),
     ),
 }
+
+# Kinds that fail because of a known bug in flowsim, listed in docs/reliability.md.
+# tools/fuzz.py runs them and counts them apart; it fails if one of them
+# stops failing, as a strict xfail does, so that the list is kept true.
+KNOWN_BUG_KINDS: dict[str, tuple[st.SearchStrategy[Any], Check]] = {}
 
 # Kinds that take long per example get fewer of them in tools/fuzz.py (default 1).
 KIND_WEIGHTS = {"extreme_count": 0.1, "tiny_retry": 0.05, "zero_interval": 0.2}
