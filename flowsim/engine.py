@@ -67,7 +67,6 @@ class Lot:
 
     __slots__ = (
         "arrived",
-        "history",
         "id",
         "mass",
         "mix",
@@ -87,7 +86,6 @@ class Lot:
         self.touched = False
         self.mix: dict[tuple[int, bool], float] | None = None
         self.arrived = day  # when it reached the node it is at
-        self.history: list[tuple[int, float]] = [(origin, day)]
         self.refused_by: tuple[int, ...] = ()
 
     def shares(self, category_of: tuple[int, ...]) -> dict[tuple[int, bool], float]:
@@ -158,8 +156,8 @@ class Engine:
         policy_rng, transit_rng, self.rng, *mine_rngs = rng.spawn(3 + len(network.kinds))
         (choice_rng,) = rng.spawn(1)
         self.env = simpy.Environment()
-        self.ledger = Ledger()
-        self.receipts = Receipts()
+        self.ledger = Ledger(len(network.node_ids), len(network.route_ids))
+        self.receipts = Receipts(len(network.node_ids))
         self.melts = Melts()
         self.policy = PolicyState(network, policy_rng)
         self.chooser = chooser or make_chooser(network, self.policy, choice_rng)
@@ -189,6 +187,12 @@ class Engine:
         self._out = network.out_routes
         self._target = network.route_target
         self._learns = not isinstance(self.chooser, StaticSplit)
+        self._add_receipt = self.receipts.add
+        self._to_partner = [network.kinds[t] == PARTNER for t in network.route_target]
+        # Transit timeouts carry the lot as their value and call back one of these:
+        # no object is made per lot to remember the route.
+        self._arrive_on = [partial(self._arrive, r) for r in range(len(routes))]
+        self._return_on = [partial(self._arrive, r, returning=True) for r in range(len(routes))]
         # A node whose routes no lever or limit can close sends every lot to the
         # chooser with all its routes, unfiltered.
         can_close = self.policy.has_sanctions or bool(self.policy.raids)
@@ -239,7 +243,6 @@ class Engine:
         masses = [stock.lot_kg] * int(whole) + ([rest] if rest > 1e-12 else [])
         for mass in masses:
             lot = self._new_lot(mass, origin_index, purity, 0.0)
-            lot.history.append((node, 0.0))
             self.ledger.add(0.0, OPENING, lot.id, node, -1, mass)
             site.present[lot.id] = lot
             site.store.put(lot)
@@ -261,6 +264,9 @@ class Engine:
         variance = mine.production_cv**2  # may underflow to 0 for a tiny cv: then no noise
         shape = 1.0 / variance if variance > 0.0 else 0.0
         has_fuel_cuts = bool(policy.fuel_cuts[i])
+        # Raids and displaced miners add records here as they happen; until then a
+        # mine produces its nominal rate and the policy need not be asked.
+        damage, displaced = policy.damage[i], policy.displaced[i]
         # A lot holds the output of the interval that starts at its time, so
         # that every day of the calendar produces, the first one included.
         # Drawn intervals make a renewal process that starts at a drawn time:
@@ -270,7 +276,10 @@ class Engine:
             yield env.timeout(next_interval())
         while True:
             day = env.now
-            mass = policy.production_kg_per_day(i, rate, day) * interval
+            if has_fuel_cuts or damage or displaced:
+                mass = policy.production_kg_per_day(i, rate, day) * interval
+            else:
+                mass = rate * interval
             if fixed and day + interval > horizon:  # the last lot covers only the days left
                 mass *= (horizon - day) / interval
             if shape:
@@ -345,7 +354,6 @@ class Engine:
         fine = sum(lot.mass * lot.purity for lot in batch)
         by_fine_gold = refine_to is not None and refine_to > fine / mass
         melted = self._new_lot(mass, heaviest.origin, fine / mass, day)
-        melted.history = [(i, day)]
         mix: dict[tuple[int, bool], float] = {}
         refused: set[int] = set()
         policy = self.policy
@@ -406,7 +414,7 @@ class Engine:
             self.route_used[r] += lot.mass
         self._record(day, SHIPPED, lot.id, i, r, lot.mass)
         self.in_transit[lot.id] = lot
-        self.env.timeout(self.route_transit[r]()).callbacks.append(partial(self._arrive, lot, r))
+        self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
 
     def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
         capacity = self.route_capacity[r]
@@ -451,7 +459,10 @@ class Engine:
             self._reach_cache[key] = found
         return found
 
-    def _arrive(self, lot: Lot, r: int, _event: simpy.Event, returning: bool = False) -> None:
+    def _arrive(self, r: int, event: simpy.Event, returning: bool = False) -> None:
+        """A lot (the value of the transit's timeout) reaches the end of route ``r``,
+        or, ``returning``, its start again after a refusal."""
+        lot = event._value
         day = self.env.now
         policy = self.policy
         p = policy.seizure_probability(r, day) if policy.route_boosts[r] else policy.base_seizure[r]
@@ -473,7 +484,7 @@ class Engine:
             self._deliver(lot, self.network.route_source[r], r, day, process=False)
             return
         target = self._target[r]
-        if self.sites[target].kind != PARTNER:
+        if not self._to_partner[r]:
             self._deliver(lot, target, r, day, process=True)
             return
         discount = 0.0
@@ -482,8 +493,8 @@ class Engine:
             if refuse > 0.0 and (refuse >= 1.0 or self.rng.random() < refuse):
                 self.ledger.add(day, REFUSED, lot.id, target, r, lot.mass)
                 lot.refused_by += (target,)
-                back = self.env.timeout(self.route_transit[r]())
-                back.callbacks.append(partial(self._arrive, lot, r, returning=True))
+                back = self.env.timeout(self.route_transit[r](), lot)
+                back.callbacks.append(self._return_on[r])
                 return
         usd = (
             lot.mass
@@ -493,18 +504,21 @@ class Engine:
             * (1.0 - discount)
         )
         del self.in_transit[lot.id]
-        lot.history.append((target, day))
         self._record(day, EXPORTED, lot.id, target, r, lot.mass)
         self.ledger.value(usd)
         self._receive(target, lot, day, usd)
 
     def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
         """Record what ``node`` received, by origin, for the exposure metrics."""
-        sanctioned = self.policy.sanctioned_jurisdictions(day) if self.policy.has_sanctions else ()
+        if not self.policy.has_sanctions:
+            sanctioned = ()
+        else:
+            sanctioned = self.policy.sanctioned_jurisdictions(day)
         jurisdiction = self.category_jurisdiction
+        add = self._add_receipt
         if lot.mix is None:  # one mine's gold: one row
             category = self.category_of[lot.origin]
-            self.receipts.add(
+            add(
                 day,
                 node,
                 lot.id,
@@ -515,7 +529,6 @@ class Engine:
                 jurisdiction[category] in sanctioned,
             )
             return
-        add = self.receipts.add
         for (category, touched), share in lot.mix.items():
             add(
                 day,
@@ -532,7 +545,6 @@ class Engine:
         del self.in_transit[lot.id]
         self._record(day, DELIVERED, lot.id, node, r, lot.mass)
         lot.arrived = day
-        lot.history.append((node, day))
         site = self.sites[node]
         if process and site.store is not None:
             if site.kind == REFINER:

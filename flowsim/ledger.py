@@ -41,12 +41,12 @@ class Ledger:
 
     __slots__ = ("day", "event", "kg", "lot", "node", "record", "route", "usd", "usd_row")
 
-    def __init__(self) -> None:
+    def __init__(self, nodes: int = 2**31 - 1, routes: int = 2**31 - 1) -> None:
         self.day = array("d")
         self.event = array("b")
-        self.lot = array("q")
-        self.node = array("i")
-        self.route = array("i")
+        self.lot = array("i")  # a run makes at most 100 million lots (flowsim.checks)
+        self.node = array(code_type(nodes))
+        self.route = array(code_type(routes))
         self.kg = array("d")
         self.usd_row = array("q")
         self.usd = array("d")
@@ -91,22 +91,33 @@ class Ledger:
         usd[np.frombuffer(self.usd_row, dtype=np.int64)] = np.frombuffer(self.usd, dtype=np.float64)
         return pd.DataFrame(
             {
-                "day": _view(self.day, np.float64),
-                "event": pd.Categorical.from_codes(_view(self.event, np.int8), categories=EVENTS),
-                "lot": _view(self.lot, np.int64),
-                "node": pd.Categorical.from_codes(_view(self.node, np.int32), categories=node_ids),
-                "route": pd.Categorical.from_codes(
-                    _view(self.route, np.int32), categories=route_ids
-                ),
-                "kg": _view(self.kg, np.float64),
+                "day": _view(self.day),
+                "event": pd.Categorical.from_codes(_view(self.event), categories=EVENTS),
+                "lot": _view(self.lot),
+                "node": pd.Categorical.from_codes(_view(self.node), categories=node_ids),
+                "route": pd.Categorical.from_codes(_view(self.route), categories=route_ids),
+                "kg": _view(self.kg),
                 "usd": usd,
             },
             copy=False,
         )
 
 
-def _view(column: array, dtype: type) -> np.ndarray:
+def _view(column: array) -> np.ndarray:
+    """The column as a numpy array sharing its memory."""
+    dtype = np.dtype(column.typecode)
     return np.frombuffer(column, dtype=dtype) if len(column) else np.zeros(0, dtype=dtype)
+
+
+def code_type(categories: int) -> str:
+    """The array typecode of the smallest signed integer pandas uses for the codes of
+    that many categories (with -1 for missing): the codes then become a Categorical
+    without a copy, at 1 or 2 bytes a row on most networks."""
+    if categories < 2**7:
+        return "b"
+    if categories < 2**15:
+        return "h"
+    return "i"
 
 
 class Receipts:
@@ -119,49 +130,49 @@ class Receipts:
     sanctions on the day of receipt. Typed columns, like the ledger.
     """
 
-    __slots__ = ("category", "day", "kg", "lot", "node", "sanctioned", "touched", "usd")
+    __slots__ = ("add", "category", "day", "kg", "lot", "node", "sanctioned", "touched", "usd")
 
-    def __init__(self) -> None:
+    def __init__(self, nodes: int = 2**31 - 1) -> None:
         self.day = array("d")
-        self.node = array("i")
-        self.lot = array("q")
+        self.node = array(code_type(nodes))
+        self.lot = array("i")
         self.category = array("i")
         self.touched = array("b")
         self.kg = array("d")
         self.usd = array("d")
         self.sanctioned = array("b")
+        self.add = self._recorder()
 
-    def add(
-        self,
-        day: float,
-        node: int,
-        lot: int,
-        category: int,
-        touched: bool,
-        kg: float,
-        usd: float,
-        sanctioned: bool,
-    ) -> None:
-        self.day.append(day)
-        self.node.append(node)
-        self.lot.append(lot)
-        self.category.append(category)
-        self.touched.append(touched)
-        self.kg.append(kg)
-        self.usd.append(usd)
-        self.sanctioned.append(sanctioned)
+    def _recorder(self) -> Callable[[float, int, int, int, bool, float, float, bool], None]:
+        """``add(day, node, lot, category, touched, kg, usd, sanctioned)`` appends one
+        row; called once or twice a lot, so the appends are bound once."""
+        day, node, lot = self.day.append, self.node.append, self.lot.append
+        category, touched, kg = self.category.append, self.touched.append, self.kg.append
+        usd, sanctioned = self.usd.append, self.sanctioned.append
+
+        def add(d: float, n: int, lt: int, c: int, t: bool, k: float, u: float, s: bool) -> None:
+            day(d)
+            node(n)
+            lot(lt)
+            category(c)
+            touched(t)
+            kg(k)
+            usd(u)
+            sanctioned(s)
+
+        return add
 
     def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
         return pd.DataFrame(
             {
-                "day": _view(self.day, np.float64),
-                "node": pd.Categorical.from_codes(_view(self.node, np.int32), categories=node_ids),
-                "lot": _view(self.lot, np.int64),
-                "category": _view(self.category, np.int32).astype(np.int64),
-                "touched_designated_entity": _view(self.touched, np.int8) != 0,
-                "kg": _view(self.kg, np.float64),
-                "usd": _view(self.usd, np.float64),
-                "sanctioned_jurisdiction": _view(self.sanctioned, np.int8) != 0,
+                "day": _view(self.day),
+                "node": pd.Categorical.from_codes(_view(self.node), categories=node_ids),
+                "lot": _view(self.lot),
+                "category": _view(self.category).astype(np.int64),
+                "touched_designated_entity": _view(self.touched).view(np.bool_),
+                "kg": _view(self.kg),
+                "usd": _view(self.usd),
+                "sanctioned_jurisdiction": _view(self.sanctioned).view(np.bool_),
             },
             copy=False,
         )

@@ -286,7 +286,7 @@ class PolicyState:
             if left > 0.0:
                 factor *= 1.0 - loss * left
                 live.append(record)
-        self.damage[node] = live
+        records[:] = live  # in place: the engine holds on to this list
         return factor
 
     def displaced_kg_per_day(self, mine: int, day: float) -> float:

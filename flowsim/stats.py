@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import stdtrit
 
 __all__ = ["aggregate", "confidence_interval"]
 
@@ -29,6 +28,9 @@ def confidence_interval(values: Sequence[float], level: float = 0.95) -> tuple[f
     if n < 2:
         return None
     mean = float(data.mean())
+    # Imported here: scipy costs 10 MB and most runs never summarise replications.
+    from scipy.special import stdtrit
+
     half = float(stdtrit(n - 1, 0.5 + level / 2)) * float(data.std(ddof=1)) / math.sqrt(n)
     return (mean - half, mean + half)
 
