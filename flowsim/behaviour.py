@@ -76,19 +76,29 @@ class LogitChoice:
     def observe(self, route: int, seized: bool, day: float) -> None:
         self.risk.observe(route, seized, day)
 
+    def split(
+        self, node: int, lot: Lot, candidates: Sequence[int], day: float
+    ) -> list[tuple[int, float]]:
+        """Each open route's share of a shipment: its probability of taking a lot."""
+        shares = zip(candidates, self._route_probabilities(lot, candidates, day), strict=True)
+        return [(r, p) for r, p in shares if p > 0.0]
+
     def choose(self, node: int, lot: Lot, candidates: Sequence[int], day: float) -> int:
         if len(candidates) == 1:
             return candidates[0]
-        price = self.network.price_usd_per_kg(day)
-        memo: dict[tuple[int, int], float] = {}
-        nets = [self._net(r, lot.taint, day, price, memo) for r in candidates]
-        probabilities = self._probabilities(candidates, nets, price)
+        probabilities = self._route_probabilities(lot, candidates, day)
         u = self.rng.random()
         for r, p in zip(candidates, probabilities, strict=True):
             u -= p
             if u < 0.0:
                 return r
         return candidates[-1]
+
+    def _route_probabilities(self, lot: Lot, candidates: Sequence[int], day: float) -> list[float]:
+        price = self.network.price_usd_per_kg(day)
+        memo: dict[tuple[int, int], float] = {}
+        nets = [self._net(r, lot.taint, day, price, memo) for r in candidates]
+        return self._probabilities(candidates, nets, price)
 
     def _probabilities(self, routes: Sequence[int], nets: Sequence[float], price: float):
         weights = self.weights

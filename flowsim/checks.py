@@ -350,11 +350,14 @@ def _check_size(s: Scenario) -> Iterator[Finding]:
     hang or run out of memory: a tiny lot interval or lot size is usually a typo."""
     days = s.days
     lots = 0.0
+    shipments = s.simulation.granularity == "shipment"
     for node in s.nodes.values():
         if isinstance(node, Mine):
             interval = node.lot_interval_days or None
             mean = interval.mean if interval is not None else s.simulation.lot_interval_days
-            if mean > 0:  # a zero mean is reported by _check_lot_intervals
+            if shipments:  # one lot a collection, whatever the lot interval
+                lots += days / s.simulation.collection_days
+            elif mean > 0:  # a zero mean is reported by _check_lot_intervals
                 lots += days / mean
         elif isinstance(node, Processor):
             lots += sum(stock.kg / stock.lot_kg for stock in node.initial_stock)

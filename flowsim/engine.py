@@ -12,7 +12,7 @@ All randomness comes from the one ``numpy.random.Generator`` passed in.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,7 +33,7 @@ from flowsim.ledger import (
     Melts,
     Receipts,
 )
-from flowsim.network import PARTNER, REFINER, Network
+from flowsim.network import MINE, PARTNER, REFINER, Network
 from flowsim.policies import PolicyState
 from flowsim.routing import RouteChooser, StaticSplit, make_chooser
 from flowsim.schema import (
@@ -104,7 +104,8 @@ class Site:
     present: dict[int, Lot]  # every lot physically here: queued, in service or held
     held: list[Lot]  # lots waiting for a route to open
     retrying: bool = False
-    store: simpy.Store | None = None
+    store: simpy.Store | None = None  # per-lot mode: the queue servers pull from
+    waiting: list[Lot] | None = None  # shipment mode: what the next batch takes
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,20 @@ class Engine:
         routes = list(s.routes.values())
         self.route_transit = [sampler(r.transit_days, transit_rng) for r in routes]
         self.service_rng = transit_rng
+        self.shipments = s.simulation.granularity == "shipment"
         self.route_capacity = [r.capacity_kg_per_day for r in routes]
+        if self.shipments:
+            # A route used once a collection or a batch may carry at once what its
+            # capacity allows over that interval: room fills at its daily capacity, up
+            # to that much, and a shipment takes what room there is.
+            sim = s.simulation
+            self.route_room_max = [
+                (sim.collection_days if network.kinds[source] == MINE else sim.batch_days)
+                * (c or 0.0)
+                for c, source in zip(self.route_capacity, network.route_source, strict=True)
+            ]
+            self.route_room = list(self.route_room_max)
+            self.route_room_day = [0.0] * len(routes)
         self.route_day = [-1] * len(routes)
         self.route_used = [0.0] * len(routes)
         self.price_factor = [
@@ -203,14 +217,19 @@ class Engine:
 
         for i, node in enumerate(s.nodes.values()):
             if isinstance(node, Mine):
-                self.env.process(self._mine(i, node, mine_rngs[i]))
+                produce = self._collect if self.shipments else self._mine
+                self.env.process(produce(i, node, mine_rngs[i]))
             elif isinstance(node, Processor):
                 site = self.sites[i]
-                site.store = simpy.Store(self.env)
+                if self.shipments:
+                    site.waiting = []
+                    self.env.process(self._process_batches(i, node))
+                else:
+                    site.store = simpy.Store(self.env)
+                    for _ in range(node.servers):
+                        self.env.process(self._serve(i, node))
                 for stock in node.initial_stock:
                     self._open_stock(i, stock)
-                for _ in range(node.servers):
-                    self.env.process(self._serve(i, node))
         if self.policy.raids:
             self.env.process(self.policy.raid_process(self.env, self))
 
@@ -245,7 +264,10 @@ class Engine:
             lot = self._new_lot(mass, origin_index, purity, 0.0)
             self.ledger.add(0.0, OPENING, lot.id, node, -1, mass)
             site.present[lot.id] = lot
-            site.store.put(lot)
+            if site.waiting is not None:
+                site.waiting.append(lot)
+            else:
+                site.store.put(lot)
 
     # --- processes --------------------------------------------------------------
 
@@ -293,17 +315,13 @@ class Engine:
             yield env.timeout(next_interval())
 
     def _serve(self, i: int, node: Processor) -> Generator:
-        env, policy, ledger = self.env, self.policy, self.ledger
+        env, policy = self.env, self.policy
         site = self.sites[i]
         get = site.store.get
         process_time = sampler(node.processing_days, self.service_rng)
         capacity = node.capacity_kg_per_day
         loss = node.loss_fraction
-        purity = None
-        if node.kind == "refiner":
-            purity = (
-                node.output_purity if node.output_purity is not None else DEFAULT_REFINED_PURITY
-            )
+        purity = _refined_purity(node)
         batch_kg = node.batch_kg
         items = site.store.items
         damage = policy.damage
@@ -330,19 +348,122 @@ class Engine:
                 busy = process_time() + lot.mass / capacity
             if busy > 0.0:
                 yield env.timeout(busy)
-            if lot.mass <= 0.0:
+            if lot.mass > 0.0:
+                self._leave(i, lot, loss, purity)
+
+    def _leave(self, i: int, lot: Lot, loss: float, purity: float | None) -> None:
+        """A processed lot loses what processing takes, and leaves node ``i``."""
+        kept = 1.0 - loss
+        if purity is not None and purity > lot.purity:
+            # Refining removes the impurities: the fine gold stays, the gross mass falls.
+            kept *= lot.purity / purity
+            lot.purity = purity
+        if kept < 1.0:
+            lost = lot.mass * (1.0 - kept)
+            lot.mass -= lost
+            self.ledger.add(self.env.now, LOST, lot.id, i, -1, lost)
+        del self.sites[i].present[lot.id]
+        self.dispatch(lot, i)
+
+    # --- shipment mode ------------------------------------------------------------
+
+    def _collect(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
+        """Shipment mode: the mine's output is collected every ``collection_days`` as
+        one lot, which holds the output of the period that starts then (as a lot of
+        per-lot mode holds that of its interval). Each mine has its own day of the
+        cycle, drawn at random, so that months hold as many days of production as
+        they have, on average, rather than four or five collections of all mines.
+
+        Its mass is what the lots of per-lot mode would have added up to: as many
+        lots as the period holds (a Poisson number when the intervals are drawn, the
+        count of a renewal process approximated by its Poisson limit), each with
+        the mine's production noise, drawn at once as one gamma variate.
+        """
+        s = self.network.scenario
+        env, policy, record = self.env, self.policy, self._record
+        interval_dist = mine.lot_interval_days
+        interval = s.simulation.lot_interval_days if interval_dist is None else interval_dist.mean
+        drawn = interval_dist is not None and not isinstance(interval_dist, Fixed)
+        rate = mine.production_kg_per_day
+        purity = mine.purity or s.prices.dore_purity
+        variance = mine.production_cv**2
+        shape = 1.0 / variance if variance > 0.0 else 0.0
+        has_fuel_cuts = bool(policy.fuel_cuts[i])
+        damage, displaced = policy.damage[i], policy.displaced[i]
+        period, horizon = s.simulation.collection_days, self.horizon
+        days = period * (1.0 - rng.random())  # the first period: (0, period]
+        while True:
+            day = env.now
+            days = min(days, horizon - day)
+            lots = days / interval
+            if drawn and lots < 1e12:  # beyond, the count's noise is below a millionth
+                lots = rng.poisson(lots)
+            if has_fuel_cuts or damage or displaced:
+                per_day = policy.production_kg_per_day(i, rate, day)
+            else:
+                per_day = rate
+            if shape and lots > 0:
+                lots = rng.gamma(lots * shape, 1.0 / shape)
+            mass = per_day * interval * lots
+            if mass > 0.0:
+                if has_fuel_cuts:
+                    self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
+                lot = self._new_lot(mass, i, purity, day)
+                record(day, PRODUCED, lot.id, i, -1, mass)
+                self.dispatch(lot, i)
+            yield env.timeout(days)
+            days = period
+
+    def _process_batches(self, i: int, node: Processor) -> Generator:
+        """Shipment mode: every ``batch_days`` the node takes all the lots it holds,
+        processes them as one batch and ships them consolidated. Lots are
+        consolidated by what sanctions see in them (taint, and the partners that
+        refused them), so that a shipment is refused, held or taken as each of
+        its lots would have been.
+        """
+        env, policy = self.env, self.policy
+        site = self.sites[i]
+        process_time = sampler(node.processing_days, self.service_rng)
+        capacity = node.capacity_kg_per_day * node.servers
+        loss = node.loss_fraction
+        purity = _refined_purity(node)
+        damage = policy.damage
+        period = self.network.scenario.simulation.batch_days
+        batch_day = period / 2
+        yield env.timeout(batch_day)
+        while True:
+            lots = [lot for lot in site.waiting if lot.mass > 0.0]
+            site.waiting = []
+            if lots:
+                mass = sum(lot.mass for lot in lots)
+                if damage[i]:
+                    factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
+                    busy = process_time() + mass / (capacity * factor)
+                else:
+                    busy = process_time() + mass / capacity
+                if busy > 0.0:
+                    yield env.timeout(busy)
+                for shipment in self._consolidate(i, lots, purity):
+                    self._leave(i, shipment, loss, purity)
+            # The next batch falls on the schedule, or at once if this one overran it.
+            batch_day = max(batch_day + period, env.now)
+            yield env.timeout(batch_day - env.now)
+
+    def _consolidate(self, i: int, lots: list[Lot], refine_to: float | None) -> list[Lot]:
+        """The lots of one batch, still there, as one lot per kind that sanctions tell apart."""
+        day = self.env.now
+        policy = self.policy
+        groups: dict[tuple[int, tuple[int, ...]], list[Lot]] = {}
+        for lot in lots:
+            if lot.mass <= 0.0:  # seized whole while it was processed
                 continue
-            kept = 1.0 - loss
-            if purity is not None and purity > lot.purity:
-                # Refining removes the impurities: the fine gold stays, the gross mass falls.
-                kept *= lot.purity / purity
-                lot.purity = purity
-            if kept < 1.0:
-                lost = lot.mass * (1.0 - kept)
-                lot.mass -= lost
-                ledger.add(env.now, LOST, lot.id, i, -1, lost)
-            del site.present[lot.id]
-            self.dispatch(lot, i)
+            if policy.has_sanctions:
+                lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+            groups.setdefault((lot.taint, lot.refused_by), []).append(lot)
+        return [
+            group[0] if len(group) == 1 else self._melt(i, group, refine_to)
+            for group in groups.values()
+        ]
 
     def _melt(self, i: int, batch: list[Lot], refine_to: float | None) -> Lot:
         """Melt lots into one and mix their provenance by what each puts into the bar:
@@ -399,15 +520,54 @@ class Engine:
         else:
             candidates = self._out[i]
         if not candidates:
-            site = self.sites[i]
-            site.present[lot.id] = lot
-            site.held.append(lot)
-            if not site.retrying:
-                site.retrying = True
-                self.env.process(self._retry_held(i))
+            self._hold(lot, i)
             return
-        r = candidates[0] if len(candidates) == 1 else self.chooser.choose(i, lot, candidates, day)
-        if self.route_capacity[r] is not None:
+        if self.shipments:
+            self._ship_split(lot, i, candidates, day)
+        elif len(candidates) == 1:
+            self._ship(lot, i, candidates[0], day)
+        else:
+            self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
+
+    def _ship_split(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
+        """Shipment mode: split a consolidated shipment over the routes by the shares the
+        chooser gives them (per-lot mode sends that share of the lots there), each
+        part limited by its route's room; what does not fit is held for a retry."""
+        if len(candidates) == 1:
+            parts = [(candidates[0], 1.0)]
+        else:
+            parts = self.chooser.split(i, lot, candidates, day)
+        mass = lot.mass
+        sends = []
+        for r, share in parts:
+            send = min(mass * share, self._room(r, day))
+            if send > 0.0:
+                sends.append((r, send))
+        held = mass - sum(send for _, send in sends)
+        if held <= mass * 1e-12:  # all of it fits, but for rounding
+            held = 0.0
+        for r, send in sends[:-1] if held == 0.0 else sends:
+            self._ship(self._part_of(lot, send), i, r, day)
+        if held == 0.0:  # the last part is the lot itself: what is left, to the gram
+            lot.mass = mass - sum(send for _, send in sends[:-1])
+            self._ship(lot, i, sends[-1][0], day)
+        else:
+            lot.mass = held
+            self._hold(lot, i)
+
+    def _part_of(self, lot: Lot, mass: float) -> Lot:
+        """A new lot of ``mass`` split off ``lot``, with its provenance."""
+        part = self._new_lot(mass, lot.origin, lot.purity, lot.arrived)
+        part.taint, part.touched, part.mix = lot.taint, lot.touched, lot.mix
+        part.refused_by = lot.refused_by
+        return part
+
+    def _ship(self, lot: Lot, i: int, r: int, day: float) -> None:
+        """Send ``lot`` from node ``i`` down route ``r``."""
+        if self.shipments:
+            if self.route_capacity[r] is not None:
+                self.route_room[r] -= lot.mass
+        elif self.route_capacity[r] is not None:
             today = int(day)
             if self.route_day[r] != today:
                 self.route_day[r], self.route_used[r] = today, 0.0
@@ -416,9 +576,31 @@ class Engine:
         self.in_transit[lot.id] = lot
         self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
 
+    def _room(self, r: int, day: float) -> float:
+        """Shipment mode: kg route ``r`` can take now (infinite without a capacity)."""
+        capacity = self.route_capacity[r]
+        if capacity is None:
+            return math.inf
+        filled = self.route_room[r] + capacity * (day - self.route_room_day[r])
+        self.route_room[r] = min(filled, self.route_room_max[r])
+        self.route_room_day[r] = day
+        return self.route_room[r]
+
+    def _hold(self, lot: Lot, i: int) -> None:
+        """Keep ``lot`` at node ``i`` until a retry finds a route open."""
+        site = self.sites[i]
+        site.present[lot.id] = lot
+        site.held.append(lot)
+        if not site.retrying:
+            site.retrying = True
+            self.env.process(self._retry_held(i))
+
     def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
         capacity = self.route_capacity[r]
-        if (
+        if self.shipments:
+            if capacity is not None and self._room(r, day) <= 0.0:
+                return False
+        elif (
             capacity is not None
             and self.route_day[r] == int(day)
             and self.route_used[r] > 0.0
@@ -546,14 +728,17 @@ class Engine:
         self._record(day, DELIVERED, lot.id, node, r, lot.mass)
         lot.arrived = day
         site = self.sites[node]
-        if process and site.store is not None:
-            if site.kind == REFINER:
-                usd = lot.mass * lot.purity * self.network.price_usd_per_kg(day)
-                self._receive(node, lot, day, usd)
-            site.present[lot.id] = lot
+        if not process or site.kind == MINE:
+            self.dispatch(lot, node)
+            return
+        if site.kind == REFINER:
+            usd = lot.mass * lot.purity * self.network.price_usd_per_kg(day)
+            self._receive(node, lot, day, usd)
+        site.present[lot.id] = lot
+        if site.store is not None:
             site.store.put(lot)
         else:
-            self.dispatch(lot, node)
+            site.waiting.append(lot)
 
     # --- what policies do to stock ---------------------------------------------
 
@@ -582,3 +767,10 @@ def _mark_touched(lot: Lot) -> None:
         for (category, _), share in lot.mix.items():
             merged[(category, True)] = merged.get((category, True), 0.0) + share
         lot.mix = merged
+
+
+def _refined_purity(node: Processor) -> float | None:
+    """The purity a refiner ships at; None for a buyer, which does not refine."""
+    if node.kind != "refiner":
+        return None
+    return node.output_purity if node.output_purity is not None else DEFAULT_REFINED_PURITY

@@ -28,6 +28,13 @@ class RouteChooser(Protocol):
         """Return one of ``candidates`` (route indices) for ``lot``."""
         ...
 
+    def split(
+        self, node: int, lot: Lot, candidates: Sequence[int], day: float
+    ) -> Sequence[tuple[int, float]]:
+        """Shares of a shipment by route, for shipment mode: (route, share), shares > 0
+        adding up to 1, as per-lot mode's choices would split the lots over time."""
+        ...
+
     def observe(self, route: int, seized: bool, day: float) -> None:
         """Hear whether a lot sent down ``route`` was seized on the way."""
         ...
@@ -45,10 +52,12 @@ def make_chooser(network: Network, policy: PolicyState, rng: np.random.Generator
 class StaticSplit:
     """Split each node's outflow by mass in proportion to the routes' weights.
 
-    Deterministic smooth weighted round robin over mass: each open route earns
-    credit in proportion to its weight, the richest route takes the lot and
-    pays its mass. Routes that are closed earn nothing, so when one reopens it
-    does not receive a burst to catch up on what it missed.
+    Deterministic smooth weighted round robin over mass: the open route with the
+    most credit takes the lot, every open route earns the lot's mass times its
+    share, and the taker pays the mass. Which route takes a lot does not depend on
+    the lot's mass, so the split by origin follows the split by mass. Routes that
+    are closed earn nothing, so when one reopens it does not receive a burst to
+    catch up on what it missed.
     """
 
     def __init__(self, network: Network):
@@ -68,17 +77,28 @@ class StaticSplit:
     def observe(self, route: int, seized: bool, day: float) -> None:
         """A static split does not learn."""
 
+    def split(
+        self, node: int, lot: Lot, candidates: Sequence[int], day: float
+    ) -> Sequence[tuple[int, float]]:
+        """Each open route's share of a shipment: the shares the lots take over time."""
+        if candidates is self.all_open[node]:
+            return self.shares[node]
+        return self._shares(candidates)
+
     def choose(self, node: int, lot: Lot, candidates: Sequence[int], day: float) -> int:
         if len(candidates) == 1:
             return candidates[0]
         mass = lot.mass
         credit = self.credit
         if candidates is self.all_open[node]:
+            # The richest route before this lot takes it, so that which route a lot
+            # takes does not depend on its mass: choosing after crediting would send
+            # big lots to the big routes, and with them the big mines' provenance.
             best, best_credit = -1, -float("inf")
             for r, share in self.shares[node]:
-                credit[r] += mass * share
                 if credit[r] > best_credit:
                     best, best_credit = r, credit[r]
+                credit[r] += mass * share
             credit[best] -= mass
             return best
         weights = self.weights
@@ -93,10 +113,9 @@ class StaticSplit:
             total += weights[r]
         best, best_credit = candidates[0], -float("inf")
         for r in candidates:
-            # Among fallbacks only (all weights zero), split evenly.
-            earned = mass * (weights[r] / total if total > 0 else 1.0 / len(candidates))
-            credit[r] += earned
             if credit[r] > best_credit:
                 best, best_credit = r, credit[r]
+            # Among fallbacks only (all weights zero), split evenly.
+            credit[r] += mass * (weights[r] / total if total > 0 else 1.0 / len(candidates))
         credit[best] -= mass
         return best

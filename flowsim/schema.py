@@ -56,7 +56,7 @@ class Frozen(BaseModel):
 # No real figure comes near 1e12 (kg, days, USD): a bound keeps sums and products
 # finite, so a typo of 1e308 is refused here rather than ending in Infinity later.
 MAGNITUDE = 1e12
-MIN_HOLD_RETRY_DAYS = 1 / 24
+MIN_INTERVAL_DAYS = 1 / 24  # the shortest retry, collection or batch interval
 PositiveFloat = Annotated[float, Field(gt=0, le=MAGNITUDE, strict=True)]
 NonNegativeFloat = Annotated[float, Field(ge=0, le=MAGNITUDE, strict=True)]
 Probability = Annotated[float, Field(ge=0, le=1, strict=True)]
@@ -184,15 +184,43 @@ class SimulationSettings(Frozen):
             "How often a node retries to send lots it holds for want of a route; "
             "at least an hour (1/24 day)."
         ),
-        json_schema_extra={"minimum": MIN_HOLD_RETRY_DAYS},
+        json_schema_extra={"minimum": MIN_INTERVAL_DAYS},
     )
 
-    @field_validator("hold_retry_days")
+    granularity: Literal["lot", "shipment"] = Field(
+        "lot",
+        description=(
+            "lot: follow every lot a mine produces through every queue. shipment: a mine's "
+            "production is collected every collection_days, and buyers and refiners "
+            "process what they hold as one batch every batch_days and ship it "
+            "consolidated, so that events grow with shipments, not with production "
+            "(docs/performance.md)."
+        ),
+    )
+    collection_days: PositiveFloat = Field(
+        7.0,
+        description=(
+            "In shipment mode, days between two collections at a mine (each mine on its "
+            "own day of the cycle); at least an hour (1/24 day)."
+        ),
+        json_schema_extra={"minimum": MIN_INTERVAL_DAYS},
+    )
+    batch_days: PositiveFloat = Field(
+        1.0,
+        description=(
+            "In shipment mode, days between two batches at a buyer or a refiner; at least "
+            "an hour (1/24 day)."
+        ),
+        json_schema_extra={"minimum": MIN_INTERVAL_DAYS},
+    )
+
+    @field_validator("hold_retry_days", "collection_days", "batch_days")
     @classmethod
-    def _retry_at_most_hourly(cls, days: float) -> float:
-        # Every retry re-offers every held lot, so a tiny interval multiplies the work
-        # without changing the answer, and one too small to move the clock never ends.
-        if days < MIN_HOLD_RETRY_DAYS:
+    def _at_most_hourly(cls, days: float) -> float:
+        # Every retry re-offers every held lot and every collection or batch wakes a node,
+        # so a tiny interval multiplies the work without changing the answer, and one
+        # too small to move the clock never ends.
+        if days < MIN_INTERVAL_DAYS:
             raise ValueError(f"must be at least 1/24 day (an hour), got {days:g}")
         return days
 

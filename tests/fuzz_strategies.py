@@ -486,6 +486,11 @@ def valid_scenarios(draw, long_calendars: bool = True) -> dict[str, Any]:
     if draw(st.booleans()):
         data["simulation"] = {"hold_retry_days": draw(st.floats(0.5, 10.0))}
     if draw(st.booleans()):
+        data.setdefault("simulation", {})["granularity"] = "shipment"
+        if draw(st.booleans()):
+            data["simulation"]["collection_days"] = draw(st.floats(1 / 24, 40.0))
+            data["simulation"]["batch_days"] = draw(st.floats(1 / 24, 40.0))
+    if draw(st.booleans()):
         partner = draw(st.sampled_from(partners))
         data["expect"] = [
             {
