@@ -33,8 +33,13 @@ lint: dev
 test: lint
 	$(BIN)/python -m pytest -q
 
-# Speed and memory against the bare-SimPy reference (docs/performance.md); not part of make test.
-bench: install
+# Speed and memory against the bare-SimPy reference, shipment mode, 2 workers and Ciw
+# (docs/performance.md); not part of make test. Ciw comes with the bench extra.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	@touch $@ $(VENV)/.installed
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks --json results/benchmarks.json
 
 # Scenario fuzzing: 10,000 random inputs, valid and broken (docs/reliability.md); not in make test.

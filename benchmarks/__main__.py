@@ -1,12 +1,20 @@
-"""Measure flowsim against the bare-SimPy reference: `python -m benchmarks`.
+"""Measure flowsim against the bare-SimPy reference and its targets: `python -m benchmarks`.
 
-Each size runs in a fresh process, so that its peak RSS is its own. Inside
-that process the reference and flowsim alternate, several repetitions each,
-and the best time of each is kept: the ratio of two timings taken side by
-side holds on a shared, noisy machine where absolute seconds do not.
+First a table of sizes. Each size runs in a fresh process. Inside it the
+reference and flowsim alternate, several repetitions each, and the best time
+of each is kept: the ratio of two timings taken side by side holds on a
+shared, noisy machine where absolute seconds do not. The peak RSS is that of
+one ``simulate()`` of the size, alone in another fresh process.
 
-    python -m benchmarks                 # sizes S, M and L
-    python -m benchmarks --quick         # size S only, in well under 3 minutes
+Then one section per further measurement (benchmarks/sections.py), each in a
+fresh process too, with PASS or FAIL against its target: shipment mode
+against per-lot mode, a sweep on 1 and on 2 worker processes, and flowsim
+against Ciw on a chain both can express.
+
+    python -m benchmarks                 # sizes S, M and L, then every section at size M
+    python -m benchmarks --quick         # size S, and each section on a small scale
+    python -m benchmarks --skip scaling,ciw   # leave sections out (or "sizes")
+    python -m benchmarks --granularity lot    # shipment section: per-lot mode against itself
     python -m benchmarks --json out.json # also write the records
 """
 
@@ -24,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import bare
-from benchmarks.networks import QUICK, SIZES, scenario
+from benchmarks import bare, sections
+from benchmarks.networks import CHAINS, QUICK, SIZES, scenario
 
 
 def measure(size_name: str, repetitions: int) -> dict:
@@ -36,13 +44,13 @@ def measure(size_name: str, repetitions: int) -> dict:
 
     size = SIZES[size_name]
     network = Network.build(scenario(size))
-    bare_seconds, engine_seconds = [], []
+    bare_simpy_seconds, engine_seconds = [], []
     lots = events = bare_events = 0
     for k in range(repetitions):
         gc.collect()
         started = time.perf_counter()
         reference = bare.run(size, seed=k)
-        bare_seconds.append(time.perf_counter() - started)
+        bare_simpy_seconds.append(time.perf_counter() - started)
         bare_events = reference["events"]
         gc.collect()
         started = time.perf_counter()
@@ -68,50 +76,161 @@ def measure(size_name: str, repetitions: int) -> dict:
         "seconds": best,
         "lots_per_s": lots / best,
         "simulate_seconds": simulate_seconds,
-        "bare_seconds": min(bare_seconds),
+        "bare_simpy_seconds": min(bare_simpy_seconds),
         "bare_events": bare_events,
-        "ratio_to_bare": best / min(bare_seconds),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "ratio_to_bare": best / min(bare_simpy_seconds),
+        "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "repetitions": repetitions,
     }
+
+
+def measure_memory(size_name: str) -> dict:
+    """Peak RSS of one ``simulate()`` of a size, alone in a fresh process: what a
+    run of that size costs a user (the engine, its tables and the balance check),
+    without the bare reference and the timing repetitions of ``measure``."""
+    from flowsim.simulation import simulate
+
+    results = simulate(scenario(SIZES[size_name]), seed=0)
+    return {
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "ledger_rows": int(results.runs["ledger_rows"].sum()),
+    }
+
+
+def measure_one(args: argparse.Namespace) -> dict:
+    """The record of what ``--one`` names: a size, or a section."""
+    if args.one in SIZES:
+        return measure(args.one, args.repetitions)
+    if args.one == "memory":
+        return measure_memory(args.size)
+    if args.one == "shipment":
+        return sections.measure_shipment(SIZES[args.size], args.replications, args.granularity)
+    if args.one == "scaling":
+        return sections.measure_scaling(SIZES[args.size], args.runs)
+    if args.one == "ciw":
+        return sections.measure_ciw(CHAINS[args.chain], args.repetitions)
+    raise SystemExit(f"--one: unknown measurement {args.one!r}")
+
+
+def run_one(arguments: list[str]) -> dict:
+    """Run ``python -m benchmarks --one ...`` in a fresh process and return the
+    record it prints last, or, if it fails, its error (printed in full here)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--one", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        return {"error": lines[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument("--quick", action="store_true", help="size S, small sections")
     parser.add_argument("--sizes", default=None, help="comma-separated sizes, e.g. S,M")
-    parser.add_argument("--repetitions", type=int, default=None)
+    parser.add_argument(
+        "--repetitions", type=int, default=None, help="timings per size, and of the ciw section"
+    )
     parser.add_argument("--json", type=Path, help="write the records to this file")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # run one size in this process
+    parser.add_argument(
+        "--skip", default="", help=f"comma-separated: sizes, {', '.join(sections.SECTIONS)}"
+    )
+    parser.add_argument(
+        "--size", choices=list(SIZES), help="size of the shipment and scaling sections (M)"
+    )
+    parser.add_argument(
+        "--replications", type=int, help="replications of each mode, shipment section (10)"
+    )
+    parser.add_argument("--runs", type=int, help="runs of the sweep, scaling section (8)")
+    parser.add_argument(
+        "--granularity",
+        default="shipment",
+        help="simulation.granularity compared with per-lot mode (default shipment)",
+    )
+    parser.add_argument("--chain", choices=list(CHAINS), help="chain of the ciw section (full)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # run one measurement in this process
     args = parser.parse_args(argv)
 
+    quick = args.quick
+    size = args.size or ("S" if quick else "M")
+    replications = args.replications or (4 if quick else 10)
+    runs = args.runs or (4 if quick else 8)
+    chain = args.chain or ("quick" if quick else "full")
+    skip = {name for name in args.skip.split(",") if name}
+    unknown = skip - {"sizes", *sections.SECTIONS}
+    if unknown:
+        parser.error(f"--skip: unknown {', '.join(sorted(unknown))}")
+    names = QUICK if quick else tuple((args.sizes or "S,M,L").split(","))
+    if set(names) - set(SIZES):
+        parser.error(f"--sizes: choose among {', '.join(SIZES)}")
+
     if args.one:
-        print(json.dumps(measure(args.one, args.repetitions or 3)))
+        args.size, args.replications, args.runs, args.chain = size, replications, runs, chain
+        args.repetitions = args.repetitions or 3
+        print(json.dumps(measure_one(args)))
         return 0
 
-    names = QUICK if args.quick else tuple((args.sizes or "S,M,L").split(","))
     records = []
-    print(f"{'size':>4} {'lots':>9} {'events':>10} {'s/rep':>8} {'lots/s':>9} "
-          f"{'bare s':>8} {'ratio':>6} {'simulate s':>10} {'peak MB':>8}")  # fmt: skip
-    for name in names:
+    if "sizes" not in skip:
+        print(f"{'size':>4} {'lots':>9} {'events':>10} {'s/rep':>8} {'lots/s':>9} "
+              f"{'bare s':>8} {'ratio':>6} {'simulate s':>10} {'peak MB':>8}")  # fmt: skip
+    for name in () if "sizes" in skip else names:
         repetitions = args.repetitions or (3 if SIZES[name].expected_lots < 100_000 else 1)
-        done = subprocess.run(
-            [sys.executable, "-m", "benchmarks", "--one", name, "--repetitions", str(repetitions)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        record = json.loads(done.stdout.strip().splitlines()[-1])
+        record = {"name": name, **run_one([name, "--repetitions", str(repetitions)])}
+        if "error" not in record:
+            record.update(run_one(["memory", "--size", name]))
         records.append(record)
+        if "error" in record:
+            print(f"{name:>4} not measured: {record['error']}", flush=True)
+            continue
         print(
             f"{name:>4} {record['lots']:>9,} {record['events']:>10,} {record['seconds']:>8.2f} "
-            f"{record['lots_per_s']:>9,.0f} {record['bare_seconds']:>8.2f} "
+            f"{record['lots_per_s']:>9,.0f} {record['bare_simpy_seconds']:>8.2f} "
             f"{record['ratio_to_bare']:>6.2f} {record['simulate_seconds']:>10.2f} "
             f"{record['peak_rss_mb']:>8.0f}",
             flush=True,
         )
+
+    chain_repetitions = str(args.repetitions or (2 if quick else 3))
+    plan = {
+        "shipment": (
+            f"shipment mode against per-lot mode, size {size}",
+            f"shipment_{size}",
+            [
+                "shipment",
+                "--size",
+                size,
+                "--replications",
+                str(replications),
+                "--granularity",
+                args.granularity,
+            ],
+        ),
+        "scaling": (
+            f"a sweep of {runs} runs of size {size} on 1 and on 2 worker processes",
+            f"scaling_{size}",
+            ["scaling", "--size", size, "--runs", str(runs)],
+        ),
+        "ciw": (
+            "flowsim against Ciw on the same chain",
+            "ciw_chain",
+            ["ciw", "--chain", chain, "--repetitions", chain_repetitions],
+        ),
+    }
+    for section, (title, name, arguments) in plan.items():
+        if section in skip:
+            continue
+        print(f"\n{title}", flush=True)
+        record = {"name": name, **run_one(arguments)}
+        records.append(record)
+        print("\n".join(sections.report(record)), flush=True)
+
     if args.json:
         payload = {
             "python": platform.python_version(),
@@ -120,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
-    return 0
+    return 1 if any("error" in record for record in records) else 0
 
 
 if __name__ == "__main__":

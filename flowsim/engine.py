@@ -198,10 +198,28 @@ class Engine:
         self._reach_epoch = -1
         # What the per-lot code looks up, bound once: the hot path is pure Python.
         self._record = self.ledger.record
+        self._record_valued = self.ledger.record_valued
+        # The packed (event, node, route) of the rows each route writes, made once.
+        code_of = self.ledger.code_of
+        self._shipped_code = [
+            code_of(SHIPPED, network.route_source[r], r) for r in range(len(routes))
+        ]
+        self._delivered_code = [
+            code_of(DELIVERED, network.route_target[r], r) for r in range(len(routes))
+        ]
+        self._exported_code = [
+            code_of(EXPORTED, network.route_target[r], r) for r in range(len(routes))
+        ]
         self._out = network.out_routes
         self._target = network.route_target
         self._learns = not isinstance(self.chooser, StaticSplit)
+        self._sanctions = self.policy.has_sanctions
+        # Raids and interdictions append to a route's boosts in place.
+        self._route_boosts = self.policy.route_boosts
+        self._base_seizure = self.policy.base_seizure
         self._add_receipt = self.receipts.add
+        # Prices change on the first day of a year: one lookup per day of the run.
+        self._price_on = [network.price_usd_per_kg(day) for day in range(int(self.horizon) + 1)]
         self._to_partner = [network.kinds[t] == PARTNER for t in network.route_target]
         # Transit timeouts carry the lot as their value and call back one of these:
         # no object is made per lot to remember the route.
@@ -274,6 +292,7 @@ class Engine:
     def _mine(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
         s = self.network.scenario
         env, policy, record = self.env, self.policy, self._record
+        produced = self.ledger.code_of(PRODUCED, i, -1)
         if mine.lot_interval_days is None:
             interval_dist = Fixed(dist="fixed", value=s.simulation.lot_interval_days)
         else:
@@ -309,8 +328,9 @@ class Engine:
             if mass > 0.0:
                 if has_fuel_cuts:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
-                lot = self._new_lot(mass, i, purity, day)
-                record(day, PRODUCED, lot.id, i, -1, mass)
+                lot = Lot(self.next_lot, mass, i, purity, day)
+                self.next_lot += 1
+                record(day, produced, lot.id, mass)
                 self.dispatch(lot, i)
             yield env.timeout(next_interval())
 
@@ -325,6 +345,7 @@ class Engine:
         batch_kg = node.batch_kg
         items = site.store.items
         damage = policy.damage
+        present, dispatch = site.present, self.dispatch
         while True:
             lot = yield get()
             if lot.mass <= 0.0:  # seized whole while it queued
@@ -348,8 +369,13 @@ class Engine:
                 busy = process_time() + lot.mass / capacity
             if busy > 0.0:
                 yield env.timeout(busy)
-            if lot.mass > 0.0:
+            if lot.mass <= 0.0:
+                continue
+            if loss or (purity is not None and purity > lot.purity):
                 self._leave(i, lot, loss, purity)
+            else:  # nothing lost: the lot leaves as it came
+                del present[lot.id]
+                dispatch(lot, i)
 
     def _leave(self, i: int, lot: Lot, loss: float, purity: float | None) -> None:
         """A processed lot loses what processing takes, and leaves node ``i``."""
@@ -381,6 +407,7 @@ class Engine:
         """
         s = self.network.scenario
         env, policy, record = self.env, self.policy, self._record
+        produced = self.ledger.code_of(PRODUCED, i, -1)
         interval_dist = mine.lot_interval_days
         interval = s.simulation.lot_interval_days if interval_dist is None else interval_dist.mean
         drawn = interval_dist is not None and not isinstance(interval_dist, Fixed)
@@ -409,7 +436,7 @@ class Engine:
                 if has_fuel_cuts:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
                 lot = self._new_lot(mass, i, purity, day)
-                record(day, PRODUCED, lot.id, i, -1, mass)
+                record(day, produced, lot.id, mass)
                 self.dispatch(lot, i)
             yield env.timeout(days)
             days = period
@@ -510,8 +537,8 @@ class Engine:
     def dispatch(self, lot: Lot, i: int) -> None:
         """Send a lot that is ready at node ``i`` down a route, or hold it there."""
         day = self.env.now
-        policy = self.policy
-        if policy.has_sanctions:
+        if self._sanctions:
+            policy = self.policy
             lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
             if policy.designated_entity_on_leave(i, lot.arrived, day):
                 _mark_touched(lot)
@@ -521,13 +548,20 @@ class Engine:
             candidates = self._out[i]
         if not candidates:
             self._hold(lot, i)
-            return
-        if self.shipments:
+        elif self.shipments:
             self._ship_split(lot, i, candidates, day)
-        elif len(candidates) == 1:
-            self._ship(lot, i, candidates[0], day)
         else:
-            self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
+            # _ship, written out: this runs for every lot at every node.
+            r = (
+                candidates[0]
+                if len(candidates) == 1
+                else self.chooser.choose(i, lot, candidates, day)
+            )
+            if self.route_capacity[r] is not None:
+                self._use_capacity(r, lot.mass, day)
+            self._record(day, self._shipped_code[r], lot.id, lot.mass)
+            self.in_transit[lot.id] = lot
+            self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
 
     def _ship_split(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
         """Shipment mode: split a consolidated shipment over the routes by the shares the
@@ -564,17 +598,21 @@ class Engine:
 
     def _ship(self, lot: Lot, i: int, r: int, day: float) -> None:
         """Send ``lot`` from node ``i`` down route ``r``."""
-        if self.shipments:
-            if self.route_capacity[r] is not None:
-                self.route_room[r] -= lot.mass
-        elif self.route_capacity[r] is not None:
-            today = int(day)
-            if self.route_day[r] != today:
-                self.route_day[r], self.route_used[r] = today, 0.0
-            self.route_used[r] += lot.mass
-        self._record(day, SHIPPED, lot.id, i, r, lot.mass)
+        if self.route_capacity[r] is not None:
+            self._use_capacity(r, lot.mass, day)
+        self._record(day, self._shipped_code[r], lot.id, lot.mass)
         self.in_transit[lot.id] = lot
         self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
+
+    def _use_capacity(self, r: int, kg: float, day: float) -> None:
+        """Count ``kg`` against the capacity of route ``r``."""
+        if self.shipments:
+            self.route_room[r] -= kg
+            return
+        today = int(day)
+        if self.route_day[r] != today:
+            self.route_day[r], self.route_used[r] = today, 0.0
+        self.route_used[r] += kg
 
     def _room(self, r: int, day: float) -> float:
         """Shipment mode: kg route ``r`` can take now (infinite without a capacity)."""
@@ -646,28 +684,31 @@ class Engine:
         or, ``returning``, its start again after a refusal."""
         lot = event._value
         day = self.env.now
-        policy = self.policy
-        p = policy.seizure_probability(r, day) if policy.route_boosts[r] else policy.base_seizure[r]
+        if self._route_boosts[r]:
+            p = self.policy.seizure_probability(r, day)
+        else:
+            p = self._base_seizure[r]
         seized = p > 0.0 and self.rng.random() < p
         if seized:
+            policy = self.policy
             release = policy.release_share(r, day)
             if release > 0.0 and self.rng.random() < release:
                 # Corruption: the seizure is undone and the lot goes on its way.
-                self._record(day, RELEASED, lot.id, -1, r, lot.mass)
+                self.ledger.add(day, RELEASED, lot.id, -1, r, lot.mass)
                 seized = False
             else:
                 del self.in_transit[lot.id]
-                self._record(day, SEIZED, lot.id, -1, r, lot.mass)
+                self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
         if self._learns:
             self.chooser.observe(r, seized, day)
         if seized:
             return
         if returning:
-            self._deliver(lot, self.network.route_source[r], r, day, process=False)
+            self._deliver(lot, self.network.route_source[r], r, day, False)
             return
         target = self._target[r]
         if not self._to_partner[r]:
-            self._deliver(lot, target, r, day, process=True)
+            self._deliver(lot, target, r, day, True)
             return
         discount = 0.0
         if lot.taint:
@@ -681,13 +722,12 @@ class Engine:
         usd = (
             lot.mass
             * lot.purity
-            * self.network.price_usd_per_kg(day)
+            * self._price_on[int(day)]
             * self.price_factor[target]
             * (1.0 - discount)
         )
         del self.in_transit[lot.id]
-        self._record(day, EXPORTED, lot.id, target, r, lot.mass)
-        self.ledger.value(usd)
+        self._record_valued(day, self._exported_code[r], lot.id, lot.mass, usd)
         self._receive(target, lot, day, usd)
 
     def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
@@ -725,14 +765,17 @@ class Engine:
 
     def _deliver(self, lot: Lot, node: int, r: int, day: float, process: bool) -> None:
         del self.in_transit[lot.id]
-        self._record(day, DELIVERED, lot.id, node, r, lot.mass)
+        if process:
+            self._record(day, self._delivered_code[r], lot.id, lot.mass)
+        else:  # back at its sender after a refusal
+            self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
         lot.arrived = day
         site = self.sites[node]
         if not process or site.kind == MINE:
             self.dispatch(lot, node)
             return
         if site.kind == REFINER:
-            usd = lot.mass * lot.purity * self.network.price_usd_per_kg(day)
+            usd = lot.mass * lot.purity * self._price_on[int(day)]
             self._receive(node, lot, day, usd)
         site.present[lot.id] = lot
         if site.store is not None:

@@ -29,59 +29,124 @@ EVENTS = (
 OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED, RELEASED = range(
     len(EVENTS)
 )
+EVENT_BITS = 4  # room for 16 kinds of event in a row's code
+EVENT_MASK = (1 << EVENT_BITS) - 1
+UNPACK_CHUNK = 1 << 18  # rows unpacked at a time
 
 
 class Ledger:
-    """Rows of (day, event, lot, node, route, kg), one typed array per column,
-    and the USD value of the rows that have one (exports) on the side.
+    """Rows of (day, event, lot, node, route, kg) in typed arrays, and the USD value
+    of the rows that have one (exports) on the side.
 
-    Typed columns take about 33 bytes a row, and become DataFrame columns
-    without a copy.
+    Event, node and route of a row are packed into one integer, its ``code``
+    (:meth:`code_of`): the engine computes the few codes a route or a node
+    writes once, and appends four values a row instead of six. A row takes
+    about 24 bytes; :meth:`to_frame` unpacks the codes once into Categorical
+    columns and shares the other columns' memory.
     """
 
-    __slots__ = ("day", "event", "kg", "lot", "node", "record", "route", "usd", "usd_row")
+    __slots__ = (
+        "_unpacked",
+        "code",
+        "day",
+        "kg",
+        "lot",
+        "node_bits",
+        "nodes",
+        "record",
+        "record_valued",
+        "routes",
+        "usd",
+        "usd_row",
+    )
 
-    def __init__(self, nodes: int = 2**31 - 1, routes: int = 2**31 - 1) -> None:
+    def __init__(self, nodes: int = 2**20, routes: int = 2**20) -> None:
+        self.nodes, self.routes = nodes, routes
+        # Node and route are stored plus one, so that -1 (none) packs as 0.
+        self.node_bits = (nodes + 1).bit_length()
+        bits = EVENT_BITS + self.node_bits + (routes + 1).bit_length()
         self.day = array("d")
-        self.event = array("b")
+        self.code = array("i" if bits < 32 else "q")
         self.lot = array("i")  # a run makes at most 100 million lots (flowsim.checks)
-        self.node = array(code_type(nodes))
-        self.route = array(code_type(routes))
         self.kg = array("d")
         self.usd_row = array("q")
         self.usd = array("d")
         self.record = self._recorder()
+        self.record_valued = self._valued_recorder()
+        self._unpacked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def _recorder(self) -> Callable[[float, int, int, int, int, float], None]:
-        """``record(day, event, lot, node, route, kg)`` appends one row; the engine's hot
-        path calls it, with the appends bound once."""
-        day, event, lot = self.day.append, self.event.append, self.lot.append
-        node, route, kg = self.node.append, self.route.append, self.kg.append
+    def code_of(self, event: int, node: int, route: int) -> int:
+        """The packed (event, node, route) of a row; -1 for no node or no route."""
+        return event | (node + 1) << EVENT_BITS | (route + 1) << (EVENT_BITS + self.node_bits)
 
-        def record(d: float, e: int, lt: int, n: int, r: int, k: float) -> None:
+    def _recorder(self) -> Callable[[float, int, int, float], None]:
+        """``record(day, code, lot, kg)`` appends one row; the engine's hot path calls
+        it, with the appends bound once."""
+        day, code, lot, kg = self.day.append, self.code.append, self.lot.append, self.kg.append
+
+        def record(d: float, c: int, lt: int, k: float) -> None:
             day(d)
-            event(e)
+            code(c)
             lot(lt)
-            node(n)
-            route(r)
             kg(k)
 
         return record
 
+    def _valued_recorder(self) -> Callable[[float, int, int, float, float], None]:
+        """``record_valued(day, code, lot, kg, usd)``: a row with a USD value (an
+        export), in one call on the hot path."""
+        record, rows = self.record, self.day
+        usd_row, usd_value = self.usd_row.append, self.usd.append
+
+        def record_valued(d: float, c: int, lt: int, k: float, u: float) -> None:
+            record(d, c, lt, k)
+            usd_row(len(rows) - 1)
+            usd_value(u)
+
+        return record_valued
+
     def add(
         self, day: float, event: int, lot: int, node: int, route: int, kg: float, usd: float = 0.0
     ) -> None:
-        self.record(day, event, lot, node, route, kg)
+        """Append a row given by its parts (off the hot path)."""
         if usd:
-            self.value(usd)
-
-    def value(self, usd: float) -> None:
-        """Give the row just added its USD value."""
-        self.usd_row.append(len(self.day) - 1)
-        self.usd.append(usd)
+            self.record_valued(day, self.code_of(event, node, route), lot, kg, usd)
+        else:
+            self.record(day, self.code_of(event, node, route), lot, kg)
 
     def __len__(self) -> int:
         return len(self.day)
+
+    def unpacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The event, node and route codes of every row (-1 for none), in the integer
+        types of their Categoricals. Unpacked once: the packed codes are then freed
+        (rows recorded later are packed until the next call)."""
+        if self._unpacked is None or len(self.code):
+            new = self._unpack()
+            del self.code[:]  # those rows now live unpacked: free the packed copy
+            if self._unpacked is None:
+                self._unpacked = new
+            else:
+                self._unpacked = tuple(  # type: ignore[assignment]
+                    np.concatenate([old, more])
+                    for old, more in zip(self._unpacked, new, strict=True)
+                )
+        return self._unpacked
+
+    def _unpack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unpack the codes still packed, in chunks, so that the temporaries stay small."""
+        codes = _view(self.code)
+        event = np.empty(len(codes), dtype=np.int8)
+        node = np.empty(len(codes), dtype=np.dtype(code_type(self.nodes)))
+        route = np.empty(len(codes), dtype=np.dtype(code_type(self.routes)))
+        node_mask = (1 << self.node_bits) - 1
+        for start in range(0, len(codes), UNPACK_CHUNK):
+            chunk = codes[start : start + UNPACK_CHUNK]
+            rows = slice(start, start + len(chunk))
+            event[rows] = chunk & EVENT_MASK
+            node[rows] = ((chunk >> EVENT_BITS) & node_mask) - 1
+            route[rows] = (chunk >> (EVENT_BITS + self.node_bits)) - 1
+        return event, node, route
 
     def to_frame(self, node_ids: tuple[str, ...], route_ids: tuple[str, ...]) -> pd.DataFrame:
         """Columns: day, event, lot, node, route, kg, usd; node and route are
@@ -89,13 +154,14 @@ class Ledger:
         has a route and no node). Day, lot and kg share the ledger's memory."""
         usd = np.zeros(len(self.day))
         usd[np.frombuffer(self.usd_row, dtype=np.int64)] = np.frombuffer(self.usd, dtype=np.float64)
+        event, node, route = self.unpacked()
         return pd.DataFrame(
             {
                 "day": _view(self.day),
-                "event": pd.Categorical.from_codes(_view(self.event), categories=EVENTS),
+                "event": pd.Categorical.from_codes(event, categories=EVENTS),
                 "lot": _view(self.lot),
-                "node": pd.Categorical.from_codes(_view(self.node), categories=node_ids),
-                "route": pd.Categorical.from_codes(_view(self.route), categories=route_ids),
+                "node": pd.Categorical.from_codes(node, categories=node_ids),
+                "route": pd.Categorical.from_codes(route, categories=route_ids),
                 "kg": _view(self.kg),
                 "usd": usd,
             },
