@@ -11,7 +11,7 @@ fresh process too, with PASS or FAIL against its target: shipment mode
 against per-lot mode, a sweep on 1 and on 2 worker processes, and flowsim
 against Ciw on a chain both can express.
 
-    python -m benchmarks                 # sizes S, M and L, then every section at size M
+    python -m benchmarks                 # sizes S, M1, M and L, then every section at size M
     python -m benchmarks --quick         # size S, and each section on a small scale
     python -m benchmarks --skip scaling,ciw   # leave sections out (or "sizes")
     python -m benchmarks --granularity lot    # shipment section: per-lot mode against itself
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = skip - {"sizes", *sections.SECTIONS}
     if unknown:
         parser.error(f"--skip: unknown {', '.join(sorted(unknown))}")
-    names = QUICK if quick else tuple((args.sizes or "S,M,L").split(","))
+    names = QUICK if quick else tuple((args.sizes or ",".join(SIZES)).split(","))
     if set(names) - set(SIZES):
         parser.error(f"--sizes: choose among {', '.join(SIZES)}")
 
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'size':>4} {'lots':>9} {'events':>10} {'s/rep':>8} {'lots/s':>9} "
               f"{'bare s':>8} {'ratio':>6} {'simulate s':>10} {'peak MB':>8}")  # fmt: skip
     for name in () if "sizes" in skip else names:
-        repetitions = args.repetitions or (3 if SIZES[name].expected_lots < 100_000 else 1)
+        repetitions = args.repetitions or 3
         record = {"name": name, **run_one([name, "--repetitions", str(repetitions)])}
         if "error" not in record:
             record.update(run_one(["memory", "--size", name]))

@@ -42,6 +42,9 @@ class Size:
 
 SIZES = {
     "S": Size("S", mines=20, buyers=4, refiners=2, partners=4, years=1),
+    # M's network over one year: M1 against M shows how the cost grows with years
+    # alone, M against L with the size of the network.
+    "M1": Size("M1", mines=200, buyers=20, refiners=6, partners=8, years=1),
     "M": Size("M", mines=200, buyers=20, refiners=6, partners=8, years=5),
     "L": Size("L", mines=400, buyers=40, refiners=10, partners=10, years=5),
 }

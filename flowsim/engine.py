@@ -88,12 +88,6 @@ class Lot:
         self.arrived = day  # when it reached the node it is at
         self.refused_by: tuple[int, ...] = ()
 
-    def shares(self, category_of: tuple[int, ...]) -> dict[tuple[int, bool], float]:
-        """Share of the mass by (origin category, touched a designated entity)."""
-        if self.mix is None:
-            return {(category_of[self.origin], self.touched): 1.0}
-        return self.mix
-
 
 @dataclass
 class Site:
@@ -168,7 +162,6 @@ class Engine:
         self.horizon = float(s.days)
         self.retry_days = s.simulation.hold_retry_days
         self.next_lot = 0
-        self.in_transit: dict[int, Lot] = {}
         self.fuel_premium_usd = 0.0
 
         routes = list(s.routes.values())
@@ -254,17 +247,34 @@ class Engine:
     # --- the run ----------------------------------------------------------------
 
     def run(self) -> EngineOutput:
+        """Run to the end of the calendar; the output owns the ledger and tables."""
         self.env.run(until=self.horizon)
         stock = tuple(sum(lot.mass for lot in site.present.values()) for site in self.sites)
-        return EngineOutput(
+        out = EngineOutput(
             ledger=self.ledger,
             receipts=self.receipts,
             melts=self.melts,
             stock_kg_by_node=stock,
-            in_transit_kg=sum(lot.mass for lot in self.in_transit.values()),
+            in_transit_kg=sum(lot.mass for lot in self.in_transit()),
             fuel_premium_usd=self.fuel_premium_usd,
             lots=self.next_lot,
         )
+        # The engine lives in reference cycles (its processes refer to it) that only the
+        # cyclic collector frees, at a time of its choosing. Let go of the tables, so
+        # that they are freed as soon as the output is: a sweep worker or a run of
+        # many replications then holds one replication's tables at a time.
+        self.ledger = self.receipts = self.melts = None  # type: ignore[assignment]
+        self._record = self._record_valued = self._add_receipt = None  # type: ignore[assignment]
+        return out
+
+    def in_transit(self) -> list[Lot]:
+        """The lots on a route now: the values of the transit timeouts still pending.
+        SimPy's queue is the record of them, so the hot path keeps none of its own."""
+        return [
+            event._value
+            for *_, event in self.env._queue
+            if isinstance(event, simpy.Timeout) and isinstance(event._value, Lot)
+        ]
 
     def _new_lot(self, mass: float, origin: int, purity: float, day: float) -> Lot:
         lot = Lot(self.next_lot, mass, origin, purity, day)
@@ -291,7 +301,7 @@ class Engine:
 
     def _mine(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
         s = self.network.scenario
-        env, policy, record = self.env, self.policy, self._record
+        env, policy = self.env, self.policy
         produced = self.ledger.code_of(PRODUCED, i, -1)
         if mine.lot_interval_days is None:
             interval_dist = Fixed(dist="fixed", value=s.simulation.lot_interval_days)
@@ -330,7 +340,7 @@ class Engine:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
                 lot = Lot(self.next_lot, mass, i, purity, day)
                 self.next_lot += 1
-                record(day, produced, lot.id, mass)
+                self._record(day, produced, lot.id, mass)
                 self.dispatch(lot, i)
             yield env.timeout(next_interval())
 
@@ -406,7 +416,7 @@ class Engine:
         the mine's production noise, drawn at once as one gamma variate.
         """
         s = self.network.scenario
-        env, policy, record = self.env, self.policy, self._record
+        env, policy = self.env, self.policy
         produced = self.ledger.code_of(PRODUCED, i, -1)
         interval_dist = mine.lot_interval_days
         interval = s.simulation.lot_interval_days if interval_dist is None else interval_dist.mean
@@ -436,7 +446,7 @@ class Engine:
                 if has_fuel_cuts:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
                 lot = self._new_lot(mass, i, purity, day)
-                record(day, produced, lot.id, mass)
+                self._record(day, produced, lot.id, mass)
                 self.dispatch(lot, i)
             yield env.timeout(days)
             days = period
@@ -505,18 +515,24 @@ class Engine:
         mix: dict[tuple[int, bool], float] = {}
         refused: set[int] = set()
         policy = self.policy
+        category_of, present, add_melt = self.category_of, site.present, self.melts.add
         for lot in batch:
             if policy.has_sanctions:  # what each lot touched here before the melt
                 lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
                 if policy.designated_entity_on_leave(i, lot.arrived, day):
                     _mark_touched(lot)
             weight = lot.mass * lot.purity / fine if by_fine_gold else lot.mass / mass
-            for key, share in lot.shares(self.category_of).items():
-                mix[key] = mix.get(key, 0.0) + share * weight
+            if lot.mix is None:  # one mine's gold
+                key = (category_of[lot.origin], lot.touched)
+                mix[key] = mix.get(key, 0.0) + weight
+            else:
+                for key, share in lot.mix.items():
+                    mix[key] = mix.get(key, 0.0) + share * weight
             melted.taint |= lot.taint
-            refused.update(lot.refused_by)
-            del site.present[lot.id]
-            self.melts.add(day, i, melted.id, lot.id, lot.mass)
+            if lot.refused_by:
+                refused.update(lot.refused_by)
+            del present[lot.id]
+            add_melt(day, i, melted.id, lot.id, lot.mass)
         melted.mix = mix
         melted.refused_by = tuple(sorted(refused))
         site.present[melted.id] = melted
@@ -560,18 +576,30 @@ class Engine:
             if self.route_capacity[r] is not None:
                 self._use_capacity(r, lot.mass, day)
             self._record(day, self._shipped_code[r], lot.id, lot.mass)
-            self.in_transit[lot.id] = lot
             self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
 
     def _ship_split(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
         """Shipment mode: split a consolidated shipment over the routes by the shares the
         chooser gives them (per-lot mode sends that share of the lots there), each
         part limited by its route's room; what does not fit is held for a retry."""
+        capacity = self.route_capacity
         if len(candidates) == 1:
+            if capacity[candidates[0]] is None:  # the common case: all of it, one way
+                self._ship(lot, i, candidates[0], day)
+                return
             parts = [(candidates[0], 1.0)]
         else:
             parts = self.chooser.split(i, lot, candidates, day)
         mass = lot.mass
+        if all(capacity[r] is None for r, _ in parts):
+            left = mass
+            for r, share in parts[:-1]:
+                part = self._part_of(lot, mass * share)
+                left -= part.mass
+                self._ship(part, i, r, day)
+            lot.mass = left  # the last part is the lot itself: what is left, to the gram
+            self._ship(lot, i, parts[-1][0], day)
+            return
         sends = []
         for r, share in parts:
             send = min(mass * share, self._room(r, day))
@@ -601,7 +629,6 @@ class Engine:
         if self.route_capacity[r] is not None:
             self._use_capacity(r, lot.mass, day)
         self._record(day, self._shipped_code[r], lot.id, lot.mass)
-        self.in_transit[lot.id] = lot
         self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
 
     def _use_capacity(self, r: int, kg: float, day: float) -> None:
@@ -697,18 +724,17 @@ class Engine:
                 self.ledger.add(day, RELEASED, lot.id, -1, r, lot.mass)
                 seized = False
             else:
-                del self.in_transit[lot.id]
                 self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
         if self._learns:
             self.chooser.observe(r, seized, day)
         if seized:
             return
         if returning:
-            self._deliver(lot, self.network.route_source[r], r, day, False)
+            self._return(lot, r, day)
             return
         target = self._target[r]
         if not self._to_partner[r]:
-            self._deliver(lot, target, r, day, True)
+            self._deliver(lot, target, r, day)
             return
         discount = 0.0
         if lot.taint:
@@ -726,7 +752,6 @@ class Engine:
             * self.price_factor[target]
             * (1.0 - discount)
         )
-        del self.in_transit[lot.id]
         self._record_valued(day, self._exported_code[r], lot.id, lot.mass, usd)
         self._receive(target, lot, day, usd)
 
@@ -763,25 +788,30 @@ class Engine:
                 jurisdiction[category] in sanctioned,
             )
 
-    def _deliver(self, lot: Lot, node: int, r: int, day: float, process: bool) -> None:
-        del self.in_transit[lot.id]
-        if process:
-            self._record(day, self._delivered_code[r], lot.id, lot.mass)
-        else:  # back at its sender after a refusal
-            self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
+    def _deliver(self, lot: Lot, node: int, r: int, day: float) -> None:
+        """``lot`` reaches the buyer, refiner (or mine) at the end of route ``r``."""
+        lot_id = lot.id
+        self._record(day, self._delivered_code[r], lot_id, lot.mass)
         lot.arrived = day
         site = self.sites[node]
-        if not process or site.kind == MINE:
+        kind = site.kind
+        if kind == MINE:
             self.dispatch(lot, node)
             return
-        if site.kind == REFINER:
-            usd = lot.mass * lot.purity * self._price_on[int(day)]
-            self._receive(node, lot, day, usd)
-        site.present[lot.id] = lot
+        if kind == REFINER:
+            self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)])
+        site.present[lot_id] = lot
         if site.store is not None:
             site.store.put(lot)
         else:
             site.waiting.append(lot)
+
+    def _return(self, lot: Lot, r: int, day: float) -> None:
+        """A refused ``lot`` is back at the start of route ``r``, to be sent again."""
+        node = self.network.route_source[r]
+        self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
+        lot.arrived = day
+        self.dispatch(lot, node)
 
     # --- what policies do to stock ---------------------------------------------
 

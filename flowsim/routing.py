@@ -9,6 +9,7 @@ value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from flowsim.policies import PolicyState
 
 __all__ = ["RouteChooser", "StaticSplit", "make_chooser"]
+
+
+NO_CREDIT = -math.inf  # below any route's credit
 
 
 class RouteChooser(Protocol):
@@ -94,7 +98,7 @@ class StaticSplit:
             # The richest route before this lot takes it, so that which route a lot
             # takes does not depend on its mass: choosing after crediting would send
             # big lots to the big routes, and with them the big mines' provenance.
-            best, best_credit = -1, -float("inf")
+            best, best_credit = -1, NO_CREDIT
             for r, share in self.shares[node]:
                 if credit[r] > best_credit:
                     best, best_credit = r, credit[r]
@@ -111,7 +115,7 @@ class StaticSplit:
         total = 0.0
         for r in candidates:
             total += weights[r]
-        best, best_credit = candidates[0], -float("inf")
+        best, best_credit = candidates[0], NO_CREDIT
         for r in candidates:
             if credit[r] > best_credit:
                 best, best_credit = r, credit[r]
