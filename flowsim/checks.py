@@ -353,11 +353,12 @@ def _check_size(s: Scenario) -> Iterator[Finding]:
     shipments = s.simulation.granularity == "shipment"
     for node in s.nodes.values():
         if isinstance(node, Mine):
-            interval = node.lot_interval_days or None
-            mean = interval.mean if interval is not None else s.simulation.lot_interval_days
             if shipments:  # one lot a collection, whatever the lot interval
                 lots += days / s.simulation.collection_days
-            elif mean > 0:  # a zero mean is reported by _check_lot_intervals
+                continue
+            interval = node.lot_interval_days or None
+            mean = interval.mean if interval is not None else s.simulation.lot_interval_days
+            if mean > 0:  # a zero mean is reported by _check_lot_intervals
                 lots += days / mean
         elif isinstance(node, Processor):
             lots += sum(stock.kg / stock.lot_kg for stock in node.initial_stock)
@@ -365,5 +366,10 @@ def _check_size(s: Scenario) -> Iterator[Finding]:
         yield (
             ("simulation",),
             f"the run would make about {lots:.3g} lots, more than {MAX_LOTS:,}: "
-            "raise lot_interval_days or lot_kg, or shorten the calendar",
+            + (
+                "raise collection_days or lot_kg, or shorten the calendar"
+                if shipments
+                else 'raise lot_interval_days or lot_kg, set granularity = "shipment", '
+                "or shorten the calendar"
+            ),
         )

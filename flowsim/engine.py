@@ -45,6 +45,7 @@ from flowsim.schema import (
     Processor,
     StockLot,
     Triangular,
+    Uniform,
 )
 
 __all__ = ["Engine", "EngineOutput", "Lot", "sampler"]
@@ -420,7 +421,7 @@ class Engine:
         produced = self.ledger.code_of(PRODUCED, i, -1)
         interval_dist = mine.lot_interval_days
         interval = s.simulation.lot_interval_days if interval_dist is None else interval_dist.mean
-        drawn = interval_dist is not None and not isinstance(interval_dist, Fixed)
+        drawn = interval_dist is not None and not _constant(interval_dist)
         rate = mine.production_kg_per_day
         purity = mine.purity or s.prices.dore_purity
         variance = mine.production_cv**2
@@ -590,6 +591,9 @@ class Engine:
             parts = [(candidates[0], 1.0)]
         else:
             parts = self.chooser.split(i, lot, candidates, day)
+            if not parts:  # no route worth anything: as if none were open
+                self._hold(lot, i)
+                return
         mass = lot.mass
         if all(capacity[r] is None for r, _ in parts):
             left = mass
@@ -605,6 +609,14 @@ class Engine:
             send = min(mass * share, self._room(r, day))
             if send > 0.0:
                 sends.append((r, send))
+        # What a full route could not take goes to the routes with room left, as
+        # per-lot mode sends the lots a full route refuses down the others.
+        left = mass - sum(send for _, send in sends)
+        for k, (r, send) in enumerate(sends):
+            more = min(left, self._room(r, day) - send)
+            if more > 0.0:
+                sends[k] = (r, send + more)
+                left -= more
         held = mass - sum(send for _, send in sends)
         if held <= mass * 1e-12:  # all of it fits, but for rounding
             held = 0.0
@@ -847,3 +859,14 @@ def _refined_purity(node: Processor) -> float | None:
     if node.kind != "refiner":
         return None
     return node.output_purity if node.output_purity is not None else DEFAULT_REFINED_PURITY
+
+
+def _constant(dist) -> bool:
+    """Whether a duration distribution always gives the same value."""
+    if isinstance(dist, Fixed):
+        return True
+    if isinstance(dist, Lognormal):
+        return dist.cv == 0
+    if isinstance(dist, Triangular | Uniform):
+        return dist.low == dist.high
+    return False

@@ -187,3 +187,18 @@ def test_shipment_mode_repeats_with_its_seed():
     first, second = run(data, seed=9), run(data, seed=9)
     assert exported_by_partner(first) == exported_by_partner(second)
     assert first.ledger.equals(second.ledger)
+
+
+def test_what_a_full_route_cannot_take_goes_down_the_other():
+    data = shipment_mode(chain(days=70), collection_days=7.0)
+    data["nodes"]["other"] = node("buyer")
+    data["routes"]["mine_buyer"]["capacity_kg_per_day"] = 2.0  # a fifth of the output
+    data["routes"]["mine_other"] = route("mine", "other")
+    data["routes"]["other_partner"] = route("other", "partner")
+    results = run(data)
+    shipped = rows(results, "shipped")
+    from_mine = shipped[shipped["node"] == "mine"].groupby("route", observed=True)["kg"].sum()
+    assert from_mine["mine_buyer"] == pytest.approx(2.0 * 70.0, rel=0.15)
+    assert from_mine["mine_other"] == pytest.approx(700.0 - from_mine["mine_buyer"])
+    held = results.end_state.set_index("node")["kg"]
+    assert held["mine"] == pytest.approx(0.0, abs=1e-9)  # nothing waits at the mine
