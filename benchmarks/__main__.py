@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'size':>4} {'lots':>9} {'events':>10} {'s/rep':>8} {'lots/s':>9} "
               f"{'bare s':>8} {'ratio':>6} {'simulate s':>10} {'peak MB':>8}")  # fmt: skip
     for name in () if "sizes" in skip else names:
-        repetitions = args.repetitions or 3
+        repetitions = args.repetitions or 5
         record = {"name": name, **run_one([name, "--repetitions", str(repetitions)])}
         if "error" not in record:
             record.update(run_one(["memory", "--size", name]))
