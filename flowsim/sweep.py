@@ -403,6 +403,10 @@ def run_sweep(
         raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
 
     done = _finished(out)
+    # A part half written when an earlier sweep was killed: no reader takes it, and
+    # its run is not finished, so it is written again below.
+    for stale in parts.glob(".*.tmp-*"):
+        stale.unlink(missing_ok=True)
     todo = [r for r in runs if r.run not in done]
     by_run = {r.run: r for r in runs}
     started = time.perf_counter()

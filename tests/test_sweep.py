@@ -187,9 +187,10 @@ def test_resume_after_a_kill_finishes_without_redoing_runs(tmp_path):
     worker.wait()
     finished = {json.loads(x)["run"] for x in manifest.read_text().splitlines() if x.endswith("}")}
     assert 5 <= len(finished) < 48, "the kill should land mid-sweep"
-    # A crash may leave half a manifest line; it must not count.
+    # A crash may leave half a manifest line; it must not count; nor a half-written part.
     with open(manifest, "a") as f:
         f.write('{"run": 47, "part": "run-00000')
+    (out / "parts" / ".run-0000047.parquet.tmp-1").write_bytes(b"PAR1 half")
     resumed = subprocess.run(
         [*command, "--workers", "1", "--resume"], capture_output=True, text=True
     )
@@ -197,6 +198,7 @@ def test_resume_after_a_kill_finishes_without_redoing_runs(tmp_path):
     lines = [json.loads(x) for x in manifest.read_text().splitlines() if x.endswith("}")]
     runs = [line["run"] for line in lines]
     assert sorted(runs) == list(range(48))  # each run once: none redone
+    assert not list((out / "parts").glob(".*.tmp-*"))  # what a kill left half-written is gone
     clean = tmp_path / "clean"
     subprocess.run([*command[:-2], "--out", str(clean), "--workers", "1"], check=True)
     pd.testing.assert_frame_equal(
