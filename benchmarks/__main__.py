@@ -14,7 +14,6 @@ against Ciw on a chain both can express.
     python -m benchmarks                 # sizes S, M1, M and L, then every section at size M
     python -m benchmarks --quick         # size S, and each section on a small scale
     python -m benchmarks --skip scaling,ciw   # leave sections out (or "sizes")
-    python -m benchmarks --granularity lot    # shipment section: per-lot mode against itself
     python -m benchmarks --json out.json # also write the records
 """
 
@@ -104,7 +103,7 @@ def measure_one(args: argparse.Namespace) -> dict:
     if args.one == "memory":
         return measure_memory(args.size)
     if args.one == "shipment":
-        return sections.measure_shipment(SIZES[args.size], args.replications, args.granularity)
+        return sections.measure_shipment(SIZES[args.size], args.replications)
     if args.one == "scaling":
         return sections.measure_scaling(SIZES[args.size], args.runs)
     if args.one == "ciw":
@@ -148,11 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         "--replications", type=int, help="replications of each mode, shipment section (10)"
     )
     parser.add_argument("--runs", type=int, help="runs of the sweep, scaling section (8)")
-    parser.add_argument(
-        "--granularity",
-        default="shipment",
-        help="simulation.granularity compared with per-lot mode (default shipment)",
-    )
     parser.add_argument("--chain", choices=list(CHAINS), help="chain of the ciw section (full)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # run one measurement in this process
     args = parser.parse_args(argv)
@@ -208,8 +202,6 @@ def main(argv: list[str] | None = None) -> int:
                 size,
                 "--replications",
                 str(replications),
-                "--granularity",
-                args.granularity,
             ],
         ),
         "scaling": (

@@ -316,9 +316,6 @@ class Engine:
         variance = mine.production_cv**2  # may underflow to 0 for a tiny cv: then no noise
         shape = 1.0 / variance if variance > 0.0 else 0.0
         has_fuel_cuts = bool(policy.fuel_cuts[i])
-        # Raids and displaced miners add records here as they happen; until then a
-        # mine produces its nominal rate and the policy need not be asked.
-        damage, displaced = policy.damage[i], policy.displaced[i]
         # A lot holds the output of the interval that starts at its time, so
         # that every day of the calendar produces, the first one included.
         # Drawn intervals make a renewal process that starts at a drawn time:
@@ -328,10 +325,7 @@ class Engine:
             yield env.timeout(next_interval())
         while True:
             day = env.now
-            if has_fuel_cuts or damage or displaced:
-                mass = policy.production_kg_per_day(i, rate, day) * interval
-            else:
-                mass = rate * interval
+            mass = policy.production_kg_per_day(i, rate, day) * interval
             if fixed and day + interval > horizon:  # the last lot covers only the days left
                 mass *= (horizon - day) / interval
             if shape:
@@ -339,8 +333,7 @@ class Engine:
             if mass > 0.0:
                 if has_fuel_cuts:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
-                lot = Lot(self.next_lot, mass, i, purity, day)
-                self.next_lot += 1
+                lot = self._new_lot(mass, i, purity, day)
                 self._record(day, produced, lot.id, mass)
                 self.dispatch(lot, i)
             yield env.timeout(next_interval())
@@ -356,7 +349,6 @@ class Engine:
         batch_kg = node.batch_kg
         items = site.store.items
         damage = policy.damage
-        present, dispatch = site.present, self.dispatch
         while True:
             lot = yield get()
             if lot.mass <= 0.0:  # seized whole while it queued
@@ -380,13 +372,8 @@ class Engine:
                 busy = process_time() + lot.mass / capacity
             if busy > 0.0:
                 yield env.timeout(busy)
-            if lot.mass <= 0.0:
-                continue
-            if loss or (purity is not None and purity > lot.purity):
+            if lot.mass > 0.0:
                 self._leave(i, lot, loss, purity)
-            else:  # nothing lost: the lot leaves as it came
-                del present[lot.id]
-                dispatch(lot, i)
 
     def _leave(self, i: int, lot: Lot, loss: float, purity: float | None) -> None:
         """A processed lot loses what processing takes, and leaves node ``i``."""
@@ -427,7 +414,6 @@ class Engine:
         variance = mine.production_cv**2
         shape = 1.0 / variance if variance > 0.0 else 0.0
         has_fuel_cuts = bool(policy.fuel_cuts[i])
-        damage, displaced = policy.damage[i], policy.displaced[i]
         period, horizon = s.simulation.collection_days, self.horizon
         days = period * (1.0 - rng.random())  # the first period: (0, period]
         while True:
@@ -436,10 +422,7 @@ class Engine:
             lots = days / interval
             if drawn and lots < 1e12:  # beyond, the count's noise is below a millionth
                 lots = rng.poisson(lots)
-            if has_fuel_cuts or damage or displaced:
-                per_day = policy.production_kg_per_day(i, rate, day)
-            else:
-                per_day = rate
+            per_day = policy.production_kg_per_day(i, rate, day)
             if shape and lots > 0:
                 lots = rng.gamma(lots * shape, 1.0 / shape)
             mass = per_day * interval * lots
@@ -567,25 +550,17 @@ class Engine:
             self._hold(lot, i)
         elif self.shipments:
             self._ship_split(lot, i, candidates, day)
+        elif len(candidates) == 1:
+            self._ship(lot, i, candidates[0], day)
         else:
-            # _ship, written out: this runs for every lot at every node.
-            r = (
-                candidates[0]
-                if len(candidates) == 1
-                else self.chooser.choose(i, lot, candidates, day)
-            )
-            if self.route_capacity[r] is not None:
-                self._use_capacity(r, lot.mass, day)
-            self._record(day, self._shipped_code[r], lot.id, lot.mass)
-            self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
+            self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
 
     def _ship_split(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
         """Shipment mode: split a consolidated shipment over the routes by the shares the
         chooser gives them (per-lot mode sends that share of the lots there), each
         part limited by its route's room; what does not fit is held for a retry."""
-        capacity = self.route_capacity
         if len(candidates) == 1:
-            if capacity[candidates[0]] is None:  # the common case: all of it, one way
+            if self.route_capacity[candidates[0]] is None:  # the common case: all of it, one way
                 self._ship(lot, i, candidates[0], day)
                 return
             parts = [(candidates[0], 1.0)]
@@ -595,15 +570,6 @@ class Engine:
                 self._hold(lot, i)
                 return
         mass = lot.mass
-        if all(capacity[r] is None for r, _ in parts):
-            left = mass
-            for r, share in parts[:-1]:
-                part = self._part_of(lot, mass * share)
-                left -= part.mass
-                self._ship(part, i, r, day)
-            lot.mass = left  # the last part is the lot itself: what is left, to the gram
-            self._ship(lot, i, parts[-1][0], day)
-            return
         sends = []
         for r, share in parts:
             send = min(mass * share, self._room(r, day))
@@ -612,11 +578,12 @@ class Engine:
         # What a full route could not take goes to the routes with room left, as
         # per-lot mode sends the lots a full route refuses down the others.
         left = mass - sum(send for _, send in sends)
-        for k, (r, send) in enumerate(sends):
-            more = min(left, self._room(r, day) - send)
-            if more > 0.0:
-                sends[k] = (r, send + more)
-                left -= more
+        if left > mass * 1e-12:
+            for k, (r, send) in enumerate(sends):
+                more = min(left, self._room(r, day) - send)
+                if more > 0.0:
+                    sends[k] = (r, send + more)
+                    left -= more
         held = mass - sum(send for _, send in sends)
         if held <= mass * 1e-12:  # all of it fits, but for rounding
             held = 0.0
@@ -769,10 +736,7 @@ class Engine:
 
     def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
         """Record what ``node`` received, by origin, for the exposure metrics."""
-        if not self.policy.has_sanctions:
-            sanctioned = ()
-        else:
-            sanctioned = self.policy.sanctioned_jurisdictions(day)
+        sanctioned = self.policy.sanctioned_jurisdictions(day) if self._sanctions else ()
         jurisdiction = self.category_jurisdiction
         add = self._add_receipt
         if lot.mix is None:  # one mine's gold: one row

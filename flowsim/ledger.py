@@ -198,7 +198,7 @@ class Receipts:
 
     __slots__ = ("add", "category", "day", "kg", "lot", "node", "sanctioned", "touched", "usd")
 
-    def __init__(self, nodes: int = 2**31 - 1) -> None:
+    def __init__(self, nodes: int = 2**20) -> None:
         self.day = array("d")
         self.node = array(code_type(nodes))
         self.lot = array("i")

@@ -286,7 +286,7 @@ class PolicyState:
             if left > 0.0:
                 factor *= 1.0 - loss * left
                 live.append(record)
-        records[:] = live  # in place: the engine holds on to this list
+        self.damage[node] = live
         return factor
 
     def displaced_kg_per_day(self, mine: int, day: float) -> float:
@@ -365,6 +365,8 @@ class PolicyState:
     def production_kg_per_day(self, mine: int, rate: float, day: float) -> float:
         """What a mine of nominal ``rate`` produces on ``day``: its own output after
         raids, plus displaced miners' output, both limited by the fuel it gets."""
+        if not (self.damage[mine] or self.displaced[mine] or self.fuel_cuts[mine]):
+            return rate  # no lever touches this mine (yet): asked once a lot
         own = rate * self.capacity_factor(mine, day)
         return (own + self.displaced_kg_per_day(mine, day)) * self.fuel_factor(mine, day)
 

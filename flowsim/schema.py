@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
@@ -58,6 +58,23 @@ class Frozen(BaseModel):
 MAGNITUDE = 1e12
 MIN_INTERVAL_DAYS = 1 / 24  # the shortest retry, collection or batch interval
 PositiveFloat = Annotated[float, Field(gt=0, le=MAGNITUDE, strict=True)]
+
+
+def _at_least_an_hour(days: float) -> float:
+    # Every retry re-offers every held lot and every collection or batch wakes a node,
+    # so a tiny interval multiplies the work without changing the answer, and one too
+    # small to move the clock never ends.
+    if days < MIN_INTERVAL_DAYS:
+        raise ValueError("must be at least 1/24 day (an hour)")
+    return days
+
+
+# How often something recurs in the engine, in days.
+IntervalDays = Annotated[
+    PositiveFloat,
+    Field(json_schema_extra={"minimum": MIN_INTERVAL_DAYS}),
+    AfterValidator(_at_least_an_hour),
+]
 NonNegativeFloat = Annotated[float, Field(ge=0, le=MAGNITUDE, strict=True)]
 Probability = Annotated[float, Field(ge=0, le=1, strict=True)]
 Purity = Annotated[float, Field(gt=0, le=1, strict=True)]
@@ -178,15 +195,13 @@ class SimulationSettings(Frozen):
     lot_interval_days: PositiveFloat = Field(
         1.0, description="Days between two lots of a mine, unless the mine sets its own."
     )
-    hold_retry_days: PositiveFloat = Field(
+    hold_retry_days: IntervalDays = Field(
         1.0,
         description=(
             "How often a node retries to send lots it holds for want of a route; "
             "at least an hour (1/24 day)."
         ),
-        json_schema_extra={"minimum": MIN_INTERVAL_DAYS},
     )
-
     granularity: Literal["lot", "shipment"] = Field(
         "lot",
         description=(
@@ -197,32 +212,20 @@ class SimulationSettings(Frozen):
             "(docs/performance.md)."
         ),
     )
-    collection_days: PositiveFloat = Field(
+    collection_days: IntervalDays = Field(
         7.0,
         description=(
             "In shipment mode, days between two collections at a mine (each mine on its "
             "own day of the cycle); at least an hour (1/24 day)."
         ),
-        json_schema_extra={"minimum": MIN_INTERVAL_DAYS},
     )
-    batch_days: PositiveFloat = Field(
+    batch_days: IntervalDays = Field(
         1.0,
         description=(
             "In shipment mode, days between two batches at a buyer or a refiner; at least "
             "an hour (1/24 day)."
         ),
-        json_schema_extra={"minimum": MIN_INTERVAL_DAYS},
     )
-
-    @field_validator("hold_retry_days", "collection_days", "batch_days")
-    @classmethod
-    def _at_most_hourly(cls, days: float) -> float:
-        # Every retry re-offers every held lot and every collection or batch wakes a node,
-        # so a tiny interval multiplies the work without changing the answer, and one
-        # too small to move the clock never ends.
-        if days < MIN_INTERVAL_DAYS:
-            raise ValueError(f"must be at least 1/24 day (an hour), got {days:g}")
-        return days
 
 
 class Behaviour(Frozen):
