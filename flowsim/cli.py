@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import numbers
 import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,12 @@ import pandas as pd
 
 from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
-from flowsim.errors import FlowsimError, MassBalanceError, ScenarioError
+from flowsim.errors import FlowsimError, FlowsimWarning, MassBalanceError, ScenarioError
 from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
 from flowsim.expectations import evaluate, write_junit
-from flowsim.report import write_report
+from flowsim.report import render_report, write_report
 from flowsim.results import Results
+from flowsim.runfolder import REPORT, read_summary
 from flowsim.scenario import load_scenario
 from flowsim.schemas import scenario_schema, sweep_schema
 from flowsim.sensitivity import tornado
@@ -160,6 +164,20 @@ def _non_negative_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", FlowsimWarning)
+        warnings.showwarning = _show_warning
+        return _main(args)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, FlowsimWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         commands = {
             "run": _run,
@@ -196,7 +214,10 @@ def _run(args: argparse.Namespace) -> int:
     results = simulate(scenario, seed=args.seed, replications=args.replications)
     out = args.out if args.out is not None else Path("results") / scenario.name
     extras = (
-        None if args.no_report else (lambda folder: write_report(results, folder / "report.html"))
+        None
+        if args.no_report
+        # Written straight into the folder being built: it appears with the run, or not at all.
+        else (lambda folder: (folder / REPORT).write_bytes(render_report(results).encode()))
     )
     results.save(out, extras=extras)
     summary = results.summary()
@@ -346,7 +367,7 @@ def _compare(args: argparse.Namespace) -> int:
             "exports": exports.to_dict(orient="records"),
             "exposure": exposure.to_dict(orient="records"),
         }
-        print(json.dumps(records, indent=2, default=_json_number))
+        print(json.dumps(_finite_or_null(records), indent=2, allow_nan=False))
         return 0
     print(f"exports by partner: {other['scenario']} against {base['scenario']} (kg)")
     print(_format(exports, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
@@ -357,19 +378,23 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_number(value: Any) -> Any:
-    return None if value is None or pd.isna(value) else float(value)
+def _finite_or_null(value: Any) -> Any:
+    """Strict JSON: a number that is not finite (a change against zero) is null."""
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return None if pd.isna(value) else str(value)
 
 
 def _summary_of(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     if path.is_dir():
-        summary_path = path / "summary.json"
-        if not summary_path.is_file():
-            raise FlowsimError(f"{path}: not a run folder (no summary.json)")
-        try:
-            return json.loads(summary_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise FlowsimError(f"{summary_path}: cannot be read ({exc})") from None
+        return read_summary(path)
     return simulate(path, seed=args.seed, replications=args.replications).summary()
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FlowsimError", "Issue", "MassBalanceError", "ScenarioError"]
+__all__ = ["FlowsimError", "FlowsimWarning", "Issue", "MassBalanceError", "ScenarioError"]
 
 
 class FlowsimError(Exception):
     """Base class of the errors the CLI reports as a message, without a traceback."""
+
+
+class FlowsimWarning(UserWarning):
+    """Something a user should know that does not stop the work: the CLI prints it
+    as a ``warning:`` line."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ does no dictionary look-ups by name and no pydantic attribute access.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date as Date
@@ -115,7 +116,12 @@ class Network:
                     "to": route.target,
                     "mean_transit_days": float(route.transit_days.mean),
                     "cost_usd_per_kg": route.cost_usd_per_kg,
-                    "capacity_kg_per_day": route.capacity_kg_per_day,
+                    # NaN, not None, for no limit: the column stays a float column.
+                    "capacity_kg_per_day": (
+                        math.nan
+                        if route.capacity_kg_per_day is None
+                        else float(route.capacity_kg_per_day)
+                    ),
                     "seizure_probability": route.seizure_probability,
                     "weight": route.weight,
                     "release_share": route.release_share,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from flowsim import plots
+from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError
+from flowsim.folders import MANIFEST, add_to_manifest, replace_signed_file
 from flowsim.results import Results
+from flowsim.runfolder import REPORT
 
 __all__ = ["render_report", "write_report"]
+
+# Marks a page as flowsim's, so that writing a report replaces only an earlier report.
+GENERATOR = f'<meta name="generator" content="flowsim {__version__}">'
+GENERATOR_MARK = b'<meta name="generator" content="flowsim '
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -85,6 +91,7 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        GENERATOR,
         f"<title>flowsim report: {_e(meta['scenario'])}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>flowsim report: {_e(meta['scenario'])}</h1>",
@@ -187,15 +194,20 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
 
 
 def write_report(results: Results, path: str | Path, baseline: Results | None = None) -> Path:
-    """Write the report atomically to ``path`` and return it."""
+    """Write the report atomically to ``path`` and return it. A file already at
+    ``path`` is replaced only if it is a flowsim report; written into a run
+    folder as ``report.html``, the report is added to the folder's manifest."""
     path = Path(path)
-    text = render_report(results, baseline)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise FlowsimError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    data = render_report(results, baseline).encode("utf-8")
+    replace_signed_file(path, data, signed=lambda head: GENERATOR_MARK in head, what="the report")
+    if path.name == REPORT and (path.parent / MANIFEST).is_file():
+        try:
+            add_to_manifest(path.parent, REPORT)
+        except FlowsimError:
+            pass  # not a run folder of this format: nothing lists its files
+        except OSError as exc:
+            raise FlowsimError(
+                f"wrote {path}, but cannot record it in {path.parent / MANIFEST}: "
+                f"{exc.strerror or exc}"
+            ) from None
     return path

@@ -1,17 +1,11 @@
-"""Results of a run: the ledger, tidy tables, the mass balance, and the run folder.
+"""Results of a run: the ledger, tidy tables, the mass balance and the summary.
 
-A run folder holds Parquet tables, ``summary.json`` (the contract that CI
-pipelines read, documented in ``docs/summary.md``) and ``manifest.json``. It
-is written atomically: into a temporary folder beside the target, then
-renamed, so that a run that is killed leaves a complete folder or none.
+The run folder that :meth:`Results.save` writes and :meth:`Results.load`
+reads is described in :mod:`flowsim.runfolder`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -20,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from flowsim.errors import FlowsimError, MassBalanceError
+from flowsim.errors import MassBalanceError
 from flowsim.provenance import EXPOSURES, exposure_table
+from flowsim.runfolder import load_run, save_run
 from flowsim.stats import aggregate
 
 __all__ = ["FORMAT_VERSION", "SUMMARY_TOTALS", "Results"]
@@ -48,16 +43,6 @@ STOCK_SIGNS = {
     "lost": -1.0,
     "seized": -1.0,
 }
-_BASE_TABLES = (
-    "ledger",
-    "receipts",
-    "melts",
-    "nodes",
-    "routes",
-    "categories",
-    "end_state",
-    "runs",
-)
 
 
 class Results:
@@ -414,62 +399,15 @@ class Results:
 
     def save(self, directory: str | Path, *, extras: Callable[[Path], None] | None = None) -> Path:
         """Write the run folder atomically and return its path. ``extras(folder)``
-        may add files (a report) to the folder before it appears."""
-        target = Path(directory)
-        parent = target.parent
-        _check_replaceable(target)
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
-        except OSError as exc:
-            raise FlowsimError(f"cannot write results to {target}: {exc.strerror or exc}") from None
-        try:
-            for name in _BASE_TABLES:
-                getattr(self, name).to_parquet(tmp / f"{name}.parquet", index=False)
-            derived = {
-                "exports_monthly": self.exports_monthly,
-                "exposure_monthly": self.exposure_monthly,
-                "production_monthly": self.production_monthly,
-                "seizures": self.seizures,
-                "stocks_monthly": self.stocks_monthly,
-            }
-            for name, table in derived.items():
-                table.to_parquet(tmp / f"{name}.parquet", index=False)
-            _write_json(tmp / "summary.json", self.summary())
-            manifest = {
-                **self.meta,
-                "format_version": FORMAT_VERSION,
-                "tables": sorted([*_BASE_TABLES, *derived]),
-            }
-            _write_json(tmp / "manifest.json", manifest)
-            if extras is not None:
-                extras(tmp)
-            _replace_dir(tmp, target)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise FlowsimError(f"cannot write results to {target}: {exc.strerror or exc}") from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return target
+        may add files (a report) to the folder before it appears. An earlier run
+        folder at ``directory`` is replaced; anything else there is refused
+        (:mod:`flowsim.runfolder`)."""
+        return save_run(self, directory, extras)
 
     @classmethod
     def load(cls, directory: str | Path) -> Results:
-        """Read a run folder written by :meth:`save`."""
-        directory = Path(directory)
-        manifest_path = directory / "manifest.json"
-        if not manifest_path.is_file():
-            raise FlowsimError(f"{directory}: not a flowsim run folder (no manifest.json)")
-        try:
-            meta = json.loads(manifest_path.read_text())
-            tables = {name: pd.read_parquet(directory / f"{name}.parquet") for name in _BASE_TABLES}
-        except (OSError, ValueError) as exc:
-            raise FlowsimError(f"{directory}: cannot read run folder ({exc})") from None
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise FlowsimError(
-                f"{directory}: run folder format {meta.get('format_version')} is not "
-                f"{FORMAT_VERSION}, the format this flowsim reads"
-            )
+        """Read a run folder written by :meth:`save`, verifying every file it reads."""
+        tables, meta = load_run(directory)
         return cls(**tables, meta=meta)
 
 
@@ -480,46 +418,6 @@ def _flatten(tree: Mapping[str, Any], prefix: str = ""):
             yield from _flatten(value, f"{name}.")
         else:
             yield name, float(value)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _check_replaceable(target: Path) -> None:
-    """Refuse to overwrite anything but an earlier run folder."""
-    if not target.exists() and not target.is_symlink():
-        return
-    if target.is_symlink() or not target.is_dir():
-        raise FlowsimError(f"cannot write results to {target}: it exists and is not a folder")
-    if not (target / "manifest.json").is_file() and any(target.iterdir()):
-        raise FlowsimError(
-            f"cannot write results to {target}: it is a folder that is not a flowsim run "
-            "(no manifest.json); choose another --out"
-        )
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished ``tmp`` folder to ``target``, replacing an older run."""
-    for path in tmp.iterdir():
-        with open(path, "rb") as f:
-            os.fsync(f.fileno())
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.rename(target, old / "run")
-    try:
-        os.rename(tmp, target)
-    except OSError:
-        if old is not None:  # put the earlier run back where it was
-            os.rename(old / "run", target)
-            shutil.rmtree(old, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -72,7 +72,7 @@ def simulate(
                 {
                     "replication": k,
                     "node": list(network.node_ids),
-                    "kg": list(out.stock_kg_by_node),
+                    "kg": np.asarray(out.stock_kg_by_node, dtype=float),
                 }
             )
         )

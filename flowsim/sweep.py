@@ -15,7 +15,6 @@ import hashlib
 import itertools
 import json
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -27,10 +26,12 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
+from flowsim._version import __version__
 from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.scenario import issues_from_pydantic, load_scenario, read_toml
 from flowsim.schema import Expectation, Frozen, Identifier
 from flowsim.simulation import simulate
+from flowsim.sweepfolder import LOG, SweepFolder, load_sweep, log_line, reopen_log
 
 __all__ = [
     "RunSpec",
@@ -310,6 +311,8 @@ def _fingerprint(sweep: Sweep, runs: list[RunSpec], files: list[str], folder: Pa
     """What makes two sweeps the same: their runs and the content of the scenario
     files they read, not where they were started from nor their rules."""
     digest = hashlib.sha256()
+    # Another flowsim may give other results: its sweep is another sweep.
+    digest.update(f"flowsim {__version__}\n".encode())
     settings = sweep.sweep.model_dump(mode="json", exclude={"description"})
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for spec in runs:
@@ -362,85 +365,55 @@ def run_sweep(
 ) -> SweepReport:
     """Run every run of the sweep not already finished in ``out``.
 
-    ``executor(function, items)`` yields each item's result as it finishes.
+    ``executor(function, items)`` yields each item's result as it finishes. The
+    folder is described in :mod:`flowsim.sweepfolder`.
     """
     runs = expand(sweep, folder)
     files = check_runs(runs)
     out = Path(out)
-    parts = out / "parts"
-    design_text = json.dumps(
-        {
-            "fingerprint": _fingerprint(sweep, runs, files, folder),
-            "sweep": sweep.model_dump(mode="json"),
-            "parameters": list(sweep.parameters),
-            "runs": [asdict(r) for r in runs],
-        },
-        sort_keys=True,
-        default=str,
-    )
-    if out.exists() and not out.is_dir():
-        raise FlowsimError(f"cannot write the sweep to {out}: it exists and is not a folder")
-    if overwrite and out.exists():
-        if not (out / "design.json").is_file():
-            raise FlowsimError(f"{out} is not a sweep folder; not deleting it")
-        shutil.rmtree(out)
-    if out.exists() and any(out.iterdir()):
-        if not resume:
-            raise FlowsimError(f"{out} is not empty: pass --resume to continue that sweep")
-        if not (out / "design.json").is_file():
-            raise FlowsimError(f"{out} is not a flowsim sweep folder (no design.json)")
-        stored = json.loads((out / "design.json").read_text())
-        if stored.get("fingerprint") != json.loads(design_text)["fingerprint"]:
-            raise FlowsimError(
-                f"{out} holds a different sweep (its runs or its scenario files changed): "
-                "choose another --out"
-            )
-    try:
-        parts.mkdir(parents=True, exist_ok=True)
-        if not (out / "design.json").is_file():
-            _atomic_write(out / "design.json", design_text.encode())
-    except OSError as exc:
-        raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
-
-    done = _finished(out)
-    # A part half written when an earlier sweep was killed: no reader takes it, and
-    # its run is not finished, so it is written again below.
-    for stale in parts.glob(".*.tmp-*"):
-        stale.unlink(missing_ok=True)
+    design = {
+        "fingerprint": _fingerprint(sweep, runs, files, folder),
+        "sweep": sweep.model_dump(mode="json"),
+        "parameters": list(sweep.parameters),
+        "runs": [asdict(r) for r in runs],
+    }
+    store = SweepFolder.open(out, design, resume=resume, overwrite=overwrite)
+    done = store.finished()
     todo = [r for r in runs if r.run not in done]
     by_run = {r.run: r for r in runs}
     started = time.perf_counter()
     count = len(runs) - len(todo)
     if progress:
         progress(count, len(runs))
-    manifest_path = out / "manifest.jsonl"
-    if manifest_path.is_file() and manifest_path.stat().st_size:
-        with open(manifest_path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            cut_short = f.read(1) != b"\n"
-        if cut_short:  # a crash cut the last line: end it, so the next one stands alone
-            with open(manifest_path, "ab") as f:
-                f.write(b"\n")
-    with open(manifest_path, "a", encoding="utf-8") as manifest:
+    if not todo:  # nothing to write: a finished sweep in a read-only folder resumes too
+        return SweepReport(out, len(runs), len(runs), 0, 0.0)
+    try:
+        reopen_log(out)
+        manifest = open(out / LOG, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
+    with manifest:
         for result in executor(execute, todo):
             spec = by_run[result["run"]]
             try:
-                _write_part(parts, spec, result, list(sweep.parameters))
+                line = store.write_part(spec.run, _part_table(spec, result, list(sweep.parameters)))
             except OSError as exc:
                 raise FlowsimError(
-                    f"cannot write run {spec.run} of the sweep to {parts}: {exc.strerror or exc}; "
-                    "the runs written so far are kept: free space, then --resume"
+                    f"cannot write run {spec.run} of the sweep to {store.parts}: "
+                    f"{exc.strerror or exc}; the runs written so far are kept: free space, "
+                    "then --resume"
                 ) from None
-            line = {
-                "run": spec.run,
-                "part": _part_name(spec.run),
-                "seconds": result["seconds"],
-                "host": result["host"],
-                "pid": result["pid"],
-                "finished": time.time(),
-            }
+            text = log_line(
+                line,
+                {
+                    "seconds": result["seconds"],
+                    "host": result["host"],
+                    "pid": result["pid"],
+                    "finished": time.time(),
+                },
+            )
             try:
-                manifest.write(json.dumps(line) + "\n")
+                manifest.write(text + "\n")
                 manifest.flush()
                 os.fsync(manifest.fileno())
             except OSError as exc:
@@ -456,11 +429,7 @@ def run_sweep(
     )
 
 
-def _part_name(run: int) -> str:
-    return f"run-{run:07d}.parquet"
-
-
-def _write_part(parts: Path, spec: RunSpec, result: dict[str, Any], parameters: list[str]) -> None:
+def _part_table(spec: RunSpec, result: dict[str, Any], parameters: list[str]) -> pd.DataFrame:
     n = len(result["metric"])
     columns: dict[str, Any] = {
         "run": np.full(n, spec.run, dtype=np.int64),
@@ -477,65 +446,4 @@ def _write_part(parts: Path, spec: RunSpec, result: dict[str, Any], parameters: 
             columns[name] = [value] * n
     columns["metric"] = result["metric"]
     columns["value"] = np.asarray(result["value"], dtype=float)
-    table = pd.DataFrame(columns)
-    target = parts / _part_name(spec.run)
-    tmp = parts / f".{target.name}.tmp-{os.getpid()}"
-    try:
-        table.to_parquet(tmp, index=False)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _finished(out: Path) -> set[int]:
-    """Runs with a manifest line and a part on disk. A last line cut short by a
-    crash is ignored, and so is a part without a line: both are run again."""
-    manifest = out / "manifest.jsonl"
-    if not manifest.is_file():
-        return set()
-    done = set()
-    for text in manifest.read_text(encoding="utf-8").splitlines():
-        try:
-            line = json.loads(text)
-        except json.JSONDecodeError:
-            continue
-        if (out / "parts" / line["part"]).is_file():
-            done.add(int(line["run"]))
-    return done
-
-
-def load_sweep(directory: str | Path, metrics: Iterable[str] | None = None) -> pd.DataFrame:
-    """The tidy table of a sweep folder: one row per run and metric, with the
-    swept parameters as columns. Only runs recorded as finished are read;
-    ``metrics`` keeps only those metrics, or those starting with a name + ".",
-    which keeps memory small on large sweeps."""
-    directory = Path(directory)
-    if not (directory / "design.json").is_file():
-        raise FlowsimError(f"{directory}: not a flowsim sweep folder (no design.json)")
-    done = sorted(_finished(directory))
-    if not done:
-        return pd.DataFrame(columns=["run", "scenario", "point", "replication", "metric", "value"])
-    wanted = list(metrics) if metrics is not None else None
-    frames = []
-    for r in done:
-        frame = pd.read_parquet(directory / "parts" / _part_name(r))
-        if wanted is not None:
-            names = frame["metric"]
-            keep = names.isin(wanted)
-            for prefix in wanted:
-                keep |= names.str.startswith(prefix + ".")
-            frame = frame[keep]
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(columns)

@@ -149,7 +149,7 @@ def test_every_image_of_the_report_loads_in_headless_chromium(pair, tmp_path):
 
 def test_report_of_a_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope")]) == 2
-    assert "not a flowsim run folder" in capsys.readouterr().err
+    assert "nope: does not exist" in capsys.readouterr().err
 
 
 def test_run_without_report(tmp_path):

@@ -83,10 +83,9 @@ def test_save_and_load_round_trip(results, tmp_path):
 
 
 def test_save_replaces_an_older_run_and_leaves_no_temporary_folder(results, tmp_path):
-    target = results.save(tmp_path / "run")
-    (target / "stale.txt").write_text("old")
-    results.save(target)
-    assert not (target / "stale.txt").exists()
+    target = results.save(tmp_path / "run", extras=lambda f: (f / "report.html").write_text("r"))
+    results.save(target)  # no report this time: the earlier one goes with its run
+    assert not (target / "report.html").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 

@@ -21,6 +21,7 @@ from fuzz_strategies import call_main, to_toml
 from networks import chain
 
 import flowsim
+from flowsim import folders
 
 ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -113,6 +114,42 @@ def disk_fills_in_parquet(monkeypatch) -> None:
     monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
 
 
+def disk_fills_in_parts(monkeypatch, after: int = 0) -> None:
+    """Once ``after`` sweep parts are written, each next one is half written, then the
+    disk is full."""
+    import builtins
+
+    real_open = builtins.open
+    written = []
+
+    class HalfWriter:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(data[: len(data) // 2])
+            raise oserror(errno.ENOSPC, self.f.name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    def open_(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        if "w" in mode and Path(str(file)).name.startswith(".run-"):
+            if len(written) >= after:
+                return HalfWriter(f)
+            written.append(file)
+        return f
+
+    monkeypatch.setattr(builtins, "open", open_)
+
+
 def disk_fills_in_summary(monkeypatch) -> None:
     real = pathlib.Path.write_text
 
@@ -183,24 +220,35 @@ def test_a_failed_rewrite_keeps_the_earlier_run(failure, scenario, tmp_path, mon
     assert leftovers(tmp_path, {"scenario.toml", "run"}) == []
 
 
-def test_a_failed_final_rename_keeps_the_earlier_run(scenario, tmp_path, monkeypatch):
-    """The earlier run is moved aside before the final rename, and put back if it fails."""
+@pytest.mark.parametrize("swap", ["exchange", "two_renames"])
+def test_a_failed_final_rename_keeps_the_earlier_run(swap, scenario, tmp_path, monkeypatch):
+    """The new run is swapped into place in one step; where the system cannot swap, the
+    earlier run is moved aside and put back if the second rename fails."""
     out = tmp_path / "run"
     assert call_main(["run", str(scenario), "--out", str(out), "--seed", "1"])[0] == 0
     before = (out / "summary.json").read_text()
-    real = os.rename
-    calls = []
+    if swap == "exchange":
 
-    def rename(src, dst, *args, **kwargs):
-        calls.append(dst)
-        if Path(dst) == out and Path(src).name.startswith(".run.tmp-"):
-            raise oserror(errno.EACCES, dst)
-        return real(src, dst, *args, **kwargs)
+        def exchange(a, b):
+            raise oserror(errno.EACCES, b)
 
-    monkeypatch.setattr(os, "rename", rename)
+    else:
+        real = os.rename
+
+        def rename(src, dst, *args, **kwargs):
+            if Path(dst) == out and Path(src).name.startswith(".run.tmp-"):
+                raise oserror(errno.EACCES, dst)
+            return real(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "rename", rename)
+
+        def exchange(a, b):
+            return False
+
+    monkeypatch.setattr(folders, "exchange", exchange)
     code, _, err = call_main(["run", str(scenario), "--out", str(out), "--seed", "2"])
     monkeypatch.undo()
-    assert code == 2 and str(out) in err
+    assert code == 2 and str(out) in err and "Permission denied" in err
     assert (out / "summary.json").read_text() == before
     assert leftovers(tmp_path, {"scenario.toml", "run"}) == []
 
@@ -227,7 +275,7 @@ def test_a_sweep_into_an_unwritable_place_exits_2_and_names_it(
 def test_a_sweep_whose_disk_fills_exits_2_and_resumes_later(sweep_file, tmp_path, monkeypatch):
     """The half-written part is removed, the runs written are kept, --resume finishes."""
     out = tmp_path / "sweep"
-    disk_fills_in_parquet(monkeypatch)
+    disk_fills_in_parts(monkeypatch)
     try:
         code, _, err = call_main(["sweep", str(sweep_file), "--out", str(out), "--workers", "1"])
     finally:
@@ -243,17 +291,7 @@ def test_a_sweep_resumes_after_a_failed_part(sweep_file, tmp_path, monkeypatch):
     """Whatever the error, a part is never taken as finished unless whole: the resumed
     sweep equals a clean one."""
     out = tmp_path / "sweep"
-    real = pd.DataFrame.to_parquet
-    written = []
-
-    def to_parquet(self, path, *args, **kwargs):
-        if len(written) == 3:
-            Path(path).write_bytes(b"PAR1 half a table")
-            raise oserror(errno.ENOSPC, path)
-        written.append(path)
-        return real(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    disk_fills_in_parts(monkeypatch, after=3)
     sweep, folder = flowsim.load_sweep_file(sweep_file)
     from flowsim.executors import serial_executor
 

@@ -1,0 +1,296 @@
+"""The run folder: what :meth:`Results.save` writes and :meth:`Results.load` reads back.
+
+A run folder holds Parquet tables, ``summary.json`` (the contract that CI
+pipelines read, documented in ``docs/summary.md``), an optional
+``report.html`` and ``manifest.json``: the run's metadata and flowsim's
+signature, the list of files it wrote with their checksums
+(:mod:`flowsim.folders`). Reading verifies every file it uses against that
+list, then the metadata's keys and types and each table's columns, so that a
+folder that was changed, truncated or never written by flowsim is reported,
+naming the file and the problem, rather than read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flowsim.errors import FlowsimError
+from flowsim.folders import MANIFEST, RUN_FORMAT, run_files, verify_file, write_folder
+
+if TYPE_CHECKING:
+    from flowsim.results import Results
+
+__all__ = [
+    "BASE_TABLES",
+    "DERIVED_TABLES",
+    "RunMeta",
+    "load_run",
+    "read_summary",
+    "save_run",
+]
+
+SUMMARY = "summary.json"
+REPORT = "report.html"
+
+# The tables a run folder holds, and the kind of each column that loading checks.
+# "text" is a string, categorical or object column of strings (or missing values).
+BASE_TABLES: dict[str, dict[str, str]] = {
+    "ledger": {
+        "replication": "int",
+        "day": "float",
+        "event": "text",
+        "lot": "int",
+        "node": "text",
+        "route": "text",
+        "kg": "float",
+        "usd": "float",
+    },
+    "receipts": {
+        "replication": "int",
+        "day": "float",
+        "node": "text",
+        "lot": "int",
+        "category": "int",
+        "touched_designated_entity": "bool",
+        "kg": "float",
+        "usd": "float",
+        "sanctioned_jurisdiction": "bool",
+    },
+    "melts": {
+        "replication": "int",
+        "day": "float",
+        "node": "text",
+        "batch": "int",
+        "lot": "int",
+        "kg": "float",
+    },
+    "nodes": {
+        "node": "text",
+        "kind": "text",
+        "name": "text",
+        "jurisdiction": "text",
+        "entity": "text",
+        "legal_status": "text",
+        "region": "text",
+    },
+    "routes": {
+        "route": "text",
+        "from": "text",
+        "to": "text",
+        "mean_transit_days": "float",
+        "cost_usd_per_kg": "float",
+        "capacity_kg_per_day": "float",
+        "seizure_probability": "float",
+        "weight": "float",
+        "release_share": "float",
+    },
+    "categories": {"category": "int", "jurisdiction": "text", "legal_status": "text"},
+    "end_state": {"replication": "int", "node": "text", "kg": "float"},
+    "runs": {
+        "replication": "int",
+        "lots": "int",
+        "ledger_rows": "int",
+        "in_transit_kg": "float",
+        "fuel_premium_usd": "float",
+        "wall_seconds": "float",
+    },
+}
+DERIVED_TABLES = (
+    "exports_monthly",
+    "exposure_monthly",
+    "production_monthly",
+    "seizures",
+    "stocks_monthly",
+)
+_FILE_NAMES = frozenset(
+    {f"{t}.parquet" for t in (*BASE_TABLES, *DERIVED_TABLES)} | {SUMMARY, REPORT}
+)
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")
+
+
+def own_name(name: str) -> bool:
+    """Whether flowsim writes a file of this name in a run folder (or its temporary)."""
+    match = _TEMPORARY.match(name)
+    return (match.group("name") if match else name) in _FILE_NAMES
+
+
+class RunMeta(BaseModel):
+    """The metadata of a run, as ``manifest.json`` holds it."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    scenario: str
+    description: str = ""
+    sources: list[str] = Field(default_factory=list)
+    assumptions: list[Any] = Field(default_factory=list)
+    start: date
+    end: date
+    seed: int = Field(ge=0)
+    replications: int = Field(ge=1)
+    first_replication: int = Field(0, ge=0)
+    flowsim_version: str
+    scenario_hash: str | None = None
+    wall_seconds: float = 0.0
+    policies: list[dict[str, Any]] = Field(default_factory=list)
+    scenario_json: dict[str, Any] = Field(default_factory=dict)
+
+
+def save_run(
+    results: Results, directory: str | Path, extras: Callable[[Path], None] | None = None
+) -> Path:
+    """Write the run folder of ``results`` atomically; ``extras(folder)`` may add a report."""
+
+    def fill(folder: Path) -> Mapping[str, Any]:
+        for name in BASE_TABLES:
+            getattr(results, name).to_parquet(folder / f"{name}.parquet", index=False)
+        for name in DERIVED_TABLES:
+            getattr(results, name).to_parquet(folder / f"{name}.parquet", index=False)
+        text = json.dumps(results.summary(), indent=2, default=str, allow_nan=False) + "\n"
+        (folder / SUMMARY).write_text(text)
+        if extras is not None:
+            extras(folder)
+        return {**results.meta, "tables": sorted([*BASE_TABLES, *DERIVED_TABLES])}
+
+    return write_folder(Path(directory), fill, own_names=own_name)
+
+
+def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The base tables and the metadata of a run folder, each verified."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        what = "does not exist" if not directory.exists() else "is not a folder"
+        raise FlowsimError(f"{directory}: {what}; give a run folder written by flowsim run")
+    owned = run_files(directory)
+    if owned.manifest.get("format") != RUN_FORMAT:
+        raise FlowsimError(
+            f"{directory}: written by flowsim {owned.manifest.get('flowsim_version')} in an "
+            "older format that this flowsim does not read; run the scenario again"
+        )
+    meta = _meta(directory, owned.manifest)
+    tables = {}
+    for name, columns in BASE_TABLES.items():
+        path = verify_file(directory, owned, f"{name}.parquet")
+        try:
+            table = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
+            raise FlowsimError(f"{path}: not a readable Parquet table ({exc})") from None
+        _check_columns(path, table, columns)
+        tables[name] = table
+    _check_consistent(directory, tables, meta)
+    return tables, meta
+
+
+def _meta(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    data = {k: v for k, v in manifest.items() if k not in ("files", "format", "format_version")}
+    for key in ("start", "end"):  # dates are strings in JSON
+        if isinstance(data.get(key), str):
+            try:
+                data[key] = date.fromisoformat(data[key])
+            except ValueError:
+                raise FlowsimError(
+                    f"{directory / MANIFEST}: {key}: not a date (got {data[key]!r})"
+                ) from None
+    try:
+        RunMeta.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        raise FlowsimError(f"{directory / MANIFEST}: {where}: {error['msg']}") from None
+    return {k: v for k, v in manifest.items() if k not in ("files", "format", "format_version")}
+
+
+_KIND_CHECKS: dict[str, Callable[[pd.Series], bool]] = {
+    "int": pd.api.types.is_integer_dtype,
+    "float": lambda s: pd.api.types.is_float_dtype(s) or s.isna().all(),
+    "bool": pd.api.types.is_bool_dtype,
+    "text": lambda s: (
+        isinstance(s.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(s)
+        or (s.dtype == object and s.map(lambda v: v is None or isinstance(v, str)).all())
+    ),
+}
+
+
+def _check_columns(path: Path, table: pd.DataFrame, columns: Mapping[str, str]) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise FlowsimError(
+            f"{path}: no column {missing[0]!r}: not the table flowsim writes under this name"
+        )
+    for column, kind in columns.items():
+        if not _KIND_CHECKS[kind](table[column]):
+            raise FlowsimError(
+                f"{path}: column {column!r} holds {table[column].dtype}, not {kind} values"
+            )
+
+
+def _check_consistent(
+    directory: Path, tables: dict[str, pd.DataFrame], meta: Mapping[str, Any]
+) -> None:
+    replications = int(meta["replications"])
+    for name in ("ledger", "receipts", "melts", "end_state", "runs"):
+        column = tables[name]["replication"]
+        if len(column) and (column.min() < 0 or column.max() >= replications):
+            raise FlowsimError(
+                f"{directory / (name + '.parquet')}: replication numbers outside 0 to "
+                f"{replications - 1}, the replications {MANIFEST} gives"
+            )
+    known = set(tables["nodes"]["node"])
+    unknown = set(tables["end_state"]["node"]) - known
+    if unknown:
+        raise FlowsimError(
+            f"{directory / 'end_state.parquet'}: node {sorted(unknown)[0]!r} is not in "
+            "nodes.parquet"
+        )
+
+
+def read_summary(directory: Path) -> dict[str, Any]:
+    """``summary.json`` of a run folder, verified against the manifest and checked
+    for the keys that comparisons read."""
+    owned = run_files(directory)
+    if owned.manifest.get("format") != RUN_FORMAT:
+        raise FlowsimError(
+            f"{directory}: written by flowsim {owned.manifest.get('flowsim_version')} in an "
+            "older format that this flowsim does not read; run the scenario again"
+        )
+    _meta(directory, owned.manifest)
+    path = verify_file(directory, owned, SUMMARY)
+    try:
+        summary = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise FlowsimError(f"{path}: cannot be read ({exc})") from None
+    _check_summary(path, summary)
+    return summary
+
+
+def _check_summary(path: Path, summary: Any) -> None:
+    if not isinstance(summary, dict):
+        raise FlowsimError(f"{path}: not a JSON object")
+    if not isinstance(summary.get("scenario"), str):
+        raise FlowsimError(f"{path}: scenario: missing or not a string")
+    for key in ("exports_kg_by_partner", "exports_usd_by_partner"):
+        _numbers(path, key, summary.get(key))
+    exposure = summary.get("exposure_by_partner")
+    if not isinstance(exposure, dict):
+        raise FlowsimError(f"{path}: exposure_by_partner: missing or not a table")
+    for partner, figures in exposure.items():
+        _numbers(path, f"exposure_by_partner.{partner}", figures)
+    for key in ("sd", "ci95"):
+        if not isinstance(summary.get(key), dict):
+            raise FlowsimError(f"{path}: {key}: missing or not a table")
+
+
+def _numbers(path: Path, key: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise FlowsimError(f"{path}: {key}: missing or not a table")
+    for name, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise FlowsimError(f"{path}: {key}.{name}: not a number (got {number!r})")
