@@ -8,15 +8,18 @@ flowsim.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import numbers
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +30,26 @@ from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError, FlowsimWarning, MassBalanceError, ScenarioError
 from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
 from flowsim.expectations import evaluate, write_junit
+from flowsim.folders import check_path
 from flowsim.report import render_report, write_report
 from flowsim.results import Results
 from flowsim.runfolder import REPORT, read_summary
 from flowsim.scenario import load_scenario
 from flowsim.schemas import scenario_schema, sweep_schema
 from flowsim.sensitivity import tornado
-from flowsim.simulation import simulate
+from flowsim.simulation import MAX_SEED, simulate
 from flowsim.sweep import expand, load_sweep, load_sweep_file, run_sweep
+from flowsim.text import printable
 
 __all__ = ["main"]
+
+
+def echo(*values: object, file: Any = None, flush: bool = False) -> None:
+    """print(), with control characters in the text shown as escapes: names and
+    paths come from users' files and may hold anything."""
+    text = printable(" ".join(str(v) for v in values))
+    print(text, file=file if file is not None else sys.stdout, flush=flush)
+
 
 EXIT_EXPECTATION = 1
 EXIT_USER_ERROR = 2
@@ -68,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     def run_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+        p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
         p.add_argument(
             "--replications",
             type=_positive_int,
@@ -152,6 +165,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most 2**63 - 1, got {text}")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -164,17 +184,37 @@ def _non_negative_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _terminate_as_interrupt():
         warnings.simplefilter("always", FlowsimWarning)
         warnings.showwarning = _show_warning
         return _main(args)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that cleanup runs as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     if issubclass(category, FlowsimWarning):
-        print(f"warning: {message}", file=sys.stderr)
+        echo(f"warning: {message}", file=sys.stderr)
     else:
-        print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)
+        echo(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -190,24 +230,37 @@ def _main(args: argparse.Namespace) -> int:
         return commands[args.command](args)
     except ScenarioError as exc:
         for issue in exc.issues:
-            print(f"error: {issue}", file=sys.stderr)
+            echo(f"error: {issue}", file=sys.stderr)
         return EXIT_USER_ERROR
     except MassBalanceError as exc:
-        print(f"flowsim: internal error: {exc}", file=sys.stderr)
+        echo(f"flowsim: internal error: {exc}", file=sys.stderr)
         return EXIT_BALANCE
     except FlowsimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        echo(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Terminated:
+        echo("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        echo("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `flowsim compare ... | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OSError, UnicodeError) as exc:
+        # A path the system refused (too long, not encodable, no permission) that no
+        # check above named: still the user's to fix, and still no traceback.
+        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        echo(f"error: {where}{reason}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 def _run(args: argparse.Namespace) -> int:
+    for path, what in ((args.out, "cannot write results to"), (args.junit, "--junit")):
+        if path is not None:
+            check_path(path, what, temporary=True)
     scenario = load_scenario(args.scenario, args.overrides)
     if args.junit and not scenario.expect:
         raise FlowsimError(f"--junit: {args.scenario} has no [[expect]] rules")
@@ -221,12 +274,12 @@ def _run(args: argparse.Namespace) -> int:
     )
     results.save(out, extras=extras)
     summary = results.summary()
-    print(
+    echo(
         f"{scenario.name}: {summary['start']} to {summary['end']}, seed {args.seed}, "
         f"{args.replications} replication(s)"
     )
-    print(_summary_table(summary))
-    print(f"wrote {out}")
+    echo(_summary_table(summary))
+    echo(f"wrote {out}")
     if not scenario.expect:
         return 0
     table = results.metrics().assign(scenario=scenario.name, point=0)
@@ -235,15 +288,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report_expectations(rules, table: pd.DataFrame, junit: Path | None, suite: str) -> int:
     verdicts = evaluate(rules, table)
-    print("expectations:")
+    echo("expectations:")
     for verdict in verdicts:
-        print(f"  {verdict.line()}")
+        echo(f"  {verdict.line()}")
     if junit is not None:
         write_junit(verdicts, junit, suite)
-        print(f"wrote {junit}")
+        echo(f"wrote {junit}")
     failed = sum(not v.passed for v in verdicts)
     if failed:
-        print(f"{failed} of {len(verdicts)} expectation(s) failed", file=sys.stderr)
+        echo(f"{failed} of {len(verdicts)} expectation(s) failed", file=sys.stderr)
         return EXIT_EXPECTATION
     return 0
 
@@ -255,7 +308,10 @@ def _sweep(args: argparse.Namespace) -> int:
         raise FlowsimError("--overwrite and --resume contradict each other; choose one")
     if args.junit and not sweep.expect:
         raise FlowsimError(f"--junit: {args.sweep_file} has no [[expect]] rules")
-    if args.dask:
+    check_path(out, "cannot write the sweep to")
+    if args.junit is not None:
+        check_path(args.junit, "--junit", temporary=True)
+    if args.dask is not None:
         executor = dask_executor(args.dask, args.workers)
         where = f"Dask ({args.dask})"
     elif args.workers == 1:
@@ -263,7 +319,7 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         executor = pool_executor(args.workers)
         where = f"{args.workers or available_cores()} processes"
-    print(f"sweep {sweep.sweep.name}: {len(expand(sweep, folder))} runs on {where}, into {out}")
+    echo(f"sweep {sweep.sweep.name}: {len(expand(sweep, folder))} runs on {where}, into {out}")
     with Progress() as progress:
         report = run_sweep(
             sweep,
@@ -274,13 +330,13 @@ def _sweep(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=progress.update,
         )
-    print(
+    echo(
         f"done: {report.ran} run(s) in {report.seconds:.1f} s"
         + (f", {report.done_before} finished before" if report.done_before else "")
     )
     if args.sensitivity:
-        print(f"sensitivity of {args.sensitivity}:")
-        print(_format(tornado(load_sweep(out, [args.sensitivity]), args.sensitivity), {}))
+        echo(f"sensitivity of {args.sensitivity}:")
+        echo(_format(tornado(load_sweep(out, [args.sensitivity]), args.sensitivity), {}))
     if not sweep.expect:
         return 0
     # Only the metrics the rules name are read back: a large sweep stays small in memory.
@@ -326,16 +382,16 @@ class Progress:
         elapsed = now - self.first[0]
         rate = (done - self.first[1]) / elapsed if elapsed > 0 else 0.0
         eta = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
-        print(f"sweep: {done}/{total} runs ({rate:.2f} runs/s{eta})", file=sys.stderr, flush=True)
+        echo(f"sweep: {done}/{total} runs ({rate:.2f} runs/s{eta})", file=sys.stderr, flush=True)
 
 
 def _schema(args: argparse.Namespace) -> int:
     if args.kind == "sweep":
         if args.partial:
             raise FlowsimError("--partial applies to the scenario schema only")
-        print(json.dumps(sweep_schema(), indent=2))
+        echo(json.dumps(sweep_schema(), indent=2))
     else:
-        print(json.dumps(scenario_schema(partial=args.partial), indent=2))
+        echo(json.dumps(scenario_schema(partial=args.partial), indent=2))
     return 0
 
 
@@ -344,13 +400,13 @@ def _report(args: argparse.Namespace) -> int:
     baseline = Results.load(args.baseline) if args.baseline is not None else None
     out = args.out if args.out is not None else args.run_dir / "report.html"
     write_report(results, out, baseline)
-    print(f"wrote {out}")
+    echo(f"wrote {out}")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
-    print(
+    echo(
         f"OK: {args.scenario} ({scenario.name}: {len(scenario.nodes)} nodes, "
         f"{len(scenario.routes)} routes)"
     )
@@ -367,14 +423,14 @@ def _compare(args: argparse.Namespace) -> int:
             "exports": exports.to_dict(orient="records"),
             "exposure": exposure.to_dict(orient="records"),
         }
-        print(json.dumps(_finite_or_null(records), indent=2, allow_nan=False))
+        echo(json.dumps(_finite_or_null(records), indent=2, allow_nan=False))
         return 0
-    print(f"exports by partner: {other['scenario']} against {base['scenario']} (kg)")
-    print(_format(exports, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
+    echo(f"exports by partner: {other['scenario']} against {base['scenario']} (kg)")
+    echo(_format(exports, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
     if not exposure.empty:
-        print("\nexposure by partner (share of received mass)")
+        echo("\nexposure by partner (share of received mass)")
         shares = {"baseline": "{:.3f}", "scenario": "{:.3f}", "change_points": "{:+.1f} pt"}
-        print(_format(exposure, shares))
+        echo(_format(exposure, shares))
     return 0
 
 
@@ -393,6 +449,7 @@ def _finite_or_null(value: Any) -> Any:
 
 
 def _summary_of(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    check_path(path, "cannot read")
     if path.is_dir():
         return read_summary(path)
     return simulate(path, seed=args.seed, replications=args.replications).summary()

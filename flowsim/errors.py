@@ -36,6 +36,9 @@ class ScenarioError(FlowsimError):
         self.issues = list(issues)
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def __reduce__(self):  # rebuilt from its issues when it crosses a process boundary
+        return (type(self), (self.issues,))
+
 
 class MassBalanceError(FlowsimError):
     """Mass was created or destroyed somewhere it should not have been."""

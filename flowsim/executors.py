@@ -12,14 +12,24 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from itertools import islice
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from flowsim.errors import FlowsimError
 
-__all__ = ["dask_executor", "pool_executor", "serial_executor"]
+__all__ = [
+    "DaskExecutor",
+    "WorkerLost",
+    "check_dask_address",
+    "dask_executor",
+    "pool_executor",
+    "serial_executor",
+]
 
 Executor = Callable[[Callable[[Any], Any], list[Any]], Iterable[Any]]
 
@@ -41,6 +51,13 @@ def serial_executor(function: Callable[[Any], Any], items: list[Any]) -> Iterato
 def pool_executor(workers: int | None = None) -> Executor:
     """A pool of ``workers`` processes (default: one per core).
 
+    Each worker runs one item at a time, sent down its own pipe, so the pool
+    always knows which item each worker holds. A worker that dies (killed by
+    the system, as for want of memory) stops the pool with
+    :class:`WorkerLost`, naming that item. Workers watch their parent and
+    exit within a second of it, whatever killed it; stopping the pool (an
+    error, Ctrl-C, SIGTERM) terminates them at once.
+
     Workers are started with "spawn", not "fork": a forked child inherits the
     parent's threads' locks in whatever state they were, which is how process
     pools hang.
@@ -48,60 +65,226 @@ def pool_executor(workers: int | None = None) -> Executor:
     workers = workers or available_cores()
 
     def run(function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-        context = multiprocessing.get_context("spawn")
-        queue = iter(items)
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
-        ) as pool:
-            pending: set[Future] = {pool.submit(function, i) for i in islice(queue, 2 * workers)}
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield future.result()
-                        nxt = next(queue, None)
-                        if nxt is not None:
-                            pending.add(pool.submit(function, nxt))
-            finally:
-                for future in pending:
-                    future.cancel()
+        pool = _Pool(function, min(workers, max(1, len(items))))
+        try:
+            yield from pool.results(items)
+        finally:
+            pool.close()
 
     return run
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the pool cleanly."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+class WorkerLost(FlowsimError):
+    """A worker process died while it held an item."""
+
+    def __init__(self, item: Any, pid: int, exitcode: int | None):
+        self.item, self.pid, self.exitcode = item, pid, exitcode
+        if exitcode is not None and exitcode < 0:
+            try:
+                how = f"killed by {signal.Signals(-exitcode).name}"
+            except ValueError:
+                how = f"killed by signal {-exitcode}"
+            if -exitcode == signal.SIGKILL:
+                how += " (as the system does when memory runs out)"
+        else:
+            how = f"exited with code {exitcode}"
+        self.how = how
+        held = repr(item) if len(repr(item)) <= 80 else repr(item)[:77] + "..."
+        super().__init__(f"a worker process (pid {pid}) died while it ran {held}: {how}")
 
 
-def dask_executor(address: str, workers: int | None = None) -> Executor:
+# How often a worker checks that its parent is still there, in seconds.
+PARENT_CHECK_SECONDS = 0.5
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    item: Any = None
+    busy: bool = False
+
+
+class _Pool:
+    def __init__(self, function: Callable[[Any], Any], workers: int):
+        context = multiprocessing.get_context("spawn")
+        self.workers: list[_Worker] = []
+        parent = os.getpid()
+        for _ in range(workers):
+            ours, theirs = context.Pipe(duplex=True)
+            process = context.Process(
+                target=_worker_main, args=(theirs, function, parent), daemon=True
+            )
+            process.start()
+            theirs.close()
+            self.workers.append(_Worker(process, ours))
+
+    def results(self, items: list[Any]) -> Iterator[Any]:
+        queue = iter(items)
+        for worker in self.workers:
+            self._send(worker, queue)
+        while any(w.busy for w in self.workers):
+            busy = [w for w in self.workers if w.busy]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for worker in busy:
+                if worker.conn in ready:
+                    try:
+                        status, value = worker.conn.recv()
+                    except (EOFError, OSError):
+                        worker.process.join(1.0)
+                        raise WorkerLost(
+                            worker.item, worker.process.pid, worker.process.exitcode
+                        ) from None
+                    worker.busy = False
+                    if status == "error":
+                        raise value
+                    self._send(worker, queue)
+                    yield value
+                elif worker.process.sentinel in ready:
+                    worker.process.join(1.0)
+                    raise WorkerLost(worker.item, worker.process.pid, worker.process.exitcode)
+
+    def _send(self, worker: _Worker, queue: Iterator[Any]) -> None:
+        for item in queue:
+            worker.item, worker.busy = item, True
+            worker.conn.send(item)
+            return
+
+    def close(self) -> None:
+        for worker in self.workers:
+            if worker.busy or not worker.process.is_alive():
+                worker.process.terminate()
+            else:
+                try:
+                    worker.conn.send(None)  # done: exit
+                except OSError:
+                    worker.process.terminate()
+        for worker in self.workers:
+            worker.process.join(5.0)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+
+
+def _worker_main(conn: Connection, function: Callable[[Any], Any], parent: int) -> None:
+    """A worker: run what arrives down ``conn`` until told to stop or orphaned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", function(item))
+        except Exception as exc:
+            reply = ("error", exc)
+        try:
+            conn.send(reply)
+        except (OSError, ValueError, EOFError):
+            return
+        except Exception as exc:  # the reply would not pickle: send its text instead
+            text = f"{type(reply[1]).__name__}: {reply[1]}" if reply[0] == "error" else ""
+            conn.send(("error", RuntimeError(text or f"a result that cannot be sent: {exc}")))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit once the parent is gone: an orphan would run on for minutes."""
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_dask_address(address: str) -> str:
+    """``"local"`` or ``scheme://host:port``; :class:`FlowsimError` otherwise."""
+    example = "give 'local', or a scheduler address such as tcp://127.0.0.1:8786"
+    if address == "local":
+        return address
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        raise FlowsimError(f"--dask {address!r}: not a scheduler address; {example}")
+    if scheme not in DASK_SCHEMES:
+        raise FlowsimError(
+            f"--dask {address!r}: unknown protocol {scheme!r} (Dask speaks "
+            f"{', '.join(DASK_SCHEMES)}); {example}"
+        )
+    host, colon, port = rest.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 address
+    valid_host = bool(host) and all(c.isalnum() or c in ".-_:" for c in host)
+    if not colon or not valid_host:
+        raise FlowsimError(f"--dask {address!r}: needs a host and a port; {example}")
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise FlowsimError(f"--dask {address!r}: {port!r} is not a port (1 to 65535); {example}")
+    return address
+
+
+def dask_executor(address: str, workers: int | None = None) -> DaskExecutor:
     """Run on a Dask cluster: ``"local"`` starts a LocalCluster of ``workers``
     single-threaded processes; otherwise ``address`` is a scheduler such as
-    ``tcp://host:8786``, which must be trusted (Dask runs what it is sent)."""
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise FlowsimError("--dask needs Dask distributed: pip install 'flowsim[dask]'") from None
+    ``tcp://host:8786``, which must be trusted (Dask runs what it is sent). The
+    address is checked here, and :meth:`DaskExecutor.start` connects, both
+    before a sweep writes anything."""
+    return DaskExecutor(address, workers)
 
-    def run(function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
-        cluster = None
-        if address == "local":
-            cluster = LocalCluster(
-                n_workers=workers or available_cores(),
+
+class DaskExecutor:
+    """An executor on Dask; connects on :meth:`start` (or at its first use)."""
+
+    def __init__(self, address: str, workers: int | None = None):
+        self.address = check_dask_address(address)
+        self.workers = workers
+        try:
+            import distributed
+        except ImportError:
+            raise FlowsimError(
+                "--dask needs Dask distributed: pip install 'flowsim[dask]'"
+            ) from None
+        self._distributed = distributed
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def start(self) -> None:
+        if self.client is not None:
+            return
+        distributed = self._distributed
+        if self.address == "local":
+            self.cluster = distributed.LocalCluster(
+                n_workers=self.workers or available_cores(),
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
             )
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(address, timeout="30s")
-            except (OSError, TimeoutError) as exc:
-                raise FlowsimError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+            self.client = distributed.Client(self.cluster)
+            return
+        try:
+            self.client = distributed.Client(self.address, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise FlowsimError(
+                f"cannot reach the Dask scheduler at {self.address}: {exc}"
+            ) from None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    def __call__(self, function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
+        self.start()
+        client = self.client
         try:
             in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
             queue = iter(items)
-            futures = as_completed(
+            futures = self._distributed.as_completed(
                 [client.submit(function, i, pure=False) for i in islice(queue, in_flight)]
             )
             for future in futures:
@@ -111,8 +294,4 @@ def dask_executor(address: str, workers: int | None = None) -> Executor:
                 if nxt is not None:
                     futures.add(client.submit(function, nxt, pure=False))
         finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-
-    return run
+            self.close()

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flowsim.errors import FlowsimError
+from flowsim._version import __version__
+from flowsim.folders import replace_signed_file
 from flowsim.schema import Expectation
 from flowsim.stats import confidence_interval
+from flowsim.text import xml_safe
 
 __all__ = ["Verdict", "evaluate", "write_junit"]
 
@@ -146,24 +148,39 @@ def _judge(rule: Expectation, table: pd.DataFrame, label: str, point: int, group
 
 
 def write_junit(verdicts: Sequence[Verdict], path: str | Path, suite: str) -> None:
-    """Write the verdicts as a JUnit XML report, one test case per rule and group."""
+    """Write the verdicts as a JUnit XML report, one test case per rule and group.
+
+    A file already at ``path`` is replaced only if it is a JUnit report of flowsim's.
+    Characters that XML 1.0 forbids (control characters in a rule's name, say) are
+    written as visible escapes, so that the file stays valid XML."""
     failures = sum(not v.passed for v in verdicts)
     root = ET.Element(
-        "testsuite", name=suite, tests=str(len(verdicts)), failures=str(failures), errors="0"
+        "testsuite",
+        name=xml_safe(suite),
+        tests=str(len(verdicts)),
+        failures=str(failures),
+        errors="0",
     )
+    properties = ET.SubElement(root, "properties")
+    ET.SubElement(properties, "property", name="generator", value=f"flowsim {__version__}")
     for verdict in verdicts:
         # One class per suite: some CI reporters split class names at dots.
         case = ET.SubElement(
-            root, "testcase", classname=suite, name=f"{verdict.rule.name} [{verdict.group}]"
+            root,
+            "testcase",
+            classname=xml_safe(suite),
+            name=xml_safe(f"{verdict.rule.name} [{verdict.group}]"),
         )
         if verdict.passed:
-            ET.SubElement(case, "system-out").text = verdict.message
+            ET.SubElement(case, "system-out").text = xml_safe(verdict.message)
         else:
-            failure = ET.SubElement(case, "failure", message=verdict.message)
-            failure.text = verdict.line()
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
-    except OSError as exc:
-        raise FlowsimError(f"cannot write the JUnit report {path}: {exc.strerror or exc}") from None
+            failure = ET.SubElement(case, "failure", message=xml_safe(verdict.message))
+            failure.text = xml_safe(verdict.line())
+    data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    replace_signed_file(
+        Path(path), data, signed=lambda head: JUNIT_MARK in head, what="the JUnit report"
+    )
+
+
+# Marks a JUnit file as flowsim's, so that writing one replaces only an earlier one.
+JUNIT_MARK = b'<property name="generator" value="flowsim '

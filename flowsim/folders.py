@@ -38,6 +38,7 @@ from typing import Any
 
 from flowsim._version import __version__
 from flowsim.errors import FlowsimError, FlowsimWarning
+from flowsim.text import printable
 
 __all__ = [
     "MANIFEST",
@@ -111,6 +112,49 @@ def parse_record(value: object) -> FileRecord | None:
     return FileRecord(size, sha)
 
 
+# --- names the system can take ----------------------------------------------------------
+
+# The temporary sibling of a file or folder adds at most this many bytes to its name.
+TEMPORARY_SUFFIX_BYTES = 16
+
+
+def check_path(path: Path, what: str, *, temporary: bool = False) -> None:
+    """:class:`FlowsimError` if the system cannot take ``path`` as a name: not
+    encodable, a NUL byte, or a part longer than the file system allows (with
+    room for a temporary sibling, if ``temporary``)."""
+    text = printable(str(path))
+    try:
+        encoded_parts = [os.fsencode(part) for part in Path(path).parts]
+    except UnicodeEncodeError:
+        raise FlowsimError(
+            f"{what} {text}: not a valid file name in this file system's encoding"
+        ) from None
+    if any(b"\0" in part for part in encoded_parts):
+        raise FlowsimError(f"{what} {text}: a file name cannot hold a NUL byte")
+    limit = _name_max(Path(path))
+    for k, part in enumerate(encoded_parts):
+        extra = TEMPORARY_SUFFIX_BYTES if temporary and k == len(encoded_parts) - 1 else 0
+        if len(part) + extra > limit:
+            room = f" (with {extra} for a temporary copy)" if extra else ""
+            raise FlowsimError(
+                f"{what} {text}: the name {printable(os.fsdecode(part[:40]))}... is "
+                f"{len(part)} bytes long, more than the {limit - extra} this file system "
+                f"allows{room}"
+            )
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name, in bytes, in the nearest folder of ``path`` that exists."""
+    folder = path.parent if path.parent != path else path
+    for candidate in (folder, *folder.parents):
+        try:
+            if candidate.is_dir():
+                return os.pathconf(candidate, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            continue
+    return 255
+
+
 # --- the signature of a run folder ------------------------------------------------------
 
 
@@ -137,6 +181,7 @@ def run_files(folder: Path) -> OwnedFiles:
     A manifest of flowsim 0.1 (format 1) lists its tables; it is still
     recognised, so that an older run can be replaced.
     """
+    check_path(folder, "cannot read the run folder")
     path = folder / MANIFEST
     if path.is_symlink() or not path.is_file():
         raise FlowsimError(f"{folder}: not a flowsim run folder (no {MANIFEST})")
@@ -176,20 +221,22 @@ def run_files(folder: Path) -> OwnedFiles:
     )
 
 
-def verify_file(folder: Path, owned: OwnedFiles, name: str) -> Path:
-    """The path of ``name`` in a signed folder, once its size and checksum match."""
+def read_verified(folder: Path, owned: OwnedFiles, name: str) -> bytes:
+    """The bytes of ``name`` in a signed folder, once their size and checksum match
+    what the manifest lists: read once, checked and handed on, never read again."""
     path = folder / name
     if name not in owned.files:
         raise FlowsimError(f"{folder}: {name} is not listed in its {MANIFEST}")
-    expected = owned.files[name]
     if path.is_symlink() or not path.is_file():
         raise FlowsimError(f"{path}: missing (listed in {MANIFEST})")
-    if expected is None:
-        return path
     try:
-        found = file_record(path)
+        data = path.read_bytes()
     except OSError as exc:
         raise FlowsimError(f"{path}: cannot be read ({_reason(exc)})") from None
+    expected = owned.files[name]
+    if expected is None:
+        return data
+    found = bytes_record(data)
     if found.bytes < expected.bytes:
         raise FlowsimError(
             f"{path}: truncated: {found.bytes} bytes, but {MANIFEST} says {expected.bytes}"
@@ -199,7 +246,7 @@ def verify_file(folder: Path, owned: OwnedFiles, name: str) -> Path:
             f"{path}: changed since flowsim wrote it (its size or checksum differs from the "
             f"one in {MANIFEST})"
         )
-    return path
+    return data
 
 
 # --- writing a folder whole -------------------------------------------------------------
@@ -222,6 +269,7 @@ def write_folder(
     """
     target = Path(target)
     parent = target.parent
+    check_path(target, f"cannot write {what} to", temporary=True)
     clean_leftovers(target, own_names)
     earlier = _replaceable(target, what)
     try:
@@ -462,6 +510,7 @@ def replace_signed_file(
     """Write a single file (a report, a JUnit file) that may replace an earlier one
     only if ``signed(first bytes)`` shows that flowsim wrote it."""
     path = Path(path)
+    check_path(path, f"cannot write {what}", temporary=True)
     if path.is_symlink():
         raise FlowsimError(f"cannot write {what} {path}: it is a symbolic link")
     if path.exists():

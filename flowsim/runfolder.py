@@ -12,6 +12,7 @@ naming the file and the problem, rather than read.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -23,7 +24,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flowsim.errors import FlowsimError
-from flowsim.folders import MANIFEST, RUN_FORMAT, run_files, verify_file, write_folder
+from flowsim.folders import (
+    MANIFEST,
+    RUN_FORMAT,
+    check_path,
+    read_verified,
+    run_files,
+    write_folder,
+)
 
 if TYPE_CHECKING:
     from flowsim.results import Results
@@ -149,10 +157,10 @@ def save_run(
     """Write the run folder of ``results`` atomically; ``extras(folder)`` may add a report."""
 
     def fill(folder: Path) -> Mapping[str, Any]:
-        for name in BASE_TABLES:
-            getattr(results, name).to_parquet(folder / f"{name}.parquet", index=False)
-        for name in DERIVED_TABLES:
-            getattr(results, name).to_parquet(folder / f"{name}.parquet", index=False)
+        for name in (*BASE_TABLES, *DERIVED_TABLES):
+            # Through a Python file: pyarrow cannot take every name the system can.
+            with open(folder / f"{name}.parquet", "wb") as f:
+                getattr(results, name).to_parquet(f, index=False)
         text = json.dumps(results.summary(), indent=2, default=str, allow_nan=False) + "\n"
         (folder / SUMMARY).write_text(text)
         if extras is not None:
@@ -165,6 +173,7 @@ def save_run(
 def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The base tables and the metadata of a run folder, each verified."""
     directory = Path(directory)
+    check_path(directory, "cannot read the run folder")
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a folder"
         raise FlowsimError(f"{directory}: {what}; give a run folder written by flowsim run")
@@ -177,9 +186,10 @@ def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
     meta = _meta(directory, owned.manifest)
     tables = {}
     for name, columns in BASE_TABLES.items():
-        path = verify_file(directory, owned, f"{name}.parquet")
+        path = directory / f"{name}.parquet"
+        data = read_verified(directory, owned, path.name)
         try:
-            table = pd.read_parquet(path)
+            table = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
             raise FlowsimError(f"{path}: not a readable Parquet table ({exc})") from None
         _check_columns(path, table, columns)
@@ -262,10 +272,11 @@ def read_summary(directory: Path) -> dict[str, Any]:
             "older format that this flowsim does not read; run the scenario again"
         )
     _meta(directory, owned.manifest)
-    path = verify_file(directory, owned, SUMMARY)
+    path = directory / SUMMARY
+    data = read_verified(directory, owned, SUMMARY)
     try:
-        summary = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError) as exc:
+        summary = json.loads(data)
+    except (ValueError, RecursionError) as exc:
         raise FlowsimError(f"{path}: cannot be read ({exc})") from None
     _check_summary(path, summary)
     return summary

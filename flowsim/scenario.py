@@ -10,9 +10,12 @@ the whole-scenario checks of :mod:`flowsim.checks`, and returns a frozen
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import hashlib
 import json
+import os
+import stat
 import tomllib
 import types
 import typing
@@ -100,14 +103,8 @@ def scenario_hash(scenario: Scenario) -> str:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError([Issue(str(path), "", "file not found")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Issue(str(path), "", "is a folder, not a scenario file")]) from None
-    except OSError as exc:
-        raise ScenarioError([Issue(str(path), "", f"cannot be read ({exc.strerror})")]) from None
+    """Parse a TOML file that must be a regular file of reasonable size."""
+    raw = _read_regular_file(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -128,6 +125,48 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+# Scenario and sweep files are a few kilobytes; a larger one is not one of them.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, once it is shown to be a regular file that fits: a FIFO
+    would block the read forever, and a device such as /dev/zero never end it."""
+    where = str(path)
+
+    def refuse(message: str) -> ScenarioError:
+        return ScenarioError([Issue(where, "", message)])
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise refuse("file not found") from None
+    except UnicodeEncodeError:
+        raise refuse("is not a valid file name in this file system's encoding") from None
+    except ValueError:  # a NUL byte in the name
+        raise refuse("is not a valid file name (it holds a NUL byte)") from None
+    except OSError as exc:
+        raise refuse(f"cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise refuse("is a folder, not a scenario file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise refuse(f"is {kind}, not a regular file: give a scenario file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise refuse(
+            f"is {info.st_size:,} bytes, larger than the {MAX_FILE_BYTES:,} a scenario or sweep "
+            "file may be"
+        )
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"is larger than the {MAX_FILE_BYTES:,} bytes a scenario file may be")
+    return raw
+
+
 # A scenario nests about six deep; the loader walks files recursively.
 MAX_DEPTH = 32
 
@@ -146,8 +185,28 @@ def _depth(data: Any) -> int:
     return deepest
 
 
+# How many files an ``extends`` chain may hold; real ones hold two or three.
+MAX_EXTENDS = 32
+
+
 def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except UnicodeEncodeError:
+        message = "is not a valid file name in this file system's encoding"
+        raise ScenarioError([Issue(str(path), "", message)]) from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ScenarioError([Issue(str(path), "", f"cannot be read ({exc})")]) from None
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            [
+                Issue(
+                    str(path),
+                    "extends",
+                    f"the chain of files that extend one another is longer than {MAX_EXTENDS}",
+                )
+            ]
+        )
     if resolved in chain:
         loop = " -> ".join(str(p.name) for p in (*chain, resolved))
         raise ScenarioError([Issue(str(path), "extends", f"extends itself in a loop: {loop}")])
@@ -171,7 +230,11 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
     if not isinstance(parent_name, str):
         raise ScenarioError([Issue(str(path), "extends", "must be a file name (a string)")])
     parent_path = path.parent / parent_name
-    if not parent_path.is_file():
+    if _exists(parent_path) and parent_path.is_dir():
+        raise ScenarioError(
+            [Issue(str(path), "extends", f"{parent_name!r} is a folder, not a scenario file")]
+        )
+    if not _exists(parent_path):
         raise ScenarioError(
             [
                 Issue(
@@ -182,6 +245,15 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
     base, base_origins = _read_with_parents(parent_path, (*chain, resolved))
     base_origins.update(origins)
     return _merge(base, data), base_origins
+
+
+def _exists(path: Path) -> bool:
+    """Whether something is at ``path``; a name the system cannot take is not."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _record_origins(data: Any, prefix: KeyPath, file: str, origins: Origins) -> None:
@@ -219,6 +291,12 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        value = None
+    if value is None or _depth(value) > MAX_DEPTH:
+        raise ScenarioError(
+            [Issue("--set", key, f"the value nests arrays or tables more than {MAX_DEPTH} deep")]
+        )
     return key, value
 
 
@@ -232,6 +310,14 @@ def apply_overrides(
     data = copy.deepcopy(data)
     issues: list[Issue] = []
     for key, value in pairs:
+        if not isinstance(key, str):
+            issues.append(Issue("--set", repr(key), "a key path is a string, like 'a.b.c'"))
+            continue
+        if _depth(value) > MAX_DEPTH:
+            issues.append(
+                Issue("--set", key, f"the value nests arrays or tables more than {MAX_DEPTH} deep")
+            )
+            continue
         parts = key.split(".")
         if any(not p for p in parts):
             issues.append(Issue("--set", key, "has an empty part in its key path"))
@@ -304,7 +390,7 @@ def issues_from_pydantic(
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = str(value) if isinstance(value, datetime.date) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

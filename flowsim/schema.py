@@ -8,7 +8,9 @@ each error can be reported with its own key path.
 
 from __future__ import annotations
 
+import re
 from datetime import date as Date
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -58,6 +60,37 @@ class Frozen(BaseModel):
 MAGNITUDE = 1e12
 MIN_INTERVAL_DAYS = 1 / 24  # the shortest retry, collection or batch interval
 PositiveFloat = Annotated[float, Field(gt=0, le=MAGNITUDE, strict=True)]
+
+# The days that the tables' nanosecond timestamps can hold, whole months included:
+# pandas reaches from 1677-09-21 to 2262-04-11.
+FIRST_DATE = Date(1677, 10, 1)
+LAST_DATE = Date(2262, 4, 11)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date_as_written(value: object) -> object:
+    """A date is a TOML date or a 'YYYY-MM-DD' string: a number (a Unix timestamp, or
+    20201231) or a time of day is a mistake, not a date to convert."""
+    if isinstance(value, datetime):
+        raise ValueError("give a date such as 2020-12-31, without a time of day")
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(
+            "is a number, not a date: write it as 2020-12-31 (a TOML date) or '2020-12-31'"
+        )
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("is not a date: write it as 2020-12-31")
+    return value
+
+
+def _date_in_range(value: Date) -> Date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(
+            f"{value} is outside the dates flowsim's tables can hold ({FIRST_DATE} to {LAST_DATE})"
+        )
+    return value
+
+
+CalendarDate = Annotated[Date, BeforeValidator(_date_as_written), AfterValidator(_date_in_range)]
 
 
 def _at_least_an_hour(days: float) -> float:
@@ -177,8 +210,8 @@ class Meta(Frozen):
 
 
 class Calendar(Frozen):
-    start: Date = Field(description="First simulated day.")
-    end: Date = Field(description="Last simulated day (included).")
+    start: CalendarDate = Field(description="First simulated day.")
+    end: CalendarDate = Field(description="Last simulated day (included).")
 
 
 class Prices(Frozen):
@@ -401,7 +434,7 @@ class PolicyBase(Frozen):
 
 class ComplianceChange(Frozen):
     partner: Identifier = Field(description="Partner whose compliance changes.")
-    date: Date = Field(description="From this day on.")
+    date: CalendarDate = Field(description="From this day on.")
     level: Probability = Field(description="New compliance level: share of tainted lots refused.")
 
 
@@ -409,10 +442,12 @@ class Sanction(PolicyBase):
     issuer: Jurisdiction = Field(
         description="ISO code of the jurisdiction that issues the sanctions."
     )
-    effective: Date = Field(
+    effective: CalendarDate = Field(
         description="Designation date: from this day on, the targets taint the gold they touch."
     )
-    until: Date | None = Field(None, description="Last day the regime applies; unset: to the end.")
+    until: CalendarDate | None = Field(
+        None, description="Last day the regime applies; unset: to the end."
+    )
     target_entities: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
         [], description="Entities designated (nodes' entity names)."
     )
@@ -440,12 +475,12 @@ class Sanction(PolicyBase):
 
 
 class Raid(PolicyBase):
-    date: Date | None = Field(None, description="Date of a single raid.")
+    date: CalendarDate | None = Field(None, description="Date of a single raid.")
     rate_per_year: Annotated[float, Field(gt=0, le=36_500, strict=True)] | None = Field(
         None, description="Raids a year, at random times within the window (Poisson)."
     )
-    window_start: Date | None = Field(None, description="First day raids may fall.")
-    window_end: Date | None = Field(None, description="Last day raids may fall.")
+    window_start: CalendarDate | None = Field(None, description="First day raids may fall.")
+    window_end: CalendarDate | None = Field(None, description="Last day raids may fall.")
     nodes: list[Identifier] = Field([], description="Nodes raided by name.")
     region: str | None = Field(None, description="Region whose nodes (of node_kinds) are raided.")
     node_kinds: list[NodeKind] = Field(
@@ -485,8 +520,8 @@ class FuelRestriction(PolicyBase):
     region: Annotated[str, StringConstraints(min_length=1)] = Field(
         description="Region whose fuel supply is cut (mines' fuel_region)."
     )
-    start: Date = Field(description="First day of the cut.")
-    end: Date = Field(description="Last day of the cut.")
+    start: CalendarDate = Field(description="First day of the cut.")
+    end: CalendarDate = Field(description="Last day of the cut.")
     supply_cut: Probability = Field(1.0, description="Share of the region's fuel supply cut.")
     black_market_share: Probability = Field(
         0.0, description="Share of the cut fuel that miners buy on the black market instead."
@@ -502,8 +537,8 @@ class FuelRestriction(PolicyBase):
 class Interdiction(PolicyBase):
     """A window of stronger checks on chosen routes, e.g. a joint border operation."""
 
-    start: Date = Field(description="First day of the operation.")
-    end: Date = Field(description="Last day of the operation.")
+    start: CalendarDate = Field(description="First day of the operation.")
+    end: CalendarDate = Field(description="Last day of the operation.")
     routes: list[Identifier] = Field([], description="Routes under stronger checks, by id.")
     into_jurisdictions: list[Jurisdiction] = Field(
         [], description="Also every route whose destination lies in one of these."
@@ -559,10 +594,10 @@ class Expectation(Frozen):
         description="Dotted key path of a summary figure, e.g. exports_kg_by_partner.turkey"
     )
     scenario: str | None = Field(None, description="Sweeps: the scenario the rule is about.")
-    after: Date | None = Field(
+    after: CalendarDate | None = Field(
         None, description="Monthly metrics: sum the months from this date's month on."
     )
-    before: Date | None = Field(
+    before: CalendarDate | None = Field(
         None, description="Monthly metrics: sum the months before this one."
     )
     compare_to: str | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,7 +18,10 @@ from flowsim.results import Results
 from flowsim.scenario import load_scenario, scenario_hash, with_overrides
 from flowsim.schema import Scenario
 
-__all__ = ["simulate"]
+__all__ = ["MAX_SEED", "simulate"]
+
+# Seeds are stored as 64-bit integers (in sweep parts); numpy takes any larger one.
+MAX_SEED = 2**63 - 1
 
 
 def simulate(
@@ -39,18 +43,13 @@ def simulate(
     mass balance is checked unless ``check_balance`` is false; a broken
     balance raises :class:`~flowsim.errors.MassBalanceError`.
     """
-    if isinstance(scenario, (str, Path)):
-        scenario = load_scenario(scenario, overrides)
+    if isinstance(overrides, Iterable) and not isinstance(overrides, (Mapping, str, bytes)):
+        overrides = list(overrides)  # read once: it may be a generator
+    _check_arguments(scenario, seed, replications, overrides, first_replication)
+    if isinstance(scenario, (str, os.PathLike)):
+        scenario = load_scenario(Path(scenario), overrides)
     elif overrides:
         scenario = with_overrides(scenario, overrides)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
-        raise ValueError(f"replications must be a positive integer, got {replications!r}")
-    if replications < 1:
-        raise ValueError(f"replications must be a positive integer, got {replications!r}")
-    if first_replication < 0:
-        raise ValueError(f"first_replication must not be negative, got {first_replication!r}")
 
     network = Network.build(scenario)
     streams = np.random.SeedSequence(int(seed)).spawn(first_replication + int(replications))
@@ -116,6 +115,44 @@ def simulate(
     if check_balance:
         results.check_balance()
     return results
+
+
+def _check_arguments(
+    scenario: object, seed: object, replications: object, overrides: object, first: object
+) -> None:
+    """A wrong type is a TypeError that says what is wanted; a bad value, a ValueError."""
+    if not isinstance(scenario, (Scenario, str, os.PathLike)):
+        hint = (
+            "; for a dictionary, use flowsim.scenario_from_dict(data)"
+            if isinstance(scenario, Mapping)
+            else ""
+        )
+        raise TypeError(
+            "simulate() takes a Scenario (from flowsim.load_scenario) or the path of a "
+            f"scenario file, not {type(scenario).__name__}{hint}"
+        )
+    for name, value, low in (("seed", seed, 0), ("replications", replications, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, not {type(value).__name__} ({value!r})")
+        if value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value!r}")
+    if seed > MAX_SEED:
+        raise ValueError(f"seed must be at most 2**63 - 1, got {seed!r}")
+    if isinstance(first, bool) or not isinstance(first, (int, np.integer)):
+        raise TypeError(f"first_replication must be an integer, not {type(first).__name__}")
+    if first < 0:
+        raise ValueError(f"first_replication must not be negative, got {first!r}")
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, (Iterable, Mapping)):
+        raise TypeError(
+            "overrides must be a list of 'key.path=value' strings or a mapping of key paths "
+            f"to values, not {type(overrides).__name__}"
+        )
+    if not isinstance(overrides, Mapping):
+        for item in overrides:
+            if not isinstance(item, str):
+                raise TypeError(
+                    f"overrides must be 'key.path=value' strings, not {type(item).__name__}"
+                )
 
 
 def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:

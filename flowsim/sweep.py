@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,9 +29,10 @@ from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from flowsim._version import __version__
 from flowsim.errors import FlowsimError, Issue, ScenarioError
+from flowsim.executors import WorkerLost
 from flowsim.scenario import issues_from_pydantic, load_scenario, read_toml
 from flowsim.schema import Expectation, Frozen, Identifier
-from flowsim.simulation import simulate
+from flowsim.simulation import MAX_SEED, simulate
 from flowsim.sweepfolder import LOG, SweepFolder, load_sweep, log_line, reopen_log
 
 __all__ = [
@@ -94,7 +96,7 @@ class SweepSettings(Frozen):
         None, description="Points to draw for latin_hypercube and monte_carlo."
     )
     replications: Annotated[int, Field(gt=0, strict=True)] = 1
-    seed: Annotated[int, Field(ge=0, strict=True)] = 0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] = 0
 
 
 class SideBySide(Frozen):
@@ -146,6 +148,14 @@ class Sweep(Frozen):
                 raise ValueError(f"{self.sweep.method} needs sweep.samples")
         if any(isinstance(v, list) and not v for v in self.parameters.values()):
             raise ValueError("a parameter's list of values is empty")
+        _check_parameter_names(self.parameters)
+        runs = self.run_count()
+        if runs > MAX_RUNS:
+            raise ValueError(
+                f"the design has {runs:,} runs (points x replications x scenarios), more "
+                f"than the {MAX_RUNS:,} a sweep may hold (each run is listed in memory and in "
+                "design.json); sweep fewer points, or split it into several sweeps"
+            )
         labels = [s.name for s in self.scenarios] or [Path(self.sweep.scenario).stem]
         for rule in self.expect:
             for key in ("scenario", "compare_to"):
@@ -156,6 +166,19 @@ class Sweep(Frozen):
                         f"sweep ({', '.join(labels)})"
                     )
         return self
+
+    def point_count(self) -> int:
+        """Points of the design, counted without making them."""
+        if not self.parameters:
+            return 1
+        if self.sweep.method == "grid":
+            return math.prod(len(_choices(v)) for v in self.parameters.values())
+        return self.sweep.samples or 0
+
+    def run_count(self) -> int:
+        side = self.scenarios or [SideBySide(name="base")]
+        points = self.point_count()
+        return sum(points if s.vary else 1 for s in side) * self.sweep.replications
 
     @model_validator(mode="before")
     @classmethod
@@ -170,6 +193,36 @@ class Sweep(Frozen):
                         'quote a key path, e.g. "policies.raids.x.rate_per_year" = [1, 2]'
                     )
         return data
+
+
+# The columns of a sweep's table besides the parameters: a parameter may not take their name.
+RESERVED_COLUMNS = frozenset(
+    {"run", "scenario", "point", "replication", "seed", "metric", "value", "part", "params"}
+)
+# Every run is listed in memory and in design.json: 100,000 runs hold about 280 MB
+# while a sweep starts, and 29 MB of design.json (docs/sweeps.md).
+MAX_RUNS = 200_000
+
+
+def _check_parameter_names(parameters: dict[str, Any]) -> None:
+    """No parameter takes a column's name, and no two set the same key."""
+    setters: dict[str, str] = {}
+    for name, spec in parameters.items():
+        if name.lower() in RESERVED_COLUMNS:
+            raise ValueError(
+                f"parameter '{name}' has the name of a column of the sweep's table "
+                f"({', '.join(sorted(RESERVED_COLUMNS))}): choose another name"
+            )
+        for path in spec.paths if isinstance(spec, Linked) else [name]:
+            for other, by in setters.items():
+                if path == other or path.startswith(other + ".") or other.startswith(path + "."):
+                    what = "the same key" if path == other else "overlapping keys"
+                    first = f"'{by}'" if by != name else "itself"
+                    raise ValueError(
+                        f"parameter '{name}' sets {path}, and {first} sets {other}: "
+                        f"two settings of {what} would overwrite each other"
+                    )
+            setters[path] = name
 
 
 def _is_range(value: Any) -> bool:
@@ -377,7 +430,16 @@ def run_sweep(
         "parameters": list(sweep.parameters),
         "runs": [asdict(r) for r in runs],
     }
-    store = SweepFolder.open(out, design, resume=resume, overwrite=overwrite)
+    connect = getattr(executor, "start", None)
+    if connect is not None:  # a cluster that cannot be reached stops the sweep before it writes
+        connect()
+    try:
+        store = SweepFolder.open(out, design, resume=resume, overwrite=overwrite)
+    except BaseException:
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
+        raise
     done = store.finished()
     todo = [r for r in runs if r.run not in done]
     by_run = {r.run: r for r in runs}
@@ -393,7 +455,7 @@ def run_sweep(
     except OSError as exc:
         raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
     with manifest:
-        for result in executor(execute, todo):
+        for result in _lost_worker_named(executor(execute, todo)):
             spec = by_run[result["run"]]
             try:
                 line = store.write_part(spec.run, _part_table(spec, result, list(sweep.parameters)))
@@ -427,6 +489,18 @@ def run_sweep(
     return SweepReport(
         out, len(runs), len(runs) - len(todo), len(todo), time.perf_counter() - started
     )
+
+
+def _lost_worker_named(results: Iterable[dict]) -> Iterator[dict]:
+    """A worker killed by the system is the user's to know about, not a traceback."""
+    try:
+        yield from results
+    except WorkerLost as exc:
+        run = getattr(exc.item, "run", "?")
+        raise FlowsimError(
+            f"run {run} of the sweep stopped: its worker process (pid {exc.pid}) died, {exc.how}; "
+            "the runs finished so far are kept: run the sweep again with --resume to finish it"
+        ) from None
 
 
 def _part_table(spec: RunSpec, result: dict[str, Any], parameters: list[str]) -> pd.DataFrame:

@@ -30,7 +30,13 @@ import pandas as pd
 
 from flowsim._version import __version__
 from flowsim.errors import FlowsimError, FlowsimWarning
-from flowsim.folders import FileRecord, atomic_write_bytes, bytes_record, parse_record
+from flowsim.folders import (
+    FileRecord,
+    atomic_write_bytes,
+    bytes_record,
+    check_path,
+    parse_record,
+)
 
 __all__ = ["SweepFolder", "load_sweep", "part_name"]
 
@@ -80,6 +86,7 @@ class SweepFolder:
         (``overwrite``), after the checks that keep what flowsim did not write."""
         if overwrite and resume:
             raise FlowsimError("--overwrite and --resume contradict each other; choose one")
+        check_path(out, "cannot write the sweep to")
         if out.is_symlink():
             raise FlowsimError(f"cannot write the sweep to {out}: it is a symbolic link")
         if out.exists() and not out.is_dir():
@@ -225,6 +232,7 @@ def _entries(out: Path) -> list[str]:
 
 def read_design(out: Path, *, legacy_ok: bool = False) -> dict[str, Any]:
     """The design of a sweep folder, once it shows flowsim's sweep signature."""
+    check_path(out, "cannot read the sweep folder")
     path = out / DESIGN
     if path.is_symlink() or not path.is_file():
         raise FlowsimError(f"{out}: not a flowsim sweep folder (no {DESIGN})")
@@ -419,7 +427,8 @@ def _is_own_part(path: Path, design: Mapping[str, Any], lines: Mapping[int, LogL
     try:
         import pyarrow.parquet as pq
 
-        metadata = pq.read_schema(path).metadata or {}
+        with open(path, "rb") as f:  # a Python file: pyarrow cannot take every name
+            metadata = pq.read_schema(f).metadata or {}
         identity = json.loads(metadata.get(PART_KEY, b"{}"))
     except Exception:  # not Parquet, or no identity: not provably this sweep's
         return False

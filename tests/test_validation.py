@@ -172,7 +172,7 @@ def test_misspelt_required_key_is_also_reported_missing(tiny_toml, write_toml):
             "effective = 2020-06-01",
             'effective = "June 2020"',
             "policies.sanctions.s1.effective",
-            "valid date",
+            "is not a date",
             id="string-for-date",
         ),
         pytest.param(

@@ -108,8 +108,11 @@ def disk_fills_in_parquet(monkeypatch) -> None:
     """Every Parquet table gets half written, then the disk is full."""
 
     def to_parquet(self, path, *args, **kwargs):
-        Path(path).write_bytes(b"PAR1 half a table")
-        raise oserror(errno.ENOSPC, path)
+        if hasattr(path, "write"):
+            path.write(b"PAR1 half a table")
+        else:
+            Path(path).write_bytes(b"PAR1 half a table")
+        raise oserror(errno.ENOSPC, getattr(path, "name", path))
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
 
