@@ -108,6 +108,8 @@ def measure_one(args: argparse.Namespace) -> dict:
         return sections.measure_scaling(SIZES[args.size], args.runs)
     if args.one == "ciw":
         return sections.measure_ciw(CHAINS[args.chain], args.repetitions)
+    if args.one == "held":
+        return sections.measure_held(args.years, args.repetitions)
     raise SystemExit(f"--one: unknown measurement {args.one!r}")
 
 
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, help="runs of the sweep, scaling section (8)")
     parser.add_argument("--chain", choices=list(CHAINS), help="chain of the ciw section (full)")
+    parser.add_argument("--years", type=int, help="calendar of the held section (2)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # run one measurement in this process
     args = parser.parse_args(argv)
 
@@ -156,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     replications = args.replications or (4 if quick else 10)
     runs = args.runs or (4 if quick else 8)
     chain = args.chain or ("quick" if quick else "full")
+    years = args.years or (1 if quick else 2)
     skip = {name for name in args.skip.split(",") if name}
     unknown = skip - {"sizes", *sections.SECTIONS}
     if unknown:
@@ -166,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.one:
         args.size, args.replications, args.runs, args.chain = size, replications, runs, chain
+        args.years = years
         args.repetitions = args.repetitions or 3
         print(json.dumps(measure_one(args)))
         return 0
@@ -213,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             "flowsim against Ciw on the same chain",
             "ciw_chain",
             ["ciw", "--chain", chain, "--repetitions", chain_repetitions],
+        ),
+        "held": (
+            "lots that no partner takes, held, against the same lots flowing",
+            f"held_{years}y",
+            ["held", "--years", str(years), "--repetitions", chain_repetitions],
         ),
     }
     for section, (title, name, arguments) in plan.items():

@@ -215,3 +215,53 @@ def chain_scenario_dict(chain: Chain) -> dict[str, Any]:
             "refiner_partner": _route("refiner", "partner"),
         },
     }
+
+
+def held_scenario_dict(years: int, refused: bool) -> dict[str, Any]:
+    """A mine, a buyer and two partners, 100 lots a day. With ``refused``, a sanction
+    that both partners comply with in full from the first day: no lot ever leaves the
+    mine, and every one is held to the end. Without it, the same lots flow."""
+    end = date(START_YEAR + years, 1, 1).toordinal() - 1
+
+    def party(kind: str, jurisdiction: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "jurisdiction": jurisdiction,
+            "entity": f"{kind} {jurisdiction}",
+            "legal_status": "licensed",
+            "region": "r",
+            **fields,
+        }
+
+    return {
+        "meta": {"name": f"held_{years}y" if refused else f"flowing_{years}y"},
+        "calendar": {"start": f"{START_YEAR}-01-01", "end": str(date.fromordinal(end))},
+        "prices": {"usd_per_oz": {str(START_YEAR + y): 1500.0 for y in range(years)}},
+        "simulation": {"lot_interval_days": 0.01},
+        "nodes": {
+            "mine": party("mine", "VEN", production_kg_per_day=100.0),
+            "buyer": party("buyer", "VEN", capacity_kg_per_day=1e6),
+            "tur": party("partner", "TUR"),
+            "usa": party("partner", "USA"),
+        },
+        "routes": {
+            "mine_buyer": {"from": "mine", "to": "buyer", "transit_days": 1.0},
+            "buyer_tur": {"from": "buyer", "to": "tur", "transit_days": 1.0},
+            "buyer_usa": {"from": "buyer", "to": "usa", "transit_days": 1.0},
+        },
+        "policies": {
+            "sanctions": {
+                "all": {
+                    "enabled": refused,
+                    "issuer": "USA",
+                    "effective": f"{START_YEAR}-01-01",
+                    "target_jurisdictions": ["VEN"],
+                    "default_compliance": 1.0,
+                }
+            }
+        },
+    }
+
+
+def held_scenario(years: int, refused: bool) -> Scenario:
+    return flowsim.scenario_from_dict(held_scenario_dict(years, refused))

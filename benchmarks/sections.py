@@ -3,7 +3,8 @@
 - shipment: shipment mode against per-lot mode, in speed and in the exports
   they produce;
 - scaling: a sweep of the same runs on one and on two worker processes;
-- ciw: flowsim against Ciw on a chain both can express.
+- ciw: flowsim against Ciw on a chain both can express;
+- held: lots that every partner refuses, held at the mine, against the same lots flowing.
 
 Each ``measure_*`` runs in a fresh process (``python -m benchmarks --one ...``)
 and returns one JSON record; ``report`` prints a record with PASS or FAIL
@@ -24,7 +25,7 @@ import pandas as pd
 
 from benchmarks.networks import SIZES, Chain, Size, chain_scenario, scenario
 
-SECTIONS = ("shipment", "scaling", "ciw")
+SECTIONS = ("shipment", "scaling", "ciw", "held")
 
 # Targets (docs/performance.md). Those of shipment and scaling are stated for size M.
 SHIPMENT_SPEEDUP = 10.0
@@ -32,6 +33,8 @@ PARTNER_TOTAL_TOLERANCE = 0.01
 MONTHLY_TOLERANCE = 0.05
 SCALING_SPEEDUP = 1.8
 CIW_RATIO = 3.0
+HELD_RATIO = 1.5  # held lots cost at most this much more than the same lots flowing
+HELD_GROWTH = 1.15  # per-lot cost of held runs, two years against one
 # The two chain models must agree this closely for their speeds to be comparable.
 AGREEMENT_TOLERANCE = 0.03
 
@@ -332,6 +335,48 @@ def chain_figures(out: Any) -> dict[str, float]:
     }
 
 
+# --- held lots against flowing lots -----------------------------------------------------
+
+
+def measure_held(years: int, repetitions: int) -> dict[str, Any]:
+    """Held and flowing runs of the same lots, alternately, best time of each; then a
+    held run of half the calendar, to show how its cost per lot grows with the days."""
+    from benchmarks.networks import held_scenario
+    from flowsim.engine import Engine
+    from flowsim.network import Network
+
+    cases = {
+        "held": (years, True),
+        "flowing": (years, False),
+        "held_half": (max(1, years // 2), True),
+    }
+    networks = {name: Network.build(held_scenario(*case)) for name, case in cases.items()}
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+    lots: dict[str, int] = {}
+    in_stock: dict[str, float] = {}
+    for k in range(repetitions):
+        for name, network in networks.items():
+            gc.collect()
+            started = time.perf_counter()
+            out = Engine(network, np.random.default_rng(k)).run()
+            seconds[name].append(time.perf_counter() - started)
+            lots[name] = out.lots
+            in_stock[name] = sum(out.stock_kg_by_node)
+    best = {name: min(values) for name, values in seconds.items()}
+    per_lot = {name: best[name] / lots[name] for name in cases}
+    return {
+        "name": f"held_{years}y",
+        "years": years,
+        "half_years": cases["held_half"][0],
+        "repetitions": repetitions,
+        "lots": lots,
+        "seconds": best,
+        "held_share_in_stock": in_stock["held"] / (lots["held"] * 1.0),
+        "ratio_held_to_flowing": best["held"] / best["flowing"],
+        "per_lot_growth": per_lot["held"] / per_lot["held_half"],
+    }
+
+
 # --- printing --------------------------------------------------------------------------
 
 
@@ -348,6 +393,8 @@ def report(record: dict[str, Any]) -> list[str]:
         return _report_shipment(record)
     if name.startswith("scaling_"):
         return _report_scaling(record)
+    if name.startswith("held_"):
+        return _report_held(record)
     return _report_ciw(record)
 
 
@@ -423,4 +470,19 @@ def _report_ciw(r: dict[str, Any]) -> list[str]:
         f"{_pct(AGREEMENT_TOLERANCE)}: {verdict(agrees)})",
         f"  mean days from arrival to export: {r['flowsim_mean_days_in_chain']:.3f} vs "
         f"{r['ciw_mean_days_in_chain']:.3f} (M/M/c theory {r['theory_mean_days_in_chain']:.3f})",
+    ]
+
+
+def _report_held(r: dict[str, Any]) -> list[str]:
+    lots, seconds = r["lots"], r["seconds"]
+    return [
+        f"  {lots['held']:,} lots over {r['years']} years, {r['repetitions']} repetitions; "
+        "both partners refuse every lot from the first day",
+        f"  held    {seconds['held']:8.2f} s   (every lot held at the mine to the end)",
+        f"  flowing {seconds['flowing']:8.2f} s   (the same lots, the sanction off)",
+        f"  ratio held/flowing {r['ratio_held_to_flowing']:.2f} (target <= {HELD_RATIO:g}): "
+        f"{verdict(r['ratio_held_to_flowing'] <= HELD_RATIO)}",
+        f"  cost per held lot, {r['years']} years against {r['half_years']}: "
+        f"x{r['per_lot_growth']:.2f} (target <= {HELD_GROWTH:g}, linear in the calendar): "
+        f"{verdict(r['per_lot_growth'] <= HELD_GROWTH)}",
     ]

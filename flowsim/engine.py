@@ -12,8 +12,10 @@ All randomness comes from the one ``numpy.random.Generator`` passed in.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -97,8 +99,13 @@ class Site:
     index: int
     kind: int
     present: dict[int, Lot]  # every lot physically here: queued, in service or held
-    held: list[Lot]  # lots waiting for a route to open
-    retrying: bool = False
+    # Lots that no route takes: offered again on the next day that a lever may open one.
+    held: list[Lot] = field(default_factory=list)
+    reoffer_scheduled: bool = False
+    # Lots that an open route had no room for: offered again, first come first served,
+    # when the routes' capacity renews (the next day).
+    waiting_for_room: deque[Lot] = field(default_factory=deque)
+    room_scheduled: bool = False
     store: simpy.Store | None = None  # per-lot mode: the queue servers pull from
     waiting: list[Lot] | None = None  # shipment mode: what the next batch takes
 
@@ -161,7 +168,9 @@ class Engine:
         self.category_jurisdiction = [c[0] for c in network.categories]
         s = network.scenario
         self.horizon = float(s.days)
-        self.retry_days = s.simulation.hold_retry_days
+        # The days on which a lever may open a route that was closed: held lots wait
+        # for these, rather than being retried on a clock.
+        self.reopen_days = self.policy.reopen_days()
         self.next_lot = 0
         self.fuel_premium_usd = 0.0
 
@@ -187,7 +196,7 @@ class Engine:
         self.price_factor = [
             n.price_factor if isinstance(n, Partner) else 0.0 for n in s.nodes.values()
         ]
-        self.sites = [Site(i, kind, {}, []) for i, kind in enumerate(network.kinds)]
+        self.sites = [Site(i, kind, {}) for i, kind in enumerate(network.kinds)]
         self._reach_cache: dict[tuple[int, int], bool] = {}
         self._reach_epoch = -1
         # What the per-lot code looks up, bound once: the hot path is pure Python.
@@ -219,6 +228,8 @@ class Engine:
         # no object is made per lot to remember the route.
         self._arrive_on = [partial(self._arrive, r) for r in range(len(routes))]
         self._return_on = [partial(self._arrive, r, returning=True) for r in range(len(routes))]
+        self._reoffer_on = [partial(self._reoffer_held, i) for i in range(len(network.kinds))]
+        self._room_on = [partial(self._offer_room, i) for i in range(len(network.kinds))]
         # A node whose routes no lever or limit can close sends every lot to the
         # chooser with all its routes, unfiltered.
         can_close = self.policy.has_sanctions or bool(self.policy.raids)
@@ -522,15 +533,29 @@ class Engine:
         site.present[melted.id] = melted
         return melted
 
-    def _retry_held(self, i: int) -> Generator:
+    def _reoffer_held(self, i: int, event: simpy.Event) -> None:
+        """A day on which a lever may have opened a route: offer the held lots again."""
         site = self.sites[i]
-        while site.held:
-            yield self.env.timeout(self.retry_days)
-            waiting, site.held = site.held, []
-            for lot in waiting:
-                del site.present[lot.id]
-                self.dispatch(lot, i)
-        site.retrying = False
+        site.reoffer_scheduled = False
+        waiting, site.held = site.held, []
+        for lot in waiting:
+            del site.present[lot.id]
+            self.dispatch(lot, i)
+
+    def _offer_room(self, i: int, event: simpy.Event) -> None:
+        """The routes' capacity has renewed: send the lots that waited for room, in the
+        order they came, until one finds no room again; the rest wait behind it."""
+        site = self.sites[i]
+        site.room_scheduled = False
+        queue = site.waiting_for_room
+        while queue:
+            lot = queue.popleft()
+            del site.present[lot.id]
+            self.dispatch(lot, i)
+            if queue and queue[-1] is lot:  # no room again: it keeps its place in line
+                queue.pop()
+                queue.appendleft(lot)
+                break
 
     # --- moving lots --------------------------------------------------------------
 
@@ -547,7 +572,7 @@ class Engine:
         else:
             candidates = self._out[i]
         if not candidates:
-            self._hold(lot, i)
+            self._hold(lot, i, day)
         elif self.shipments:
             self._ship_split(lot, i, candidates, day)
         elif len(candidates) == 1:
@@ -567,7 +592,7 @@ class Engine:
         else:
             parts = self.chooser.split(i, lot, candidates, day)
             if not parts:  # no route worth anything: as if none were open
-                self._hold(lot, i)
+                self._hold(lot, i, day, for_room=False)
                 return
         mass = lot.mass
         sends = []
@@ -594,7 +619,7 @@ class Engine:
             self._ship(lot, i, sends[-1][0], day)
         else:
             lot.mass = held
-            self._hold(lot, i)
+            self._hold(lot, i, day, for_room=True)
 
     def _part_of(self, lot: Lot, mass: float) -> Lot:
         """A new lot of ``mass`` split off ``lot``, with its provenance."""
@@ -630,16 +655,31 @@ class Engine:
         self.route_room_day[r] = day
         return self.route_room[r]
 
-    def _hold(self, lot: Lot, i: int) -> None:
-        """Keep ``lot`` at node ``i`` until a retry finds a route open."""
+    def _hold(self, lot: Lot, i: int, day: float, for_room: bool | None = None) -> None:
+        """Keep ``lot`` at node ``i``: until the routes have room again if an open route
+        was full (``for_room``), else until the next day a lever may open a route."""
         site = self.sites[i]
         site.present[lot.id] = lot
+        if for_room is None:
+            for_room = any(self._route_open(r, lot, day) for r in self._out[i])
+        if for_room:
+            site.waiting_for_room.append(lot)
+            if not site.room_scheduled:
+                renewed = math.floor(day) + 1.0  # daily capacities renew at midnight
+                if renewed < self.horizon:
+                    site.room_scheduled = True
+                    self.env.timeout(renewed - day).callbacks.append(self._room_on[i])
+            return
         site.held.append(lot)
-        if not site.retrying:
-            site.retrying = True
-            self.env.process(self._retry_held(i))
+        if not site.reoffer_scheduled:
+            k = bisect_right(self.reopen_days, day)
+            if k < len(self.reopen_days) and self.reopen_days[k] < self.horizon:
+                site.reoffer_scheduled = True
+                reopen = self.reopen_days[k]
+                self.env.timeout(reopen - day).callbacks.append(self._reoffer_on[i])
 
     def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
+        """Whether route ``r`` has room for ``lot`` and leads where it is taken."""
         capacity = self.route_capacity[r]
         if self.shipments:
             if capacity is not None and self._room(r, day) <= 0.0:
@@ -651,6 +691,10 @@ class Engine:
             and self.route_used[r] + lot.mass > capacity
         ):
             return False
+        return self._route_open(r, lot, day)
+
+    def _route_open(self, r: int, lot: Lot, day: float) -> bool:
+        """Whether route ``r`` leads where ``lot`` is taken, room aside."""
         target = self.network.route_target[r]
         if self.sites[target].kind == PARTNER:
             if target in lot.refused_by:
@@ -804,8 +848,9 @@ class Engine:
             if fraction >= 1.0:
                 lot.mass = 0.0
                 del site.present[lot.id]
-                if lot in site.held:
-                    site.held.remove(lot)
+        if fraction >= 1.0:  # every lot here is gone, the held ones among them
+            site.held.clear()
+            site.waiting_for_room.clear()
 
 
 def _mark_touched(lot: Lot) -> None:

@@ -203,6 +203,17 @@ class PolicyState:
         """Changes value exactly when some regime, or some compliance, changes."""
         return bisect_right(self.sanction_boundaries, day)
 
+    def reopen_days(self) -> list[float]:
+        """The days on which a route that a lever closed may open again, in order: a
+        sanction starting, lapsing or changing its compliance, and the end of the
+        hold of a raid that closed a node outright."""
+        days = {d for d in self.sanction_boundaries if math.isfinite(d)}
+        for event in self.raids:
+            if event.raid.capacity_loss >= 1.0:
+                # Just after the hold: at its last instant the loss is still whole.
+                days.add(math.nextafter(event.day + event.raid.hold_days, math.inf))
+        return sorted(days)
+
     # --- raids and displacement ------------------------------------------------
 
     @staticmethod

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from flowsim.checks import check_scenario
 from flowsim.errors import Issue, ScenarioError
-from flowsim.schema import Fixed, Scenario
+from flowsim.schema import REMOVED_KEYS, Fixed, Scenario
 
 __all__ = [
     "apply_overrides",
@@ -364,7 +364,9 @@ def issues_from_pydantic(
         ctx = err.get("ctx", {})
         if kind == "extra_forbidden":
             key = str(path[-1])
-            message = f"unknown key '{key}'{_suggest(key, _valid_keys(parent))}"
+            message = REMOVED_KEYS.get(key) or (
+                f"unknown key '{key}'{_suggest(key, _valid_keys(parent))}"
+            )
         elif kind == "missing":
             message = "is required but missing"
         elif kind in ("union_tag_invalid", "union_tag_not_found"):

@@ -224,16 +224,19 @@ class Prices(Frozen):
     )
 
 
+# Keys that earlier versions read, and why they are gone: named in the error instead of
+# "unknown key".
+REMOVED_KEYS = {
+    "hold_retry_days": (
+        "hold_retry_days is gone: held lots are now offered again on the days a lever may "
+        "open a route, not on a clock (docs/behaviour.md); delete the key"
+    ),
+}
+
+
 class SimulationSettings(Frozen):
     lot_interval_days: PositiveFloat = Field(
         1.0, description="Days between two lots of a mine, unless the mine sets its own."
-    )
-    hold_retry_days: IntervalDays = Field(
-        1.0,
-        description=(
-            "How often a node retries to send lots it holds for want of a route; "
-            "at least an hour (1/24 day)."
-        ),
     )
     granularity: Literal["lot", "shipment"] = Field(
         "lot",

@@ -102,7 +102,6 @@ def _huge_base() -> dict:
         "mode": 1.0,
         "high": 4.0,
     }
-    data["simulation"] = {"hold_retry_days": 1.0}
     return data
 
 
@@ -120,7 +119,6 @@ def _huge_base() -> dict:
         ("routes", "mine_buyer", "transit_days"),
         ("routes", "mine_buyer", "capacity_kg_per_day"),
         ("routes", "buyer_partner", "transit_days", "high"),
-        ("simulation", "hold_retry_days"),
     ],
     ids=lambda path: ".".join(map(str, path)),
 )
@@ -212,22 +210,29 @@ def test_a_zero_lot_interval_is_refused_naming_the_key(interval, tmp_path):
     )
 
 
-@pytest.mark.parametrize("days", [1e-300, 1e-6, 0.04])
-def test_a_tiny_hold_retry_interval_is_refused_or_runs(days, tmp_path):
-    """Below an hour it used to retry held lots millions of times, or forever at 1e-300."""
+def test_the_retry_interval_is_gone_with_a_message_that_says_why(tmp_path):
+    """Held lots used to be retried every hold_retry_days: below an hour millions of
+    times, and at 1e-300 forever. They now wait for the day a route may open."""
     data = chain(30)
-    data["simulation"] = {"hold_retry_days": days}
-    data["policies"] = {
-        "sanctions": {
-            "all": {
-                "issuer": "USA",
-                "effective": "2018-01-05",
-                "target_jurisdictions": ["VEN"],
-                "default_compliance": 1.0,
-            }
-        }
+    data["simulation"] = {"hold_retry_days": 1.0}
+    keys = ("simulation.hold_retry_days",)
+    check_invalid(InvalidCase("removed_key", {"scenario.toml": to_toml(data)}, keys=keys), tmp_path)
+
+
+@pytest.mark.parametrize("until", [None, "2018-01-20"])
+def test_lots_no_partner_takes_are_held_and_released_when_the_sanction_lapses(until, tmp_path):
+    data = chain(30)
+    data["simulation"] = {"lot_interval_days": 0.01}
+    sanction = {
+        "issuer": "USA",
+        "effective": "2018-01-05",
+        "target_jurisdictions": ["VEN"],
+        "default_compliance": 1.0,
     }
-    check_extreme(data, "simulation.hold_retry_days", tmp_path, seconds=5.0)
+    if until:
+        sanction["until"] = until
+    data["policies"] = {"sanctions": {"all": sanction}}
+    check_extreme(data, "policies.sanctions.all", tmp_path, seconds=10.0)
 
 
 # --- numeric robustness ------------------------------------------------------------------
