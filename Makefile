@@ -46,9 +46,10 @@ bench: $(VENV)/.installed-bench
 fuzz: dev
 	$(BIN)/python -m tools.fuzz --examples 10000 --report results/fuzz.json
 
-# Sweeps killed with SIGKILL 20 times, and a Dask worker killed, must resume to the same table.
+# SIGKILL: a sweep 20 times, flowsim run 10 times, 2 pool workers and a Dask worker; every
+# sweep must resume to the same table, and no kill may lose a run folder (docs/reliability.md).
 chaos: dev
-	$(BIN)/python -m tools.chaos --kills 20 --dask
+	$(BIN)/python -m tools.chaos --kills 20 --run-kills 10 --worker-kills 2 --dask
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

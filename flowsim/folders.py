@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import socket
 import sys
 import tempfile
@@ -367,8 +368,8 @@ def _swap_into_place(tmp: Path, target: Path, earlier: OwnedFiles | None, what: 
         _sync_dir(target.parent)
         _remove_owned(tmp, earlier)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.rmdir(old)
+    # A fresh name, not a folder made for it: a kill must not leave an empty one behind.
+    old = target.with_name(f".{target.name}.old-{secrets.token_hex(6)}")
     os.rename(target, old)
     try:
         os.rename(tmp, target)
@@ -445,6 +446,9 @@ def clean_leftovers(target: Path, own_names: Callable[[str], bool]) -> None:
 
 
 def _clean_one(folder: Path, target: Path, own_names: Callable[[str], bool]) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # empty: a kill came before the first file; nothing is lost
+        return
     marker = folder / INCOMPLETE
     if marker.is_file() and not marker.is_symlink():
         try:

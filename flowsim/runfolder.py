@@ -12,6 +12,7 @@ naming the file and the problem, rather than read.
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import re
@@ -176,6 +177,12 @@ def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
     check_path(directory, "cannot read the run folder")
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a folder"
+        aside = sorted(directory.parent.glob(f"{glob.escape('.' + directory.name)}.old-*"))
+        if aside and not directory.exists():
+            raise FlowsimError(
+                f"{directory}: does not exist: a replace that was interrupted left the earlier "
+                f"run in {aside[0].name}; the next flowsim run with this --out puts it back"
+            )
         raise FlowsimError(f"{directory}: {what}; give a run folder written by flowsim run")
     owned = run_files(directory)
     if owned.manifest.get("format") != RUN_FORMAT:

@@ -80,8 +80,9 @@ def simulate(
                 "replication": k,
                 "lots": out.lots,
                 "ledger_rows": len(out.ledger),
-                "in_transit_kg": out.in_transit_kg,
-                "fuel_premium_usd": out.fuel_premium_usd,
+                # Floats even when nothing is in transit: one type in every run folder.
+                "in_transit_kg": float(out.in_transit_kg),
+                "fuel_premium_usd": float(out.fuel_premium_usd),
                 "wall_seconds": time.perf_counter() - t0,
             }
         )

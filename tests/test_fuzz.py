@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from fuzz_folders import FOLDER_KINDS
 from fuzz_strategies import (
     INVALID,
     INVALID_KINDS,
@@ -77,6 +78,19 @@ def test_any_invalid_input_is_rejected_with_a_clear_message(kind, data):
     case = data.draw(INVALID[kind], label=kind)
     with tempfile.TemporaryDirectory() as folder:
         check_invalid(case, Path(folder))
+
+
+@pytest.mark.parametrize("kind", sorted(FOLDER_KINDS))
+def test_any_damaged_or_foreign_folder_is_refused_or_read_whole(kind, tmp_path_factory):
+    """tests/fuzz_folders.py: a folder flowsim wrote, damaged, or one it did not write."""
+    strategy, check = FOLDER_KINDS[kind]
+
+    @settings(QUICK, max_examples=12)
+    @given(example=strategy)
+    def property_holds(example):
+        check(example, tmp_path_factory.mktemp(kind))
+
+    property_holds()
 
 
 @settings(QUICK, max_examples=10)

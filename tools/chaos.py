@@ -9,13 +9,25 @@
    visible under its final name; ``load_sweep`` must read the finished runs.
    At the end, the tidy table (``flowsim.load_sweep``, sorted by run and
    metric) must equal the reference's, and every run must be recorded once.
-2. Dask (``--dask``): runs the same sweep on a LocalCluster of two worker
+2. Runs (``--run-kills``): ``flowsim run`` killed with SIGKILL at random
+   moments: during start-up, while the new run folder is written beside the
+   old one, and (with the system's atomic swap turned off) between the two
+   renames of a replace. After every kill, a run folder that existed before
+   is still at ``--out`` and loads whole, or (between two renames only) it
+   waits in its hidden copy, which the next run puts back; the final run
+   leaves no hidden copy behind.
+3. Pool workers (``--worker-kills``): a sweep on two worker processes, one
+   worker killed with SIGKILL as the system's OOM killer would; the sweep
+   must stop with a message that names the run and ``--resume``, and resume
+   to the same table.
+4. Dask (``--dask``): runs the same sweep on a LocalCluster of two worker
    processes, kills one worker with SIGKILL after the first results, and
    checks that the sweep still completes with the same table.
 
 Prints a summary and exits 1 on any failure.
 
-    python -m tools.chaos [--kills 20] [--seed 0] [--replications 40] [--dask] [--keep DIR]
+    python -m tools.chaos [--kills 20] [--run-kills 10] [--worker-kills 2] [--seed 0]
+                          [--replications 40] [--dask] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -350,6 +362,219 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "NO"
 
 
+# --- kills of flowsim run -----------------------------------------------------------------
+
+RUN_MOMENTS = ("during start-up", "as the run folder is written", "between two renames")
+# flowsim run with the system's atomic swap turned off and a pause after the earlier run
+# is moved aside: the window that a kill must never turn into a lost run.
+TWO_RENAMES = """
+import os, sys, time
+import flowsim.folders as folders
+folders.exchange = lambda a, b: False
+rename = os.rename
+def slow(a, b, *args, **kwargs):
+    rename(a, b, *args, **kwargs)
+    if ".old-" in os.fspath(b):
+        time.sleep(0.5)
+os.rename = slow
+from flowsim.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@dataclass
+class RunChaosReport:
+    kills: dict[str, int] = field(default_factory=dict)
+    restored_by_next_run: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def hidden_copies(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.glob(f".{out.name}.*"))
+
+
+def run_chaos(folder: Path, kills: int, seed: int) -> RunChaosReport:
+    rng = random.Random(seed + 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    scenario = folder / "chaos.toml"
+    scenario.write_text(
+        SCENARIO.replace("end = 2018-03-31", "end = 2019-12-31").replace(
+            "usd_per_oz = { 2018 = 1269.23 }", "usd_per_oz = { 2018 = 1269.23, 2019 = 1392.6 }"
+        )
+    )
+    out = folder / "run"
+    started = time.perf_counter()
+    report = RunChaosReport(kills=dict.fromkeys(RUN_MOMENTS, 0))
+
+    def run(seed_: int, two_renames: bool = False) -> subprocess.Popen:
+        argv = ["run", str(scenario), "--out", str(out), "--seed", str(seed_)]
+        prefix = ["-c", TWO_RENAMES] if two_renames else ["-m", "flowsim.cli"]
+        return subprocess.Popen(
+            [sys.executable, *prefix, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    first = run(0)
+    if first.wait() != 0:
+        raise SystemExit(f"the first run failed: {first.stderr.read().decode()}")
+    for k in range(kills):
+        moment = RUN_MOMENTS[k % len(RUN_MOMENTS)]
+        proc = run(k + 1, two_renames=moment == "between two renames")
+        t0 = time.perf_counter()
+        if moment == "during start-up":
+            deadline = t0 + rng.uniform(0.05, 0.8)
+            while proc.poll() is None and time.perf_counter() < deadline:
+                time.sleep(0.002)
+        elif moment == "as the run folder is written":
+            deadline = t0 + 120
+            while proc.poll() is None and time.perf_counter() < deadline:
+                if any(name.startswith(".run.tmp-") for name in hidden_copies(out)):
+                    break
+                time.sleep(0.0005)
+            time.sleep(rng.uniform(0.0, 0.05))
+        else:  # the earlier run moved aside, the new one not yet in its place
+            deadline = t0 + 120
+            while proc.poll() is None and time.perf_counter() < deadline and out.exists():
+                time.sleep(0.0005)
+        if proc.poll() is not None:
+            report.problems.append(f"kill {k} ({moment}): the run ended before its kill")
+            continue
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        report.kills[moment] += 1
+        if moment == "between two renames" and not out.exists():
+            if not any(name.startswith(".run.old-") for name in hidden_copies(out)):
+                report.problems.append(f"kill {k}: no run at --out and no hidden copy")
+                continue
+            report.restored_by_next_run += 1
+            if run(100 + k).wait() != 0:
+                report.problems.append(f"kill {k}: the next run failed")
+        try:
+            flowsim.Results.load(out)
+        except Exception as exc:
+            report.problems.append(f"kill {k} ({moment}): --out does not load: {exc}")
+    final = run(1000)
+    if final.wait() != 0:
+        report.problems.append(f"the final run failed: {final.stderr.read().decode()[-300:]}")
+    if hidden_copies(out):
+        report.problems.append(f"hidden copies left after the final run: {hidden_copies(out)}")
+    if flowsim.Results.load(out).meta["seed"] != 1000:
+        report.problems.append("the final run is not at --out")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def print_run_chaos(report: RunChaosReport) -> None:
+    total = sum(report.kills.values())
+    print(f"run chaos: {total} SIGKILLs of flowsim run over a run folder, {report.seconds:.0f} s")
+    for moment, count in report.kills.items():
+        print(f"  kills {moment + ':':<45}{count}")
+    print(
+        "  --out held a whole run after every kill (atomic swap):  "
+        f"{_yes(not any('does not load' in p for p in report.problems))}"
+    )
+    print(
+        "  killed between two renames (no atomic swap), the earlier run put back by the "
+        f"next run: {report.restored_by_next_run}"
+    )
+    print(f"  no hidden copy left after the final run:           {_yes(not report.problems)}")
+
+
+# --- pool workers killed ----------------------------------------------------------------
+
+
+@dataclass
+class WorkerChaosReport:
+    kills: int = 0
+    messages_ok: int = 0
+    identical: bool = False
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def worker_chaos(folder: Path, kills: int, replications: int) -> WorkerChaosReport:
+    started = time.perf_counter()
+    sweep = write_sweep(folder, replications)
+    reference, out = folder / "reference", folder / "killed"
+    report = WorkerChaosReport()
+    subprocess.run(command(sweep, reference, "--workers", "1"), check=True, capture_output=True)
+    for k in range(kills):
+        extra = ["--workers", "2"] + (["--resume"] if k else [])
+        proc = subprocess.Popen(
+            command(sweep, out, *extra),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        before = len(manifest_runs(out)[0])
+        deadline = time.perf_counter() + 120
+        while proc.poll() is None and time.perf_counter() < deadline:
+            if len(manifest_runs(out)[0]) >= before + 3:
+                break
+            time.sleep(0.01)
+        workers = [] if proc.poll() is not None else children_of(proc.pid)
+        log = out / "manifest.jsonl"
+        pids = {json.loads(x)["pid"] for x in log.read_text().splitlines()[before:] if x}
+        victims = [p for p in workers if p in pids]
+        if not victims:
+            report.problems.append(f"kill {k}: no worker to kill (the sweep ended first?)")
+            proc.wait()
+            continue
+        os.kill(victims[0], signal.SIGKILL)  # as the OOM killer would
+        _, err = proc.communicate(timeout=120)
+        report.kills += 1
+        if (
+            proc.returncode == 2
+            and "Traceback" not in err
+            and f"(pid {victims[0]}) died, killed by SIGKILL" in err
+            and "--resume" in err
+        ):
+            report.messages_ok += 1
+        else:
+            report.problems.append(f"kill {k}: exit {proc.returncode}: {err[-400:]}")
+        left = [p for p in workers if Path(f"/proc/{p}").exists() and p != victims[0]]
+        time.sleep(2.0)
+        left = [
+            p
+            for p in left
+            if Path(f"/proc/{p}/stat").exists()
+            and (Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")
+        ]
+        if left:
+            report.problems.append(f"kill {k}: workers {left} outlived the sweep")
+    done = subprocess.run(
+        command(sweep, out, "--workers", "2", "--resume"), capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        report.problems.append(f"the final --resume failed: {done.stderr[-400:]}")
+    try:
+        pd.testing.assert_frame_equal(
+            sorted_table(flowsim.load_sweep(out)), sorted_table(flowsim.load_sweep(reference))
+        )
+        report.identical = True
+    except AssertionError as exc:
+        report.problems.append(f"the final table differs: {exc}")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 @dataclass
 class DaskReport:
     runs: int
@@ -431,6 +656,12 @@ def main(argv: list[str] | None = None) -> int:
         epilog=textwrap.dedent(__doc__.split("\n\n", 1)[1]),
     )
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs of the sweep (0: none)")
+    parser.add_argument(
+        "--run-kills", type=int, default=10, help="SIGKILLs of flowsim run (0: none)"
+    )
+    parser.add_argument(
+        "--worker-kills", type=int, default=2, help="pool workers killed mid-sweep (0: none)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
     parser.add_argument(
         "--replications", type=int, default=40, help="replications of each of the 6 points"
@@ -448,6 +679,28 @@ def main(argv: list[str] | None = None) -> int:
             for problem in report.problems[:20]:
                 print(f"  problem: {problem}")
             ok &= report.ok
+        if args.run_kills:
+            runs = run_chaos(folder / "run", args.run_kills, args.seed)
+            print_run_chaos(runs)
+            for problem in runs.problems[:20]:
+                print(f"  problem: {problem}")
+            ok &= runs.ok
+        if args.worker_kills:
+            workers = worker_chaos(folder / "workers", args.worker_kills, args.replications)
+            print(
+                f"pool chaos: {workers.kills} workers killed with SIGKILL mid-sweep, "
+                f"{workers.seconds:.0f} s"
+            )
+            print(
+                "  each stopped the sweep with a message naming its run and --resume: "
+                f"{workers.messages_ok} of {workers.kills}"
+            )
+            print(
+                f"  identical to the uninterrupted run after --resume:  {_yes(workers.identical)}"
+            )
+            for problem in workers.problems[:20]:
+                print(f"  problem: {problem}")
+            ok &= workers.identical and not workers.problems
         if args.dask:
             dask = dask_chaos(folder / "dask", max(2, args.replications // 4))
             print(

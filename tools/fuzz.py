@@ -1,6 +1,7 @@
 """``make fuzz``: thousands of random scenarios, valid and broken, through flowsim.
 
-Drives the strategies of ``tests/fuzz_strategies.py`` with hypothesis (random,
+Drives the strategies of ``tests/fuzz_strategies.py`` (scenarios) and
+``tests/fuzz_folders.py`` (run and sweep folders) with hypothesis (random,
 but seeded: ``--seed`` repeats a run) and checks each example's property: a
 valid scenario runs, balances and repeats; a broken input is rejected with a
 clear message and exit code 2. Prints how many examples of each kind were
@@ -33,12 +34,19 @@ if str(ROOT / "tests") not in sys.path:
 CHUNK = 200  # examples per task: tasks of one kind get different seeds
 
 
-def plan(total: int, valid_share: float) -> dict[str, int]:
-    """How many examples of each kind: ``valid_share`` valid, the rest shared by weight."""
+def all_kinds() -> tuple[dict[str, Any], dict[str, float]]:
+    """Every kind (scenarios, then folders) and the weights of those that differ from 1."""
+    from fuzz_folders import FOLDER_KIND_WEIGHTS, FOLDER_KINDS
     from fuzz_strategies import KIND_WEIGHTS, KINDS, KNOWN_BUG_KINDS
 
+    return {**KINDS, **FOLDER_KINDS, **KNOWN_BUG_KINDS}, {**KIND_WEIGHTS, **FOLDER_KIND_WEIGHTS}
+
+
+def plan(total: int, valid_share: float) -> dict[str, int]:
+    """How many examples of each kind: ``valid_share`` valid, the rest shared by weight."""
+    kinds, kind_weights = all_kinds()
     counts = {"valid": round(total * valid_share)}
-    weights = {k: KIND_WEIGHTS.get(k, 1.0) for k in [*KINDS, *KNOWN_BUG_KINDS] if k != "valid"}
+    weights = {k: kind_weights.get(k, 1.0) for k in kinds if k != "valid"}
     rest = total - counts["valid"]
     exact = {k: rest * w / sum(weights.values()) for k, w in weights.items()}
     counts.update({k: int(v) for k, v in exact.items()})
@@ -50,11 +58,10 @@ def plan(total: int, valid_share: float) -> dict[str, int]:
 
 def fuzz(kind: str, examples: int, seed: int) -> dict[str, Any]:
     """Run ``examples`` examples of one kind; return counts and the failures."""
-    from fuzz_strategies import KINDS, KNOWN_BUG_KINDS
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as with_seed
 
-    strategy, check = {**KINDS, **KNOWN_BUG_KINDS}[kind]
+    strategy, check = all_kinds()[0][kind]
     tried = 0
     failures: dict[str, dict[str, Any]] = {}  # by signature: count and a first example
 
