@@ -325,7 +325,11 @@ def _points(sweep: Sweep) -> list[tuple[Any, ...]]:
     if sweep.sweep.method == "latin_hypercube":
         from scipy.stats import qmc  # heavy: only for this design
 
-        unit = qmc.LatinHypercube(d=d, rng=rng).random(n)
+        try:
+            sampler = qmc.LatinHypercube(d=d, rng=rng)
+        except TypeError:  # SciPy before 1.15 names the generator seed; the points are the same
+            sampler = qmc.LatinHypercube(d=d, seed=rng)
+        unit = sampler.random(n)
     else:
         unit = rng.random((n, d))
     lows = np.array([_bounds(v)[0] for v in values])
