@@ -159,9 +159,11 @@ def save_run(
 
     def fill(folder: Path) -> Mapping[str, Any]:
         for name in (*BASE_TABLES, *DERIVED_TABLES):
-            # Through a Python file: pyarrow cannot take every name the system can.
-            with open(folder / f"{name}.parquet", "wb") as f:
-                getattr(results, name).to_parquet(f, index=False)
+            # Through memory, then a Python file: pyarrow cannot take every name the system
+            # can, and pandas hands it the name of an open file.
+            buffer = io.BytesIO()
+            getattr(results, name).to_parquet(buffer, index=False)
+            (folder / f"{name}.parquet").write_bytes(buffer.getvalue())
         text = json.dumps(results.summary(), indent=2, default=str, allow_nan=False) + "\n"
         (folder / SUMMARY).write_text(text)
         if extras is not None:
