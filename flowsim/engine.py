@@ -2,7 +2,7 @@
 
 Mines produce lots, buyers and refiners queue and process them, routes carry
 them (and may seize them), partners import them. The engine only moves mass:
-which route a lot takes is asked of a :class:`~flowsim.routing.RouteChooser`,
+which route a lot takes is asked of a :class:`~flowsim.choice.RouteChooser`,
 and what the levers change is asked of :class:`~flowsim.policies.PolicyState`.
 Every movement of mass is written once to the :class:`~flowsim.ledger.Ledger`.
 
@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 import simpy
 
+from flowsim.choice import RouteChooser, StaticSplit, make_chooser
 from flowsim.ledger import (
     DELIVERED,
     EXPORTED,
@@ -35,9 +36,9 @@ from flowsim.ledger import (
     Melts,
     Receipts,
 )
+from flowsim.lots import Lot, blend, mark_touched
 from flowsim.network import MINE, PARTNER, REFINER, Network
 from flowsim.policies import PolicyState
-from flowsim.routing import RouteChooser, StaticSplit, make_chooser
 from flowsim.schema import (
     Exponential,
     Fixed,
@@ -50,46 +51,13 @@ from flowsim.schema import (
     Uniform,
 )
 
-__all__ = ["Engine", "EngineOutput", "Lot", "sampler"]
+__all__ = ["Engine", "EngineOutput", "sampler"]
 
 # Purity of what a refiner ships when the scenario does not say (four nines gold).
 DEFAULT_REFINED_PURITY = 0.9999
 # A node whose capacity a raid destroyed outright still works this slowly,
 # rather than holding a lot forever.
 MIN_CAPACITY_FACTOR = 0.01
-
-
-class Lot:
-    """A parcel of gold: its mass, where it was mined, and where it has been.
-
-    Provenance: a lot from one mine has ``mix`` None, its origin category is
-    the mine's and ``touched`` says whether it passed through a designated
-    entity. A batch melted at a refiner has ``mix``: the share of its mass by
-    (origin category, touched).
-    """
-
-    __slots__ = (
-        "arrived",
-        "id",
-        "mass",
-        "mix",
-        "origin",
-        "purity",
-        "refused_by",
-        "taint",
-        "touched",
-    )
-
-    def __init__(self, lot_id: int, mass: float, origin: int, purity: float, day: float):
-        self.id = lot_id
-        self.mass = mass
-        self.origin = origin  # the mine; for a melted batch, its largest contributor
-        self.purity = purity
-        self.taint = 0  # bit k: touched a target of sanctions regime k while it applied
-        self.touched = False
-        self.mix: dict[tuple[int, bool], float] | None = None
-        self.arrived = day  # when it reached the node it is at
-        self.refused_by: tuple[int, ...] = ()
 
 
 @dataclass
@@ -498,8 +466,7 @@ class Engine:
         ]
 
     def _melt(self, i: int, batch: list[Lot], refine_to: float | None) -> Lot:
-        """Melt lots into one and mix their provenance by what each puts into the bar:
-        its fine gold when the refiner then removes impurities, else its mass."""
+        """Melt lots into one; its provenance is their blend (:func:`flowsim.lots.blend`)."""
         day = self.env.now
         site = self.sites[i]
         mass = sum(lot.mass for lot in batch)
@@ -507,28 +474,20 @@ class Engine:
         fine = sum(lot.mass * lot.purity for lot in batch)
         by_fine_gold = refine_to is not None and refine_to > fine / mass
         melted = self._new_lot(mass, heaviest.origin, fine / mass, day)
-        mix: dict[tuple[int, bool], float] = {}
         refused: set[int] = set()
         policy = self.policy
-        category_of, present, add_melt = self.category_of, site.present, self.melts.add
+        present, add_melt = site.present, self.melts.add
         for lot in batch:
             if policy.has_sanctions:  # what each lot touched here before the melt
                 lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
                 if policy.designated_entity_on_leave(i, lot.arrived, day):
-                    _mark_touched(lot)
-            weight = lot.mass * lot.purity / fine if by_fine_gold else lot.mass / mass
-            if lot.mix is None:  # one mine's gold
-                key = (category_of[lot.origin], lot.touched)
-                mix[key] = mix.get(key, 0.0) + weight
-            else:
-                for key, share in lot.mix.items():
-                    mix[key] = mix.get(key, 0.0) + share * weight
+                    mark_touched(lot)
             melted.taint |= lot.taint
             if lot.refused_by:
                 refused.update(lot.refused_by)
             del present[lot.id]
             add_melt(day, i, melted.id, lot.id, lot.mass)
-        melted.mix = mix
+        melted.mix = blend(batch, self.category_of, by_fine_gold)
         melted.refused_by = tuple(sorted(refused))
         site.present[melted.id] = melted
         return melted
@@ -566,7 +525,7 @@ class Engine:
             policy = self.policy
             lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
             if policy.designated_entity_on_leave(i, lot.arrived, day):
-                _mark_touched(lot)
+                mark_touched(lot)
         if self._filter[i]:
             candidates = [r for r in self._out[i] if self._route_takes(r, lot, day)]
         else:
@@ -851,16 +810,6 @@ class Engine:
         if fraction >= 1.0:  # every lot here is gone, the held ones among them
             site.held.clear()
             site.waiting_for_room.clear()
-
-
-def _mark_touched(lot: Lot) -> None:
-    """The whole lot passed through a designated entity."""
-    lot.touched = True
-    if lot.mix is not None:
-        merged: dict[tuple[int, bool], float] = {}
-        for (category, _), share in lot.mix.items():
-            merged[(category, True)] = merged.get((category, True), 0.0) + share
-        lot.mix = merged
 
 
 def _refined_purity(node: Processor) -> float | None:

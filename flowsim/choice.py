@@ -1,0 +1,249 @@
+"""Route choice: which open route a lot takes out of a node, and what actors learn.
+
+This is the one place where the next hop is decided. A chooser sees only the
+routes that are open and lead somewhere that will take the lot, and hears
+what happened to each lot it sent. :class:`StaticSplit` splits by weights
+(``[behaviour] route_choice = "static"``); :class:`LogitChoice` chooses by
+expected net value and learns each route's seizure risk (``"logit"``):
+
+    P(route) is proportional to weight * exp(beta * net / price), where
+    net value = value at the destination x (1 - perceived seizure risk) - transport cost
+
+The value at a partner is what it pays (less any sanctions discount, times the
+chance it does not refuse the lot); at a buyer or a refiner, the expected net
+value of its own choices, seen from there. Each node learns the seizure risk
+of its routes from what happens to the lots it sends (exponential smoothing),
+and forgets towards the route's published risk when it hears nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from flowsim.network import PARTNER, Network
+
+if TYPE_CHECKING:
+    from flowsim.lots import Lot
+    from flowsim.policies import PolicyState
+
+__all__ = ["LogitChoice", "PerceivedRisk", "RouteChooser", "StaticSplit", "make_chooser"]
+
+
+NO_CREDIT = -math.inf  # below any route's credit
+
+
+class RouteChooser(Protocol):
+    def choose(self, node: int, lot: Lot, candidates: Sequence[int], day: float) -> int:
+        """Return one of ``candidates`` (route indices) for ``lot``."""
+        ...
+
+    def split(
+        self, node: int, lot: Lot, candidates: Sequence[int], day: float
+    ) -> Sequence[tuple[int, float]]:
+        """Shares of a shipment by route, for shipment mode: (route, share), shares > 0
+        adding up to 1, as per-lot mode's choices would split the lots over time."""
+        ...
+
+    def observe(self, route: int, seized: bool, day: float) -> None:
+        """Hear whether a lot sent down ``route`` was seized on the way."""
+        ...
+
+
+def make_chooser(network: Network, policy: PolicyState, rng: np.random.Generator) -> RouteChooser:
+    """The chooser the scenario's ``[behaviour] route_choice`` asks for."""
+    if network.scenario.behaviour.route_choice == "logit":
+        return LogitChoice(network, policy, rng)
+    return StaticSplit(network)
+
+
+class StaticSplit:
+    """Split each node's outflow by mass in proportion to the routes' weights.
+
+    Deterministic smooth weighted round robin over mass: the open route with the
+    most credit takes the lot, every open route earns the lot's mass times its
+    share, and the taker pays the mass. Which route takes a lot does not depend on
+    the lot's mass, so the split by origin follows the split by mass. Routes that
+    are closed earn nothing, so when one reopens it does not receive a burst to
+    catch up on what it missed.
+    """
+
+    def __init__(self, network: Network):
+        self.weights = [r.weight for r in network.scenario.routes.values()]
+        self.credit = [0.0] * len(self.weights)
+        # With every route of a node open (the common case), its shares are fixed.
+        self.all_open = network.out_routes
+        self.shares = [self._shares(routes) for routes in network.out_routes]
+
+    def _shares(self, routes: Sequence[int]) -> tuple[tuple[int, float], ...]:
+        weighted = [r for r in routes if self.weights[r] > 0.0] or list(routes)
+        total = sum(self.weights[r] for r in weighted)
+        return tuple(
+            (r, self.weights[r] / total if total > 0 else 1.0 / len(weighted)) for r in weighted
+        )
+
+    def observe(self, route: int, seized: bool, day: float) -> None:
+        """A static split does not learn."""
+
+    def split(
+        self, node: int, lot: Lot, candidates: Sequence[int], day: float
+    ) -> Sequence[tuple[int, float]]:
+        """Each open route's share of a shipment: the shares the lots take over time."""
+        if candidates is self.all_open[node]:
+            return self.shares[node]
+        return self._shares(candidates)
+
+    def choose(self, node: int, lot: Lot, candidates: Sequence[int], day: float) -> int:
+        if len(candidates) == 1:
+            return candidates[0]
+        mass = lot.mass
+        credit = self.credit
+        if candidates is self.all_open[node]:
+            # The richest route before this lot takes it, so that which route a lot
+            # takes does not depend on its mass: choosing after crediting would send
+            # big lots to the big routes, and with them the big mines' provenance.
+            best, best_credit = -1, NO_CREDIT
+            for r, share in self.shares[node]:
+                if credit[r] > best_credit:
+                    best, best_credit = r, credit[r]
+                credit[r] += mass * share
+            credit[best] -= mass
+            return best
+        weights = self.weights
+        # Routes of weight 0 are fallbacks: used only when no weighted route is open.
+        weighted = [r for r in candidates if weights[r] > 0.0]
+        if weighted:
+            candidates = weighted
+            if len(candidates) == 1:
+                return candidates[0]
+        total = 0.0
+        for r in candidates:
+            total += weights[r]
+        best, best_credit = candidates[0], NO_CREDIT
+        for r in candidates:
+            if credit[r] > best_credit:
+                best, best_credit = r, credit[r]
+            # Among fallbacks only (all weights zero), split evenly.
+            credit[r] += mass * (weights[r] / total if total > 0 else 1.0 / len(candidates))
+        credit[best] -= mass
+        return best
+
+
+class PerceivedRisk:
+    """Each route's seizure risk as its sending node perceives it."""
+
+    def __init__(self, prior: Sequence[float], learning_rate: float, memory_days: float):
+        self.prior = list(prior)
+        self.value = list(prior)
+        self.updated = [0.0] * len(self.prior)
+        self.rate = learning_rate
+        self.memory = memory_days
+
+    def get(self, route: int, day: float) -> float:
+        prior = self.prior[route]
+        gap = self.value[route] - prior
+        if gap == 0.0:
+            return prior
+        return prior + gap * math.exp(-(day - self.updated[route]) / self.memory)
+
+    def observe(self, route: int, seized: bool, day: float) -> None:
+        current = self.get(route, day)
+        self.value[route] = current + self.rate * ((1.0 if seized else 0.0) - current)
+        self.updated[route] = day
+
+
+class LogitChoice:
+    """Route choice by a multinomial logit over expected net value."""
+
+    def __init__(self, network: Network, policy: PolicyState, rng: np.random.Generator):
+        s = network.scenario
+        self.network = network
+        self.policy = policy
+        self.rng = rng
+        self.beta = s.behaviour.logit_sensitivity
+        routes = list(s.routes.values())
+        self.weights = [r.weight for r in routes]
+        self.cost = [r.cost_usd_per_kg for r in routes]
+        self.price_factor = [getattr(n, "price_factor", 0.0) for n in s.nodes.values()]
+        self.risk = PerceivedRisk(
+            [r.seizure_probability for r in routes],
+            s.behaviour.risk_learning_rate,
+            s.behaviour.risk_memory_days,
+        )
+
+    def observe(self, route: int, seized: bool, day: float) -> None:
+        self.risk.observe(route, seized, day)
+
+    def split(
+        self, node: int, lot: Lot, candidates: Sequence[int], day: float
+    ) -> list[tuple[int, float]]:
+        """Each open route's share of a shipment: its probability of taking a lot."""
+        shares = zip(candidates, self._route_probabilities(lot, candidates, day), strict=True)
+        return [(r, p) for r, p in shares if p > 0.0]
+
+    def choose(self, node: int, lot: Lot, candidates: Sequence[int], day: float) -> int:
+        if len(candidates) == 1:
+            return candidates[0]
+        probabilities = self._route_probabilities(lot, candidates, day)
+        u = self.rng.random()
+        for r, p in zip(candidates, probabilities, strict=True):
+            u -= p
+            if u < 0.0:
+                return r
+        return candidates[-1]
+
+    def _route_probabilities(self, lot: Lot, candidates: Sequence[int], day: float) -> list[float]:
+        price = self.network.price_usd_per_kg(day)
+        memo: dict[tuple[int, int], float] = {}
+        nets = [self._net(r, lot.taint, day, price, memo) for r in candidates]
+        return self._probabilities(candidates, nets, price)
+
+    def _probabilities(self, routes: Sequence[int], nets: Sequence[float], price: float):
+        weights = self.weights
+        # Routes of weight 0 are fallbacks, as in the static split.
+        if any(weights[r] > 0.0 for r in routes):
+            pairs = [(weights[r], n) for r, n in zip(routes, nets, strict=True)]
+        else:
+            pairs = [(1.0, n) for n in nets]
+        best = max(n for w, n in pairs if w > 0.0)
+        scores = [
+            w * math.exp(self.beta * (n - best) / price) if w > 0.0 else 0.0 for w, n in pairs
+        ]
+        total = sum(scores)
+        return [x / total for x in scores]
+
+    def _net(
+        self, route: int, taint: int, day: float, price: float, memo: dict[tuple[int, int], float]
+    ) -> float:
+        target = self.network.route_target[route]
+        value = self._value(target, taint, day, price, memo)
+        return value * (1.0 - self.risk.get(route, day)) - self.cost[route]
+
+    def _value(
+        self, node: int, taint: int, day: float, price: float, memo: dict[tuple[int, int], float]
+    ) -> float:
+        """What a kg of gold with this taint is worth on arriving at ``node``."""
+        key = (node, taint)
+        if key in memo:
+            return memo[key]
+        policy = self.policy
+        if self.network.kinds[node] == PARTNER:
+            refuse, discount = policy.refusal(node, taint, day) if taint else (0.0, 0.0)
+            value = price * self.price_factor[node] * (1.0 - discount) * (1.0 - refuse)
+        else:
+            leaving = taint | policy.node_taint_now(node, day) if policy.has_sanctions else taint
+            routes, nets = [], []
+            for r in self.network.out_routes[node]:
+                net = self._net(r, leaving, day, price, memo)
+                if self._value(self.network.route_target[r], leaving, day, price, memo) > 0.0:
+                    routes.append(r)
+                    nets.append(net)
+            value = 0.0
+            if routes:
+                probabilities = self._probabilities(routes, nets, price)
+                value = sum(p * n for p, n in zip(probabilities, nets, strict=True))
+        memo[key] = value
+        return value
