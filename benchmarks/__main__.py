@@ -42,7 +42,8 @@ def measure(size_name: str, repetitions: int) -> dict:
     from flowsim.simulation import simulate
 
     size = SIZES[size_name]
-    network = Network.build(scenario(size))
+    built = scenario(size)
+    network = Network.build(built)
     bare_simpy_seconds, engine_seconds = [], []
     lots = events = bare_events = 0
     for k in range(repetitions):
@@ -61,7 +62,7 @@ def measure(size_name: str, repetitions: int) -> dict:
         del engine, out
     gc.collect()
     started = time.perf_counter()
-    results = simulate(network.scenario, seed=0)
+    results = simulate(built, seed=0)
     simulate_seconds = time.perf_counter() - started
     del results
     best = min(engine_seconds)

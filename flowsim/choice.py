@@ -27,8 +27,8 @@ import numpy as np
 from flowsim.network import PARTNER, Network
 
 if TYPE_CHECKING:
+    from flowsim.levers import Levers
     from flowsim.lots import Lot
-    from flowsim.policies import PolicyState
 
 __all__ = ["LogitChoice", "PerceivedRisk", "RouteChooser", "StaticSplit", "make_chooser"]
 
@@ -53,9 +53,9 @@ class RouteChooser(Protocol):
         ...
 
 
-def make_chooser(network: Network, policy: PolicyState, rng: np.random.Generator) -> RouteChooser:
+def make_chooser(network: Network, policy: Levers, rng: np.random.Generator) -> RouteChooser:
     """The chooser the scenario's ``[behaviour] route_choice`` asks for."""
-    if network.scenario.behaviour.route_choice == "logit":
+    if network.route_choice == "logit":
         return LogitChoice(network, policy, rng)
     return StaticSplit(network)
 
@@ -72,7 +72,7 @@ class StaticSplit:
     """
 
     def __init__(self, network: Network):
-        self.weights = [r.weight for r in network.scenario.routes.values()]
+        self.weights = list(network.route_weight)
         self.credit = [0.0] * len(self.weights)
         # With every route of a node open (the common case), its shares are fixed.
         self.all_open = network.out_routes
@@ -158,20 +158,16 @@ class PerceivedRisk:
 class LogitChoice:
     """Route choice by a multinomial logit over expected net value."""
 
-    def __init__(self, network: Network, policy: PolicyState, rng: np.random.Generator):
-        s = network.scenario
+    def __init__(self, network: Network, policy: Levers, rng: np.random.Generator):
         self.network = network
         self.policy = policy
         self.rng = rng
-        self.beta = s.behaviour.logit_sensitivity
-        routes = list(s.routes.values())
-        self.weights = [r.weight for r in routes]
-        self.cost = [r.cost_usd_per_kg for r in routes]
-        self.price_factor = [getattr(n, "price_factor", 0.0) for n in s.nodes.values()]
+        self.beta = network.logit_sensitivity
+        self.weights = list(network.route_weight)
+        self.cost = list(network.route_cost)
+        self.price_factor = list(network.price_factor)
         self.risk = PerceivedRisk(
-            [r.seizure_probability for r in routes],
-            s.behaviour.risk_learning_rate,
-            s.behaviour.risk_memory_days,
+            list(network.route_seizure), network.risk_learning_rate, network.risk_memory_days
         )
 
     def observe(self, route: int, seized: bool, day: float) -> None:

@@ -3,7 +3,7 @@
 Mines produce lots, buyers and refiners queue and process them, routes carry
 them (and may seize them), partners import them. The engine only moves mass:
 which route a lot takes is asked of a :class:`~flowsim.choice.RouteChooser`,
-and what the levers change is asked of :class:`~flowsim.policies.PolicyState`.
+and what the levers change is asked of :class:`~flowsim.levers.Levers`.
 Every movement of mass is written once to the :class:`~flowsim.ledger.Ledger`.
 
 All randomness comes from the one ``numpy.random.Generator`` passed in.
@@ -36,25 +36,21 @@ from flowsim.ledger import (
     Melts,
     Receipts,
 )
+from flowsim.levers import Levers
 from flowsim.lots import Lot, blend, mark_touched
-from flowsim.network import MINE, PARTNER, REFINER, Network
-from flowsim.policies import PolicyState
-from flowsim.schema import (
-    Exponential,
-    Fixed,
-    Lognormal,
-    Mine,
-    Partner,
-    Processor,
-    StockLot,
-    Triangular,
-    Uniform,
+from flowsim.network import (
+    MINE,
+    PARTNER,
+    REFINER,
+    Duration,
+    MineSpec,
+    Network,
+    ProcessorSpec,
+    StockSpec,
 )
 
 __all__ = ["Engine", "EngineOutput", "sampler"]
 
-# Purity of what a refiner ships when the scenario does not say (four nines gold).
-DEFAULT_REFINED_PURITY = 0.9999
 # A node whose capacity a raid destroyed outright still works this slowly,
 # rather than holding a lot forever.
 MIN_CAPACITY_FACTOR = 0.01
@@ -89,25 +85,26 @@ class EngineOutput:
     lots: int
 
 
-def sampler(dist, rng: np.random.Generator) -> Callable[[], float]:
-    """A function that draws one duration in days from a distribution model."""
-    if isinstance(dist, Fixed):
-        value = dist.value
+def sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
+    """A function that draws one duration in days from a compiled distribution."""
+    p = dist.params
+    if dist.kind == "fixed":
+        value = p[0]
         return lambda: value
-    if isinstance(dist, Exponential):
-        return partial(rng.exponential, dist.mean)
-    if isinstance(dist, Lognormal):
-        if dist.cv == 0:
-            mean = dist.mean
+    if dist.kind == "exponential":
+        return partial(rng.exponential, p[0])
+    if dist.kind == "lognormal":
+        mean, cv = p
+        if cv == 0:
             return lambda: mean
-        sigma = math.sqrt(math.log1p(dist.cv**2))
-        return partial(rng.lognormal, math.log(dist.mean) - sigma**2 / 2, sigma)
-    if isinstance(dist, Triangular):
-        if dist.low == dist.high:
-            value = dist.low
-            return lambda: value
-        return partial(rng.triangular, dist.low, dist.mode, dist.high)
-    return partial(rng.uniform, dist.low, dist.high)
+        sigma = math.sqrt(math.log1p(cv**2))
+        return partial(rng.lognormal, math.log(mean) - sigma**2 / 2, sigma)
+    if dist.kind == "triangular":
+        low, mode, high = p
+        if low == high:
+            return lambda: low
+        return partial(rng.triangular, low, mode, high)
+    return partial(rng.uniform, p[0], p[1])
 
 
 class Engine:
@@ -130,30 +127,28 @@ class Engine:
         self.ledger = Ledger(len(network.node_ids), len(network.route_ids))
         self.receipts = Receipts(len(network.node_ids))
         self.melts = Melts()
-        self.policy = PolicyState(network, policy_rng)
+        self.policy = Levers(network, policy_rng)
         self.chooser = chooser or make_chooser(network, self.policy, choice_rng)
         self.category_of = network.category_of
         self.category_jurisdiction = [c[0] for c in network.categories]
-        s = network.scenario
-        self.horizon = float(s.days)
+        self.horizon = float(network.days)
         # The days on which a lever may open a route that was closed: held lots wait
         # for these, rather than being retried on a clock.
         self.reopen_days = self.policy.reopen_days()
         self.next_lot = 0
         self.fuel_premium_usd = 0.0
 
-        routes = list(s.routes.values())
-        self.route_transit = [sampler(r.transit_days, transit_rng) for r in routes]
+        routes = network.route_ids
+        self.route_transit = [sampler(d, transit_rng) for d in network.route_transit]
         self.service_rng = transit_rng
-        self.shipments = s.simulation.granularity == "shipment"
-        self.route_capacity = [r.capacity_kg_per_day for r in routes]
+        self.shipments = network.granularity == "shipment"
+        self.route_capacity = list(network.route_capacity)
         if self.shipments:
             # A route used once a collection or a batch may carry at once what its
             # capacity allows over that interval: room fills at its daily capacity, up
             # to that much, and a shipment takes what room there is.
-            sim = s.simulation
             self.route_room_max = [
-                (sim.collection_days if network.kinds[source] == MINE else sim.batch_days)
+                (network.collection_days if network.kinds[source] == MINE else network.batch_days)
                 * (c or 0.0)
                 for c, source in zip(self.route_capacity, network.route_source, strict=True)
             ]
@@ -161,9 +156,7 @@ class Engine:
             self.route_room_day = [0.0] * len(routes)
         self.route_day = [-1] * len(routes)
         self.route_used = [0.0] * len(routes)
-        self.price_factor = [
-            n.price_factor if isinstance(n, Partner) else 0.0 for n in s.nodes.values()
-        ]
+        self.price_factor = list(network.price_factor)
         self.sites = [Site(i, kind, {}) for i, kind in enumerate(network.kinds)]
         self._reach_cache: dict[tuple[int, int], bool] = {}
         self._reach_epoch = -1
@@ -185,9 +178,8 @@ class Engine:
         self._target = network.route_target
         self._learns = not isinstance(self.chooser, StaticSplit)
         self._sanctions = self.policy.has_sanctions
-        # Raids and interdictions append to a route's boosts in place.
-        self._route_boosts = self.policy.route_boosts
-        self._base_seizure = self.policy.base_seizure
+        self._seizure_varies = self.policy.seizure_varies
+        self._base_seizure = network.route_seizure
         self._add_receipt = self.receipts.add
         # Prices change on the first day of a year: one lookup per day of the run.
         self._price_on = [network.price_usd_per_kg(day) for day in range(int(self.horizon) + 1)]
@@ -200,17 +192,20 @@ class Engine:
         self._room_on = [partial(self._offer_room, i) for i in range(len(network.kinds))]
         # A node whose routes no lever or limit can close sends every lot to the
         # chooser with all its routes, unfiltered.
-        can_close = self.policy.has_sanctions or bool(self.policy.raids)
+        can_close = self.policy.has_sanctions or bool(self.policy.raid_events)
         self._filter = [
             can_close or any(self.route_capacity[r] is not None for r in routes)
             for routes in network.out_routes
         ]
 
-        for i, node in enumerate(s.nodes.values()):
-            if isinstance(node, Mine):
+        mines = {m.node: m for m in network.mines}
+        processors = {p.node: p for p in network.processors}
+        for i in range(len(network.kinds)):
+            if i in mines:
                 produce = self._collect if self.shipments else self._mine
-                self.env.process(produce(i, node, mine_rngs[i]))
-            elif isinstance(node, Processor):
+                self.env.process(produce(i, mines[i], mine_rngs[i]))
+            elif i in processors:
+                node = processors[i]
                 site = self.sites[i]
                 if self.shipments:
                     site.waiting = []
@@ -219,10 +214,18 @@ class Engine:
                     site.store = simpy.Store(self.env)
                     for _ in range(node.servers):
                         self.env.process(self._serve(i, node))
-                for stock in node.initial_stock:
+                for stock in node.stock:
                     self._open_stock(i, stock)
-        if self.policy.raids:
-            self.env.process(self.policy.raid_process(self.env, self))
+        if self.policy.raid_events:
+            self.env.process(self._raids())
+
+    def _raids(self) -> Generator:
+        """Each raid of the replication, on its day."""
+        env = self.env
+        for event in self.policy.raid_events:
+            if event.day > env.now:
+                yield env.timeout(event.day - env.now)
+            self.policy.apply_raid(event, self)
 
     # --- the run ----------------------------------------------------------------
 
@@ -261,10 +264,9 @@ class Engine:
         self.next_lot += 1
         return lot
 
-    def _open_stock(self, node: int, stock: StockLot) -> None:
-        s = self.network.scenario
-        purity = stock.purity or s.nodes[stock.origin].purity or s.prices.dore_purity
-        origin_index = self.network.index(stock.origin)
+    def _open_stock(self, node: int, stock: StockSpec) -> None:
+        purity = stock.purity
+        origin_index = stock.origin
         site = self.sites[node]
         whole, rest = divmod(stock.kg, stock.lot_kg)
         masses = [stock.lot_kg] * int(whole) + ([rest] if rest > 1e-12 else [])
@@ -279,22 +281,18 @@ class Engine:
 
     # --- processes --------------------------------------------------------------
 
-    def _mine(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
-        s = self.network.scenario
+    def _mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
         env, policy = self.env, self.policy
         produced = self.ledger.code_of(PRODUCED, i, -1)
-        if mine.lot_interval_days is None:
-            interval_dist = Fixed(dist="fixed", value=s.simulation.lot_interval_days)
-        else:
-            interval_dist = mine.lot_interval_days
+        interval_dist = mine.interval
         interval = interval_dist.mean
-        fixed = isinstance(interval_dist, Fixed)
+        fixed = interval_dist.kind == "fixed"
         next_interval = sampler(interval_dist, rng)
-        rate = mine.production_kg_per_day
-        purity = mine.purity or s.prices.dore_purity
-        variance = mine.production_cv**2  # may underflow to 0 for a tiny cv: then no noise
+        rate = mine.kg_per_day
+        purity = mine.purity
+        variance = mine.cv**2  # may underflow to 0 for a tiny cv: then no noise
         shape = 1.0 / variance if variance > 0.0 else 0.0
-        has_fuel_cuts = bool(policy.fuel_cuts[i])
+        has_fuel_cuts = policy.cuts_fuel(i)
         # A lot holds the output of the interval that starts at its time, so
         # that every day of the calendar produces, the first one included.
         # Drawn intervals make a renewal process that starts at a drawn time:
@@ -317,17 +315,16 @@ class Engine:
                 self.dispatch(lot, i)
             yield env.timeout(next_interval())
 
-    def _serve(self, i: int, node: Processor) -> Generator:
+    def _serve(self, i: int, node: ProcessorSpec) -> Generator:
         env, policy = self.env, self.policy
         site = self.sites[i]
         get = site.store.get
-        process_time = sampler(node.processing_days, self.service_rng)
+        process_time = sampler(node.processing, self.service_rng)
         capacity = node.capacity_kg_per_day
         loss = node.loss_fraction
-        purity = _refined_purity(node)
+        purity = node.refines_to
         batch_kg = node.batch_kg
         items = site.store.items
-        damage = policy.damage
         while True:
             lot = yield get()
             if lot.mass <= 0.0:  # seized whole while it queued
@@ -344,7 +341,7 @@ class Engine:
                         mass += more.mass
                 if len(batch) > 1:
                     lot = self._melt(i, batch, purity)
-            if damage[i]:
+            if policy.capacity_changed(i):
                 factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
                 busy = process_time() + lot.mass / (capacity * factor)
             else:
@@ -370,7 +367,7 @@ class Engine:
 
     # --- shipment mode ------------------------------------------------------------
 
-    def _collect(self, i: int, mine: Mine, rng: np.random.Generator) -> Generator:
+    def _collect(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
         """Shipment mode: the mine's output is collected every ``collection_days`` as
         one lot, which holds the output of the period that starts then (as a lot of
         per-lot mode holds that of its interval). Each mine has its own day of the
@@ -382,18 +379,16 @@ class Engine:
         count of a renewal process approximated by its Poisson limit), each with
         the mine's production noise, drawn at once as one gamma variate.
         """
-        s = self.network.scenario
         env, policy = self.env, self.policy
         produced = self.ledger.code_of(PRODUCED, i, -1)
-        interval_dist = mine.lot_interval_days
-        interval = s.simulation.lot_interval_days if interval_dist is None else interval_dist.mean
-        drawn = interval_dist is not None and not _constant(interval_dist)
-        rate = mine.production_kg_per_day
-        purity = mine.purity or s.prices.dore_purity
-        variance = mine.production_cv**2
+        interval = mine.interval.mean
+        drawn = mine.own_interval and not mine.interval.constant
+        rate = mine.kg_per_day
+        purity = mine.purity
+        variance = mine.cv**2
         shape = 1.0 / variance if variance > 0.0 else 0.0
-        has_fuel_cuts = bool(policy.fuel_cuts[i])
-        period, horizon = s.simulation.collection_days, self.horizon
+        has_fuel_cuts = policy.cuts_fuel(i)
+        period, horizon = self.network.collection_days, self.horizon
         days = period * (1.0 - rng.random())  # the first period: (0, period]
         while True:
             day = env.now
@@ -414,7 +409,7 @@ class Engine:
             yield env.timeout(days)
             days = period
 
-    def _process_batches(self, i: int, node: Processor) -> Generator:
+    def _process_batches(self, i: int, node: ProcessorSpec) -> Generator:
         """Shipment mode: every ``batch_days`` the node takes all the lots it holds,
         processes them as one batch and ships them consolidated. Lots are
         consolidated by what sanctions see in them (taint, and the partners that
@@ -423,12 +418,11 @@ class Engine:
         """
         env, policy = self.env, self.policy
         site = self.sites[i]
-        process_time = sampler(node.processing_days, self.service_rng)
+        process_time = sampler(node.processing, self.service_rng)
         capacity = node.capacity_kg_per_day * node.servers
         loss = node.loss_fraction
-        purity = _refined_purity(node)
-        damage = policy.damage
-        period = self.network.scenario.simulation.batch_days
+        purity = node.refines_to
+        period = self.network.batch_days
         batch_day = period / 2
         yield env.timeout(batch_day)
         while True:
@@ -436,7 +430,7 @@ class Engine:
             site.waiting = []
             if lots:
                 mass = sum(lot.mass for lot in lots)
-                if damage[i]:
+                if policy.capacity_changed(i):
                     factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
                     busy = process_time() + mass / (capacity * factor)
                 else:
@@ -693,7 +687,7 @@ class Engine:
         or, ``returning``, its start again after a refusal."""
         lot = event._value
         day = self.env.now
-        if self._route_boosts[r]:
+        if self._seizure_varies[r]:
             p = self.policy.seizure_probability(r, day)
         else:
             p = self._base_seizure[r]
@@ -810,21 +804,3 @@ class Engine:
         if fraction >= 1.0:  # every lot here is gone, the held ones among them
             site.held.clear()
             site.waiting_for_room.clear()
-
-
-def _refined_purity(node: Processor) -> float | None:
-    """The purity a refiner ships at; None for a buyer, which does not refine."""
-    if node.kind != "refiner":
-        return None
-    return node.output_purity if node.output_purity is not None else DEFAULT_REFINED_PURITY
-
-
-def _constant(dist) -> bool:
-    """Whether a duration distribution always gives the same value."""
-    if isinstance(dist, Fixed):
-        return True
-    if isinstance(dist, Lognormal):
-        return dist.cv == 0
-    if isinstance(dist, Triangular | Uniform):
-        return dist.low == dist.high
-    return False

@@ -1,7 +1,11 @@
-"""The compiled network: nodes and routes as integer-indexed tables.
+"""The compiled network: every number a run needs, as plain integer-indexed tables.
 
-The engine works on integer indices and plain lists, so that the hot path
-does no dictionary look-ups by name and no pydantic attribute access.
+``Network.build(scenario)`` is the one place where the scenario's typed models
+are read for a run: nodes and routes become indices, distributions become
+:class:`Duration`, mines and processors become small specs, prices a table by
+day, and each lever's dated rules its compiled tables (:mod:`flowsim.levers`).
+The engine, the levers and the route choosers read only this; none of them
+imports the scenario schema.
 """
 
 from __future__ import annotations
@@ -10,21 +14,109 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date as Date
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from flowsim.schema import Scenario
+from flowsim.levers import LeverTables, compile_levers
 
-__all__ = ["BUYER", "KG_TO_TROY_OZ", "KINDS", "MINE", "PARTNER", "REFINER", "Network"]
+if TYPE_CHECKING:
+    from flowsim.schema import Scenario
+
+__all__ = [
+    "BUYER",
+    "KG_TO_TROY_OZ",
+    "KINDS",
+    "MINE",
+    "PARTNER",
+    "REFINER",
+    "Duration",
+    "MineSpec",
+    "Network",
+    "ProcessorSpec",
+    "StockSpec",
+]
 
 KG_TO_TROY_OZ = 32.150746568627976
 MINE, BUYER, REFINER, PARTNER = 0, 1, 2, 3
 KINDS = ("mine", "buyer", "refiner", "partner")
+# Purity of what a refiner ships when the scenario does not say (four nines gold).
+DEFAULT_REFINED_PURITY = 0.9999
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A distribution of days: ``kind`` is fixed, exponential, lognormal, triangular or
+    uniform; ``params`` are, in order, (value), (mean), (mean, cv), (low, mode, high)
+    or (low, high)."""
+
+    kind: str
+    params: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        p = self.params
+        if self.kind in ("fixed", "exponential", "lognormal"):
+            return p[0]
+        return sum(p) / len(p)
+
+    @property
+    def constant(self) -> bool:
+        """Whether every draw gives the same value."""
+        p = self.params
+        if self.kind == "fixed":
+            return True
+        if self.kind == "lognormal":
+            return p[1] == 0
+        if self.kind in ("triangular", "uniform"):
+            return p[0] == p[-1]
+        return False
+
+    @classmethod
+    def of(cls, dist: Any) -> Duration:
+        kind = dist.dist
+        names = {
+            "fixed": ("value",),
+            "exponential": ("mean",),
+            "lognormal": ("mean", "cv"),
+            "triangular": ("low", "mode", "high"),
+            "uniform": ("low", "high"),
+        }[kind]
+        return cls(kind, tuple(float(getattr(dist, name)) for name in names))
+
+
+@dataclass(frozen=True)
+class MineSpec:
+    node: int
+    kg_per_day: float
+    cv: float
+    purity: float
+    interval: Duration  # the mine's own, or the scenario's fixed default
+    own_interval: bool  # whether the mine set its interval
+
+
+@dataclass(frozen=True)
+class StockSpec:
+    origin: int
+    kg: float
+    lot_kg: float
+    purity: float
+
+
+@dataclass(frozen=True)
+class ProcessorSpec:
+    node: int
+    capacity_kg_per_day: float
+    servers: int
+    processing: Duration
+    loss_fraction: float
+    refines_to: float | None  # a refiner's output purity; None for a buyer
+    batch_kg: float | None
+    stock: tuple[StockSpec, ...]
 
 
 @dataclass(frozen=True)
 class Network:
-    scenario: Scenario
     node_ids: tuple[str, ...]
     kinds: tuple[int, ...]
     out_routes: tuple[tuple[int, ...], ...]
@@ -36,40 +128,134 @@ class Network:
     # Origin categories (jurisdiction x legal status) of the mines, and each node's.
     categories: tuple[tuple[str, str], ...]
     category_of: tuple[int, ...]
+    # Nodes, for the tables of a run and for the levers.
+    names: tuple[str, ...]
+    jurisdictions: tuple[str, ...]
+    entities: tuple[str, ...]
+    legal_statuses: tuple[str, ...]
+    regions: tuple[str, ...]
+    price_factor: tuple[float, ...]  # partners'; 0 for other nodes
+    mines: tuple[MineSpec, ...]
+    processors: tuple[ProcessorSpec, ...]
+    # Routes.
+    route_transit: tuple[Duration, ...]
+    route_cost: tuple[float, ...]
+    route_capacity: tuple[float | None, ...]
+    route_seizure: tuple[float, ...]
+    route_weight: tuple[float, ...]
+    route_release: tuple[float, ...]
+    # The calendar and how a run moves.
+    days: int
+    granularity: str
+    collection_days: float
+    batch_days: float
+    # Route choice.
+    route_choice: str
+    logit_sensitivity: float
+    risk_learning_rate: float
+    risk_memory_days: float
+    levers: LeverTables
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:
+        nodes = list(scenario.nodes.values())
         node_ids = tuple(scenario.nodes)
         index = {node_id: i for i, node_id in enumerate(node_ids)}
-        route_ids = tuple(scenario.routes)
-        sources = tuple(index[r.source] for r in scenario.routes.values())
-        targets = tuple(index[r.target] for r in scenario.routes.values())
+        routes = list(scenario.routes.values())
+        sources = tuple(index[r.source] for r in routes)
+        targets = tuple(index[r.target] for r in routes)
         out: list[list[int]] = [[] for _ in node_ids]
         for r, s in enumerate(sources):
             out[s].append(r)
         years = sorted(scenario.prices.usd_per_oz)
-        origins = [(n.jurisdiction, n.legal_status) for n in scenario.nodes.values()]
+        origins = [(n.jurisdiction, n.legal_status) for n in nodes]
         categories = tuple(
-            sorted(
-                {
-                    o
-                    for o, n in zip(origins, scenario.nodes.values(), strict=True)
-                    if n.kind == "mine"
-                }
-            )
+            sorted({o for o, n in zip(origins, nodes, strict=True) if n.kind == "mine"})
         )
+        dore = scenario.prices.dore_purity
+        settings = scenario.simulation
+        mines, processors = [], []
+        for i, node in enumerate(nodes):
+            if node.kind == "mine":
+                own = node.lot_interval_days is not None
+                mines.append(
+                    MineSpec(
+                        node=i,
+                        kg_per_day=node.production_kg_per_day,
+                        cv=node.production_cv,
+                        purity=node.purity or dore,
+                        interval=(
+                            Duration.of(node.lot_interval_days)
+                            if own
+                            else Duration("fixed", (settings.lot_interval_days,))
+                        ),
+                        own_interval=own,
+                    )
+                )
+            elif node.kind in ("buyer", "refiner"):
+                refines_to = None
+                if node.kind == "refiner":
+                    refines_to = (
+                        node.output_purity
+                        if node.output_purity is not None
+                        else DEFAULT_REFINED_PURITY
+                    )
+                stock = tuple(
+                    StockSpec(
+                        origin=index[lot.origin],
+                        kg=lot.kg,
+                        lot_kg=lot.lot_kg,
+                        purity=lot.purity or scenario.nodes[lot.origin].purity or dore,
+                    )
+                    for lot in node.initial_stock
+                )
+                processors.append(
+                    ProcessorSpec(
+                        node=i,
+                        capacity_kg_per_day=node.capacity_kg_per_day,
+                        servers=node.servers,
+                        processing=Duration.of(node.processing_days),
+                        loss_fraction=node.loss_fraction,
+                        refines_to=refines_to,
+                        batch_kg=node.batch_kg,
+                        stock=stock,
+                    )
+                )
+        behaviour = scenario.behaviour
         return cls(
-            scenario=scenario,
             node_ids=node_ids,
-            kinds=tuple(KINDS.index(n.kind) for n in scenario.nodes.values()),
+            kinds=tuple(KINDS.index(n.kind) for n in nodes),
             out_routes=tuple(tuple(rs) for rs in out),
-            route_ids=route_ids,
+            route_ids=tuple(scenario.routes),
             route_source=sources,
             route_target=targets,
             price_change_days=tuple(scenario.day_of(Date(y, 1, 1)) for y in years),
             usd_per_kg=tuple(scenario.prices.usd_per_oz[y] * KG_TO_TROY_OZ for y in years),
             categories=categories,
             category_of=tuple(categories.index(o) if o in categories else -1 for o in origins),
+            names=tuple(n.name or node_id for node_id, n in zip(node_ids, nodes, strict=True)),
+            jurisdictions=tuple(n.jurisdiction for n in nodes),
+            entities=tuple(n.entity for n in nodes),
+            legal_statuses=tuple(n.legal_status for n in nodes),
+            regions=tuple(n.region for n in nodes),
+            price_factor=tuple(n.price_factor if n.kind == "partner" else 0.0 for n in nodes),
+            mines=tuple(mines),
+            processors=tuple(processors),
+            route_transit=tuple(Duration.of(r.transit_days) for r in routes),
+            route_cost=tuple(r.cost_usd_per_kg for r in routes),
+            route_capacity=tuple(r.capacity_kg_per_day for r in routes),
+            route_seizure=tuple(r.seizure_probability for r in routes),
+            route_weight=tuple(r.weight for r in routes),
+            route_release=tuple(r.release_share for r in routes),
+            days=scenario.days,
+            granularity=settings.granularity,
+            collection_days=settings.collection_days,
+            batch_days=settings.batch_days,
+            route_choice=behaviour.route_choice,
+            logit_sensitivity=behaviour.logit_sensitivity,
+            risk_learning_rate=behaviour.risk_learning_rate,
+            risk_memory_days=behaviour.risk_memory_days,
+            levers=compile_levers(scenario, index),
         )
 
     def index(self, node_id: str) -> int:
@@ -81,20 +267,17 @@ class Network:
         return self.usd_per_kg[max(k, 0)]
 
     def node_table(self) -> pd.DataFrame:
-        rows = []
-        for node_id, node in self.scenario.nodes.items():
-            rows.append(
-                {
-                    "node": node_id,
-                    "kind": node.kind,
-                    "name": node.name or node_id,
-                    "jurisdiction": node.jurisdiction,
-                    "entity": node.entity,
-                    "legal_status": node.legal_status,
-                    "region": node.region,
-                }
-            )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(
+            {
+                "node": list(self.node_ids),
+                "kind": [KINDS[k] for k in self.kinds],
+                "name": list(self.names),
+                "jurisdiction": list(self.jurisdictions),
+                "entity": list(self.entities),
+                "legal_status": list(self.legal_statuses),
+                "region": list(self.regions),
+            }
+        )
 
     def category_table(self) -> pd.DataFrame:
         """Origin categories: jurisdiction x legal status of the mines."""
@@ -107,24 +290,19 @@ class Network:
         )
 
     def route_table(self) -> pd.DataFrame:
-        rows = []
-        for route_id, route in self.scenario.routes.items():
-            rows.append(
-                {
-                    "route": route_id,
-                    "from": route.source,
-                    "to": route.target,
-                    "mean_transit_days": float(route.transit_days.mean),
-                    "cost_usd_per_kg": route.cost_usd_per_kg,
-                    # NaN, not None, for no limit: the column stays a float column.
-                    "capacity_kg_per_day": (
-                        math.nan
-                        if route.capacity_kg_per_day is None
-                        else float(route.capacity_kg_per_day)
-                    ),
-                    "seizure_probability": route.seizure_probability,
-                    "weight": route.weight,
-                    "release_share": route.release_share,
-                }
-            )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(
+            {
+                "route": list(self.route_ids),
+                "from": [self.node_ids[s] for s in self.route_source],
+                "to": [self.node_ids[t] for t in self.route_target],
+                "mean_transit_days": [float(d.mean) for d in self.route_transit],
+                "cost_usd_per_kg": list(self.route_cost),
+                # NaN, not None, for no limit: the column stays a float column.
+                "capacity_kg_per_day": [
+                    math.nan if c is None else float(c) for c in self.route_capacity
+                ],
+                "seizure_probability": list(self.route_seizure),
+                "weight": list(self.route_weight),
+                "release_share": list(self.route_release),
+            }
+        )

@@ -13,6 +13,7 @@ import pandas as pd
 
 from flowsim._version import __version__
 from flowsim.engine import Engine
+from flowsim.levers import describe_levers
 from flowsim.network import Network
 from flowsim.results import Results
 from flowsim.scenario import load_scenario, scenario_hash, with_overrides
@@ -99,7 +100,7 @@ def simulate(
         "flowsim_version": __version__,
         "scenario_hash": scenario_hash(scenario),
         "wall_seconds": time.perf_counter() - started,
-        "policies": _policy_list(scenario),
+        "policies": describe_levers(scenario),
         "scenario_json": scenario.model_dump(mode="json", by_alias=True),
     }
     results = Results(
@@ -159,22 +160,3 @@ def _check_arguments(
 def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """One table of all replications; with one, the table itself, uncopied."""
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-
-def _policy_list(scenario: Scenario) -> list[dict[str, Any]]:
-    """Each policy's kind, name, switch and first date, for summaries and reports."""
-    policies = scenario.policies
-    listed = []
-    for name, rule in policies.sanctions.items():
-        listed.append(_policy_row("sanction", name, rule.enabled, rule.effective))
-    for name, rule in policies.raids.items():
-        listed.append(_policy_row("raid", name, rule.enabled, rule.date or rule.window_start))
-    for name, rule in policies.fuel_restrictions.items():
-        listed.append(_policy_row("fuel_restriction", name, rule.enabled, rule.start))
-    for name, rule in policies.interdictions.items():
-        listed.append(_policy_row("interdiction", name, rule.enabled, rule.start))
-    return listed
-
-
-def _policy_row(kind: str, name: str, enabled: bool, start: object) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "enabled": enabled, "from": str(start)}

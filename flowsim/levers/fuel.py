@@ -1,0 +1,72 @@
+"""Fuel restrictions: a cut in the diesel a region's mines get, part of it bought on the
+black market at a premium.
+
+compile: ``[policies.fuel_restrictions]`` into cuts per mine (dates, the share of
+production lost, the premium paid per kg produced). query: :class:`Fuel` gives a
+mine's production factor and the premium on a day. describe: the policy rows of
+summaries and reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowsim.schema import Scenario
+
+__all__ = ["Fuel", "FuelTables", "compile_fuel", "describe_fuel"]
+
+
+@dataclass(frozen=True)
+class FuelTables:
+    # Per node: (from day, to day, production lost, premium USD per kg produced).
+    cuts: tuple[tuple[tuple[float, float, float, float], ...], ...]
+
+
+def compile_fuel(scenario: Scenario, index: Mapping[str, int]) -> FuelTables:
+    s = scenario
+    cuts: list[list[tuple[float, float, float, float]]] = [[] for _ in s.nodes]
+    for rule in s.policies.fuel_restrictions.values():
+        if not rule.enabled:
+            continue
+        start, end = s.day_of(rule.start), s.day_of(rule.end) + 1
+        for i, node in enumerate(s.nodes.values()):
+            if node.kind != "mine" or (node.fuel_region or node.region) != rule.region:
+                continue
+            lost = node.fuel_dependence * rule.supply_cut * (1 - rule.black_market_share)
+            black_gal_per_kg = node.fuel_gal_per_kg * rule.supply_cut * rule.black_market_share
+            premium = black_gal_per_kg * rule.fuel_price_usd_per_gal * rule.black_market_premium
+            cuts[i].append((start, end, lost, premium))
+    return FuelTables(tuple(tuple(c) for c in cuts))
+
+
+def describe_fuel(scenario: Scenario) -> list[dict[str, Any]]:
+    return [
+        {"kind": "fuel_restriction", "name": name, "enabled": rule.enabled, "from": str(rule.start)}
+        for name, rule in scenario.policies.fuel_restrictions.items()
+    ]
+
+
+class Fuel:
+    def __init__(self, tables: FuelTables):
+        self.cuts = tables.cuts
+
+    def cuts_mine(self, mine: int) -> bool:
+        return bool(self.cuts[mine])
+
+    def factor(self, mine: int, day: float) -> float:
+        factor = 1.0
+        for start, end, lost, _ in self.cuts[mine]:
+            if start <= day < end:
+                factor *= 1.0 - lost
+        return factor
+
+    def premium_usd(self, mine: int, day: float, kg: float) -> float:
+        """Extra spent on black-market fuel to produce ``kg`` on ``day``."""
+        usd = 0.0
+        for start, end, _, premium in self.cuts[mine]:
+            if start <= day < end:
+                usd += premium * kg
+        return usd

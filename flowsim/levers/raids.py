@@ -1,0 +1,260 @@
+"""Raids: dated or random operations that cut capacity, seize stock, raise the risk on
+nearby routes, and displace miners.
+
+compile: ``[policies.raids]`` into :class:`RaidPlan` (targets as node indices, dates
+or a rate over a window) and each mine's displacement. query: :class:`Raids` draws a
+replication's raid days from its generator, and answers what share of its capacity a
+node keeps, what displaced miners add to a mine, and how much riskier a route is. Its
+state changes only when a raid happens (:meth:`Raids.apply`), never while it answers.
+describe: the policy rows of summaries and reports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from flowsim.schema import Scenario
+
+__all__ = ["RaidEvent", "RaidPlan", "Raids", "compile_raids", "describe_raids"]
+
+DAYS_PER_YEAR = 365.25
+
+
+class StockHolder(Protocol):
+    def seize_stock(self, node: int, fraction: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class RaidPlan:
+    """One raid rule: where, when (a date, or a Poisson rate over a window), and what."""
+
+    name: str
+    targets: tuple[int, ...]
+    day: float | None  # a single raid
+    window: tuple[float, float] | None  # first day, days long
+    rate_per_year: float
+    pick_one: bool
+    capacity_loss: float
+    hold_days: float
+    recovery_days: float
+    stock_seized: float
+    route_seizure_increase: float
+    route_seizure_days: float
+
+
+@dataclass(frozen=True)
+class Displacement:
+    """Where a raided mine's miners go: each neighbour's index and share of the move."""
+
+    kg_per_day: float  # the mine's nominal production
+    share: float
+    delay_days: float
+    to: tuple[tuple[int, float], ...]  # (mine, its own production)
+    total_kg_per_day: float  # of the mines it goes to
+
+
+@dataclass(frozen=True)
+class RaidTables:
+    plans: tuple[RaidPlan, ...]
+    displacement: tuple[Displacement | None, ...]  # by node
+
+
+@dataclass(frozen=True)
+class RaidEvent:
+    day: float
+    policy: str
+    nodes: tuple[int, ...]
+    plan: RaidPlan
+
+
+def compile_raids(scenario: Scenario, index: Mapping[str, int]) -> RaidTables:
+    s = scenario
+    nodes = list(s.nodes.values())
+    plans = []
+    for name, raid in s.policies.raids.items():
+        if not raid.enabled:
+            continue
+        named = {index[n] for n in raid.nodes}
+        in_region = {
+            i
+            for i, node in enumerate(nodes)
+            if raid.region is not None
+            and node.region == raid.region
+            and node.kind in raid.node_kinds
+        }
+        window = None
+        if raid.date is None:
+            start = s.day_of(raid.window_start)
+            window = (start, s.day_of(raid.window_end) + 1 - start)
+        plans.append(
+            RaidPlan(
+                name=name,
+                targets=tuple(sorted(named | in_region)),
+                day=None if raid.date is None else s.day_of(raid.date),
+                window=window,
+                rate_per_year=raid.rate_per_year or 0.0,
+                pick_one=raid.pick == "one",
+                capacity_loss=raid.capacity_loss,
+                hold_days=raid.hold_days,
+                recovery_days=raid.recovery_days,
+                stock_seized=raid.stock_seized,
+                route_seizure_increase=raid.route_seizure_increase,
+                route_seizure_days=raid.route_seizure_days,
+            )
+        )
+    displacement: list[Displacement | None] = []
+    for node in nodes:
+        if node.kind != "mine" or node.displacement_share <= 0:
+            displacement.append(None)
+            continue
+        rates = {n: s.nodes[n].production_kg_per_day for n in node.displacement_to}
+        total = sum(rates.values())
+        displacement.append(
+            Displacement(
+                kg_per_day=node.production_kg_per_day,
+                share=node.displacement_share,
+                delay_days=node.displacement_delay_days,
+                to=tuple((index[n], rate) for n, rate in rates.items()),
+                total_kg_per_day=total,
+            )
+        )
+    return RaidTables(tuple(plans), tuple(displacement))
+
+
+def describe_raids(scenario: Scenario) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": "raid",
+            "name": name,
+            "enabled": rule.enabled,
+            "from": str(rule.date or rule.window_start),
+        }
+        for name, rule in scenario.policies.raids.items()
+    ]
+
+
+def _loss_profile(elapsed: float, hold: float, recovery: float) -> float:
+    """Share of a raid's loss still in effect ``elapsed`` days after it."""
+    if elapsed < hold:
+        return 1.0
+    if elapsed < hold + recovery:
+        return 1.0 - (elapsed - hold) / recovery
+    return 0.0
+
+
+class Raids:
+    """One replication's raids: their days, drawn once, and what they have done."""
+
+    def __init__(
+        self,
+        tables: RaidTables,
+        route_source: tuple[int, ...],
+        route_target: tuple[int, ...],
+        rng: np.random.Generator,
+    ):
+        self.tables = tables
+        self.route_ends = tuple(zip(route_source, route_target, strict=True))
+        nodes = len(tables.displacement)
+        self.events = self._schedule(tables.plans, rng)
+        # Raid damage per node: (day, loss, hold days, recovery days).
+        self.damage: list[list[tuple[float, float, float, float]]] = [[] for _ in range(nodes)]
+        # Production moved to a mine by displaced miners: (from day, kg/day, hold, recovery).
+        self.displaced: list[list[tuple[float, float, float, float]]] = [[] for _ in range(nodes)]
+        # Raised seizure probability per route: (from day, to day, increase).
+        self.route_boosts: list[list[tuple[float, float, float]]] = [
+            [] for _ in range(len(route_source))
+        ]
+
+    @staticmethod
+    def _schedule(plans: tuple[RaidPlan, ...], rng: np.random.Generator) -> list[RaidEvent]:
+        events = []
+        for plan in plans:
+            if plan.day is not None:
+                days = [plan.day]
+            else:
+                start, length = plan.window
+                count = rng.poisson(plan.rate_per_year * length / DAYS_PER_YEAR)
+                days = sorted(start + rng.uniform(0, length, size=count))
+            targets = plan.targets
+            for day in days:
+                hit = (targets[rng.integers(len(targets))],) if plan.pick_one else targets
+                events.append(RaidEvent(float(day), plan.name, hit, plan))
+        events.sort(key=lambda e: e.day)
+        return events
+
+    def touches_route(self, route: int) -> bool:
+        """Whether any raid of this replication may raise the risk on ``route``."""
+        a, b = self.route_ends[route]
+        return any(
+            e.plan.route_seizure_increase > 0
+            and e.plan.route_seizure_days > 0
+            and (a in e.nodes or b in e.nodes)
+            for e in self.events
+        )
+
+    def apply(self, event: RaidEvent, stock: StockHolder) -> None:
+        """The raid happens: record its damage, displace miners, seize stock, raise risk."""
+        plan, day = event.plan, event.day
+        for i in event.nodes:
+            lasts = plan.hold_days + plan.recovery_days
+            if plan.capacity_loss > 0 and lasts > 0:
+                record = (day, plan.capacity_loss, plan.hold_days, plan.recovery_days)
+                self.damage[i] = [*self._live(self.damage[i], day), record]
+                moved = self.tables.displacement[i]
+                if moved is not None:
+                    self._displace(moved, day, plan)
+            if plan.stock_seized > 0:
+                stock.seize_stock(i, plan.stock_seized)
+            if plan.route_seizure_increase > 0 and plan.route_seizure_days > 0:
+                boost = (day, day + plan.route_seizure_days, plan.route_seizure_increase)
+                for r, (a, b) in enumerate(self.route_ends):
+                    if i in (a, b):
+                        self.route_boosts[r].append(boost)
+
+    @staticmethod
+    def _live(records: list[tuple[float, float, float, float]], day: float) -> list:
+        """The records whose loss still holds on ``day``: an expired one multiplies a
+        factor by exactly 1, so dropping it changes no figure, only the time it costs."""
+        return [r for r in records if _loss_profile(day - r[0], r[2], r[3]) > 0.0]
+
+    def _displace(self, moved: Displacement, day: float, plan: RaidPlan) -> None:
+        """Send a share of the production a raid takes from a mine to its neighbours,
+        in proportion to their own production, after the miners' travel time."""
+        kg = moved.kg_per_day * plan.capacity_loss * moved.share
+        start = day + moved.delay_days
+        total = moved.total_kg_per_day
+        for mine, rate in moved.to:
+            record = (start, kg * rate / total, plan.hold_days, plan.recovery_days)
+            self.displaced[mine].append(record)
+
+    def capacity_factor(self, node: int, day: float) -> float:
+        """Share of its capacity a node has left after raids."""
+        factor = 1.0
+        for start, loss, hold, recovery in self.damage[node]:
+            left = _loss_profile(day - start, hold, recovery)
+            if left > 0.0:
+                factor *= 1.0 - loss * left
+        return factor
+
+    def displaced_kg_per_day(self, mine: int, day: float) -> float:
+        """Extra production at ``mine`` from miners displaced from raided neighbours."""
+        extra = 0.0
+        for start, kg_per_day, hold, recovery in self.displaced[mine]:
+            if day >= start:
+                extra += kg_per_day * _loss_profile(day - start, hold, recovery)
+        return extra
+
+    def reopen_days(self) -> list[float]:
+        """Just after the hold of each raid that closed a node outright (at the hold's
+        last instant the loss is still whole)."""
+        return [
+            math.nextafter(e.day + e.plan.hold_days, math.inf)
+            for e in self.events
+            if e.plan.capacity_loss >= 1.0
+        ]
