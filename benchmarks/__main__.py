@@ -38,6 +38,7 @@ from benchmarks.networks import CHAINS, QUICK, SIZES, scenario
 def measure(size_name: str, repetitions: int) -> dict:
     """Run one size here and return its record."""
     from flowsim.engine import Engine
+    from flowsim.engine.simpy_adapter import events_scheduled
     from flowsim.network import Network
     from flowsim.simulation import simulate
 
@@ -58,7 +59,7 @@ def measure(size_name: str, repetitions: int) -> dict:
         out = engine.run()
         engine_seconds.append(time.perf_counter() - started)
         lots = out.lots
-        events = next(engine.env._eid)  # SimPy's count of scheduled events
+        events = events_scheduled(engine.env)
         del engine, out
     gc.collect()
     started = time.perf_counter()

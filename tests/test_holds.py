@@ -156,6 +156,7 @@ def test_holding_many_lots_costs_no_more_events_than_moving_them():
     import numpy as np
 
     from flowsim.engine import Engine
+    from flowsim.engine.simpy_adapter import events_scheduled
     from flowsim.network import Network
     from flowsim.scenario import scenario_from_dict
 
@@ -168,7 +169,7 @@ def test_holding_many_lots_costs_no_more_events_than_moving_them():
         )
         engine = Engine(Network.build(scenario_from_dict(data)), np.random.default_rng(0))
         out = engine.run()
-        return next(engine.env._eid), out.lots
+        return events_scheduled(engine.env), out.lots
 
     held_events, lots = events(1.0)
     flowing_events, _ = events(0.0)

@@ -1,10 +1,15 @@
-"""The discrete-event engine: SimPy processes that move lots of gold.
+"""The engine's core: what both modes share to move lots of gold.
 
-Mines produce lots, buyers and refiners queue and process them, routes carry
-them (and may seize them), partners import them. The engine only moves mass:
-which route a lot takes is asked of a :class:`~flowsim.choice.RouteChooser`,
-and what the levers change is asked of :class:`~flowsim.levers.Levers`.
-Every movement of mass is written once to the :class:`~flowsim.ledger.Ledger`.
+A replication is one :class:`Engine`. ``Engine(network, rng)`` makes the mode the
+network asks for, chosen once: :class:`~flowsim.engine.per_lot.LotEngine` follows
+every lot through every queue; :class:`~flowsim.engine.shipments.ShipmentEngine`
+collects each mine's output and ships what a node holds as consolidated batches.
+The core does what is the same in both: sending a lot down a route or holding it,
+transit with seizures and releases, refusals, deliveries, receipts by origin, and
+raids acting on stock. It only moves mass: which route a lot takes is asked of a
+:class:`~flowsim.choice.RouteChooser`, and what the levers change of
+:class:`~flowsim.levers.Levers`. Every movement of mass is written once to the
+:class:`~flowsim.ledger.Ledger`.
 
 All randomness comes from the one ``numpy.random.Generator`` passed in.
 """
@@ -22,12 +27,12 @@ import numpy as np
 import simpy
 
 from flowsim.choice import RouteChooser, StaticSplit, make_chooser
+from flowsim.engine.simpy_adapter import pending_timeout_values
 from flowsim.ledger import (
     DELIVERED,
     EXPORTED,
     LOST,
     OPENING,
-    PRODUCED,
     REFUSED,
     RELEASED,
     SEIZED,
@@ -49,7 +54,7 @@ from flowsim.network import (
     StockSpec,
 )
 
-__all__ = ["Engine", "EngineOutput", "sampler"]
+__all__ = ["MIN_CAPACITY_FACTOR", "Engine", "EngineOutput", "Site", "sampler"]
 
 # A node whose capacity a raid destroyed outright still works this slowly,
 # rather than holding a lot forever.
@@ -108,7 +113,15 @@ def sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
 
 
 class Engine:
-    """One replication of one scenario."""
+    """One replication of one scenario, in the mode its network asks for."""
+
+    def __new__(cls, network: Network, *args: object, **kwargs: object) -> Engine:
+        if cls is Engine:  # the mode is chosen once, here
+            from flowsim.engine.per_lot import LotEngine
+            from flowsim.engine.shipments import ShipmentEngine
+
+            cls = ShipmentEngine if network.granularity == "shipment" else LotEngine
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -141,19 +154,7 @@ class Engine:
         routes = network.route_ids
         self.route_transit = [sampler(d, transit_rng) for d in network.route_transit]
         self.service_rng = transit_rng
-        self.shipments = network.granularity == "shipment"
         self.route_capacity = list(network.route_capacity)
-        if self.shipments:
-            # A route used once a collection or a batch may carry at once what its
-            # capacity allows over that interval: room fills at its daily capacity, up
-            # to that much, and a shipment takes what room there is.
-            self.route_room_max = [
-                (network.collection_days if network.kinds[source] == MINE else network.batch_days)
-                * (c or 0.0)
-                for c, source in zip(self.route_capacity, network.route_source, strict=True)
-            ]
-            self.route_room = list(self.route_room_max)
-            self.route_room_day = [0.0] * len(routes)
         self.route_day = [-1] * len(routes)
         self.route_used = [0.0] * len(routes)
         self.price_factor = list(network.price_factor)
@@ -198,26 +199,49 @@ class Engine:
             for routes in network.out_routes
         ]
 
+        self._prepare()
         mines = {m.node: m for m in network.mines}
         processors = {p.node: p for p in network.processors}
         for i in range(len(network.kinds)):
             if i in mines:
-                produce = self._collect if self.shipments else self._mine
-                self.env.process(produce(i, mines[i], mine_rngs[i]))
+                self.env.process(self._produce(i, mines[i], mine_rngs[i]))
             elif i in processors:
-                node = processors[i]
-                site = self.sites[i]
-                if self.shipments:
-                    site.waiting = []
-                    self.env.process(self._process_batches(i, node))
-                else:
-                    site.store = simpy.Store(self.env)
-                    for _ in range(node.servers):
-                        self.env.process(self._serve(i, node))
-                for stock in node.stock:
+                self._start_processor(i, processors[i])
+                for stock in processors[i].stock:
                     self._open_stock(i, stock)
         if self.policy.raid_events:
             self.env.process(self._raids())
+
+    # --- what each mode does its own way ------------------------------------------
+
+    def _prepare(self) -> None:
+        """Set up what the mode needs before its processes are made."""
+
+    def _produce(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
+        """The process of a mine."""
+        raise NotImplementedError
+
+    def _start_processor(self, i: int, node: ProcessorSpec) -> None:
+        """Make the queue and the processes of a buyer or refiner."""
+        raise NotImplementedError
+
+    def _enqueue(self, site: Site, lot: Lot) -> None:
+        """Put a lot in the queue of the node it is at."""
+        raise NotImplementedError
+
+    def _send(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
+        """Send a lot ready at node ``i`` down one or more of the open ``candidates``."""
+        raise NotImplementedError
+
+    def _use_capacity(self, r: int, kg: float, day: float) -> None:
+        """Count ``kg`` against the capacity of route ``r``."""
+        raise NotImplementedError
+
+    def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
+        """Whether route ``r`` has room for ``lot`` and leads where it is taken."""
+        raise NotImplementedError
+
+    # --- the run ----------------------------------------------------------------
 
     def _raids(self) -> Generator:
         """Each raid of the replication, on its day."""
@@ -226,8 +250,6 @@ class Engine:
             if event.day > env.now:
                 yield env.timeout(event.day - env.now)
             self.policy.apply_raid(event, self)
-
-    # --- the run ----------------------------------------------------------------
 
     def run(self) -> EngineOutput:
         """Run to the end of the calendar; the output owns the ledger and tables."""
@@ -253,11 +275,7 @@ class Engine:
     def in_transit(self) -> list[Lot]:
         """The lots on a route now: the values of the transit timeouts still pending.
         SimPy's queue is the record of them, so the hot path keeps none of its own."""
-        return [
-            event._value
-            for *_, event in self.env._queue
-            if isinstance(event, simpy.Timeout) and isinstance(event._value, Lot)
-        ]
+        return pending_timeout_values(self.env, Lot)
 
     def _new_lot(self, mass: float, origin: int, purity: float, day: float) -> Lot:
         lot = Lot(self.next_lot, mass, origin, purity, day)
@@ -274,82 +292,9 @@ class Engine:
             lot = self._new_lot(mass, origin_index, purity, 0.0)
             self.ledger.add(0.0, OPENING, lot.id, node, -1, mass)
             site.present[lot.id] = lot
-            if site.waiting is not None:
-                site.waiting.append(lot)
-            else:
-                site.store.put(lot)
+            self._enqueue(site, lot)
 
-    # --- processes --------------------------------------------------------------
-
-    def _mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
-        env, policy = self.env, self.policy
-        produced = self.ledger.code_of(PRODUCED, i, -1)
-        interval_dist = mine.interval
-        interval = interval_dist.mean
-        fixed = interval_dist.kind == "fixed"
-        next_interval = sampler(interval_dist, rng)
-        rate = mine.kg_per_day
-        purity = mine.purity
-        variance = mine.cv**2  # may underflow to 0 for a tiny cv: then no noise
-        shape = 1.0 / variance if variance > 0.0 else 0.0
-        has_fuel_cuts = policy.cuts_fuel(i)
-        # A lot holds the output of the interval that starts at its time, so
-        # that every day of the calendar produces, the first one included.
-        # Drawn intervals make a renewal process that starts at a drawn time:
-        # then, as for a Poisson process, lots average one per mean interval.
-        horizon = self.horizon
-        if not fixed:
-            yield env.timeout(next_interval())
-        while True:
-            day = env.now
-            mass = policy.production_kg_per_day(i, rate, day) * interval
-            if fixed and day + interval > horizon:  # the last lot covers only the days left
-                mass *= (horizon - day) / interval
-            if shape:
-                mass *= rng.gamma(shape, 1.0 / shape)
-            if mass > 0.0:
-                if has_fuel_cuts:
-                    self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
-                lot = self._new_lot(mass, i, purity, day)
-                self._record(day, produced, lot.id, mass)
-                self.dispatch(lot, i)
-            yield env.timeout(next_interval())
-
-    def _serve(self, i: int, node: ProcessorSpec) -> Generator:
-        env, policy = self.env, self.policy
-        site = self.sites[i]
-        get = site.store.get
-        process_time = sampler(node.processing, self.service_rng)
-        capacity = node.capacity_kg_per_day
-        loss = node.loss_fraction
-        purity = node.refines_to
-        batch_kg = node.batch_kg
-        items = site.store.items
-        while True:
-            lot = yield get()
-            if lot.mass <= 0.0:  # seized whole while it queued
-                continue
-            if batch_kg is not None and items:
-                # Melt what is waiting, up to the batch size; a get on a store
-                # that has items is served at once, so nothing waits here.
-                batch = [lot]
-                mass = lot.mass
-                while items and mass < batch_kg:
-                    more = yield get()
-                    if more.mass > 0.0:
-                        batch.append(more)
-                        mass += more.mass
-                if len(batch) > 1:
-                    lot = self._melt(i, batch, purity)
-            if policy.capacity_changed(i):
-                factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
-                busy = process_time() + lot.mass / (capacity * factor)
-            else:
-                busy = process_time() + lot.mass / capacity
-            if busy > 0.0:
-                yield env.timeout(busy)
-            if lot.mass > 0.0:
-                self._leave(i, lot, loss, purity)
+    # --- processing ---------------------------------------------------------------
 
     def _leave(self, i: int, lot: Lot, loss: float, purity: float | None) -> None:
         """A processed lot loses what processing takes, and leaves node ``i``."""
@@ -364,100 +309,6 @@ class Engine:
             self.ledger.add(self.env.now, LOST, lot.id, i, -1, lost)
         del self.sites[i].present[lot.id]
         self.dispatch(lot, i)
-
-    # --- shipment mode ------------------------------------------------------------
-
-    def _collect(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
-        """Shipment mode: the mine's output is collected every ``collection_days`` as
-        one lot, which holds the output of the period that starts then (as a lot of
-        per-lot mode holds that of its interval). Each mine has its own day of the
-        cycle, drawn at random, so that months hold as many days of production as
-        they have, on average, rather than four or five collections of all mines.
-
-        Its mass is what the lots of per-lot mode would have added up to: as many
-        lots as the period holds (a Poisson number when the intervals are drawn, the
-        count of a renewal process approximated by its Poisson limit), each with
-        the mine's production noise, drawn at once as one gamma variate.
-        """
-        env, policy = self.env, self.policy
-        produced = self.ledger.code_of(PRODUCED, i, -1)
-        interval = mine.interval.mean
-        drawn = mine.own_interval and not mine.interval.constant
-        rate = mine.kg_per_day
-        purity = mine.purity
-        variance = mine.cv**2
-        shape = 1.0 / variance if variance > 0.0 else 0.0
-        has_fuel_cuts = policy.cuts_fuel(i)
-        period, horizon = self.network.collection_days, self.horizon
-        days = period * (1.0 - rng.random())  # the first period: (0, period]
-        while True:
-            day = env.now
-            days = min(days, horizon - day)
-            lots = days / interval
-            if drawn and lots < 1e12:  # beyond, the count's noise is below a millionth
-                lots = rng.poisson(lots)
-            per_day = policy.production_kg_per_day(i, rate, day)
-            if shape and lots > 0:
-                lots = rng.gamma(lots * shape, 1.0 / shape)
-            mass = per_day * interval * lots
-            if mass > 0.0:
-                if has_fuel_cuts:
-                    self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
-                lot = self._new_lot(mass, i, purity, day)
-                self._record(day, produced, lot.id, mass)
-                self.dispatch(lot, i)
-            yield env.timeout(days)
-            days = period
-
-    def _process_batches(self, i: int, node: ProcessorSpec) -> Generator:
-        """Shipment mode: every ``batch_days`` the node takes all the lots it holds,
-        processes them as one batch and ships them consolidated. Lots are
-        consolidated by what sanctions see in them (taint, and the partners that
-        refused them), so that a shipment is refused, held or taken as each of
-        its lots would have been.
-        """
-        env, policy = self.env, self.policy
-        site = self.sites[i]
-        process_time = sampler(node.processing, self.service_rng)
-        capacity = node.capacity_kg_per_day * node.servers
-        loss = node.loss_fraction
-        purity = node.refines_to
-        period = self.network.batch_days
-        batch_day = period / 2
-        yield env.timeout(batch_day)
-        while True:
-            lots = [lot for lot in site.waiting if lot.mass > 0.0]
-            site.waiting = []
-            if lots:
-                mass = sum(lot.mass for lot in lots)
-                if policy.capacity_changed(i):
-                    factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
-                    busy = process_time() + mass / (capacity * factor)
-                else:
-                    busy = process_time() + mass / capacity
-                if busy > 0.0:
-                    yield env.timeout(busy)
-                for shipment in self._consolidate(i, lots, purity):
-                    self._leave(i, shipment, loss, purity)
-            # The next batch falls on the schedule, or at once if this one overran it.
-            batch_day = max(batch_day + period, env.now)
-            yield env.timeout(batch_day - env.now)
-
-    def _consolidate(self, i: int, lots: list[Lot], refine_to: float | None) -> list[Lot]:
-        """The lots of one batch, still there, as one lot per kind that sanctions tell apart."""
-        day = self.env.now
-        policy = self.policy
-        groups: dict[tuple[int, tuple[int, ...]], list[Lot]] = {}
-        for lot in lots:
-            if lot.mass <= 0.0:  # seized whole while it was processed
-                continue
-            if policy.has_sanctions:
-                lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
-            groups.setdefault((lot.taint, lot.refused_by), []).append(lot)
-        return [
-            group[0] if len(group) == 1 else self._melt(i, group, refine_to)
-            for group in groups.values()
-        ]
 
     def _melt(self, i: int, batch: list[Lot], refine_to: float | None) -> Lot:
         """Melt lots into one; its provenance is their blend (:func:`flowsim.lots.blend`)."""
@@ -486,31 +337,7 @@ class Engine:
         site.present[melted.id] = melted
         return melted
 
-    def _reoffer_held(self, i: int, event: simpy.Event) -> None:
-        """A day on which a lever may have opened a route: offer the held lots again."""
-        site = self.sites[i]
-        site.reoffer_scheduled = False
-        waiting, site.held = site.held, []
-        for lot in waiting:
-            del site.present[lot.id]
-            self.dispatch(lot, i)
-
-    def _offer_room(self, i: int, event: simpy.Event) -> None:
-        """The routes' capacity has renewed: send the lots that waited for room, in the
-        order they came, until one finds no room again; the rest wait behind it."""
-        site = self.sites[i]
-        site.room_scheduled = False
-        queue = site.waiting_for_room
-        while queue:
-            lot = queue.popleft()
-            del site.present[lot.id]
-            self.dispatch(lot, i)
-            if queue and queue[-1] is lot:  # no room again: it keeps its place in line
-                queue.pop()
-                queue.appendleft(lot)
-                break
-
-    # --- moving lots --------------------------------------------------------------
+    # --- moving lots ---------------------------------------------------------------
 
     def dispatch(self, lot: Lot, i: int) -> None:
         """Send a lot that is ready at node ``i`` down a route, or hold it there."""
@@ -526,60 +353,8 @@ class Engine:
             candidates = self._out[i]
         if not candidates:
             self._hold(lot, i, day)
-        elif self.shipments:
-            self._ship_split(lot, i, candidates, day)
-        elif len(candidates) == 1:
-            self._ship(lot, i, candidates[0], day)
         else:
-            self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
-
-    def _ship_split(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
-        """Shipment mode: split a consolidated shipment over the routes by the shares the
-        chooser gives them (per-lot mode sends that share of the lots there), each
-        part limited by its route's room; what does not fit is held for a retry."""
-        if len(candidates) == 1:
-            if self.route_capacity[candidates[0]] is None:  # the common case: all of it, one way
-                self._ship(lot, i, candidates[0], day)
-                return
-            parts = [(candidates[0], 1.0)]
-        else:
-            parts = self.chooser.split(i, lot, candidates, day)
-            if not parts:  # no route worth anything: as if none were open
-                self._hold(lot, i, day, for_room=False)
-                return
-        mass = lot.mass
-        sends = []
-        for r, share in parts:
-            send = min(mass * share, self._room(r, day))
-            if send > 0.0:
-                sends.append((r, send))
-        # What a full route could not take goes to the routes with room left, as
-        # per-lot mode sends the lots a full route refuses down the others.
-        left = mass - sum(send for _, send in sends)
-        if left > mass * 1e-12:
-            for k, (r, send) in enumerate(sends):
-                more = min(left, self._room(r, day) - send)
-                if more > 0.0:
-                    sends[k] = (r, send + more)
-                    left -= more
-        held = mass - sum(send for _, send in sends)
-        if held <= mass * 1e-12:  # all of it fits, but for rounding
-            held = 0.0
-        for r, send in sends[:-1] if held == 0.0 else sends:
-            self._ship(self._part_of(lot, send), i, r, day)
-        if held == 0.0:  # the last part is the lot itself: what is left, to the gram
-            lot.mass = mass - sum(send for _, send in sends[:-1])
-            self._ship(lot, i, sends[-1][0], day)
-        else:
-            lot.mass = held
-            self._hold(lot, i, day, for_room=True)
-
-    def _part_of(self, lot: Lot, mass: float) -> Lot:
-        """A new lot of ``mass`` split off ``lot``, with its provenance."""
-        part = self._new_lot(mass, lot.origin, lot.purity, lot.arrived)
-        part.taint, part.touched, part.mix = lot.taint, lot.touched, lot.mix
-        part.refused_by = lot.refused_by
-        return part
+            self._send(lot, i, candidates, day)
 
     def _ship(self, lot: Lot, i: int, r: int, day: float) -> None:
         """Send ``lot`` from node ``i`` down route ``r``."""
@@ -588,25 +363,12 @@ class Engine:
         self._record(day, self._shipped_code[r], lot.id, lot.mass)
         self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
 
-    def _use_capacity(self, r: int, kg: float, day: float) -> None:
-        """Count ``kg`` against the capacity of route ``r``."""
-        if self.shipments:
-            self.route_room[r] -= kg
-            return
-        today = int(day)
-        if self.route_day[r] != today:
-            self.route_day[r], self.route_used[r] = today, 0.0
-        self.route_used[r] += kg
-
-    def _room(self, r: int, day: float) -> float:
-        """Shipment mode: kg route ``r`` can take now (infinite without a capacity)."""
-        capacity = self.route_capacity[r]
-        if capacity is None:
-            return math.inf
-        filled = self.route_room[r] + capacity * (day - self.route_room_day[r])
-        self.route_room[r] = min(filled, self.route_room_max[r])
-        self.route_room_day[r] = day
-        return self.route_room[r]
+    def _part_of(self, lot: Lot, mass: float) -> Lot:
+        """A new lot of ``mass`` split off ``lot``, with its provenance."""
+        part = self._new_lot(mass, lot.origin, lot.purity, lot.arrived)
+        part.taint, part.touched, part.mix = lot.taint, lot.touched, lot.mix
+        part.refused_by = lot.refused_by
+        return part
 
     def _hold(self, lot: Lot, i: int, day: float, for_room: bool | None = None) -> None:
         """Keep ``lot`` at node ``i``: until the routes have room again if an open route
@@ -631,20 +393,29 @@ class Engine:
                 reopen = self.reopen_days[k]
                 self.env.timeout(reopen - day).callbacks.append(self._reoffer_on[i])
 
-    def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
-        """Whether route ``r`` has room for ``lot`` and leads where it is taken."""
-        capacity = self.route_capacity[r]
-        if self.shipments:
-            if capacity is not None and self._room(r, day) <= 0.0:
-                return False
-        elif (
-            capacity is not None
-            and self.route_day[r] == int(day)
-            and self.route_used[r] > 0.0
-            and self.route_used[r] + lot.mass > capacity
-        ):
-            return False
-        return self._route_open(r, lot, day)
+    def _reoffer_held(self, i: int, event: simpy.Event) -> None:
+        """A day on which a lever may have opened a route: offer the held lots again."""
+        site = self.sites[i]
+        site.reoffer_scheduled = False
+        waiting, site.held = site.held, []
+        for lot in waiting:
+            del site.present[lot.id]
+            self.dispatch(lot, i)
+
+    def _offer_room(self, i: int, event: simpy.Event) -> None:
+        """The routes' capacity has renewed: send the lots that waited for room, in the
+        order they came, until one finds no room again; the rest wait behind it."""
+        site = self.sites[i]
+        site.room_scheduled = False
+        queue = site.waiting_for_room
+        while queue:
+            lot = queue.popleft()
+            del site.present[lot.id]
+            self.dispatch(lot, i)
+            if queue and queue[-1] is lot:  # no room again: it keeps its place in line
+                queue.pop()
+                queue.appendleft(lot)
+                break
 
     def _route_open(self, r: int, lot: Lot, day: float) -> bool:
         """Whether route ``r`` leads where ``lot`` is taken, room aside."""
@@ -685,7 +456,7 @@ class Engine:
     def _arrive(self, r: int, event: simpy.Event, returning: bool = False) -> None:
         """A lot (the value of the transit's timeout) reaches the end of route ``r``,
         or, ``returning``, its start again after a refusal."""
-        lot = event._value
+        lot = event.value
         day = self.env.now
         if self._seizure_varies[r]:
             p = self.policy.seizure_probability(r, day)
@@ -774,10 +545,7 @@ class Engine:
         if kind == REFINER:
             self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)])
         site.present[lot_id] = lot
-        if site.store is not None:
-            site.store.put(lot)
-        else:
-            site.waiting.append(lot)
+        self._enqueue(site, lot)
 
     def _return(self, lot: Lot, r: int, day: float) -> None:
         """A refused ``lot`` is back at the start of route ``r``, to be sent again."""
