@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from flowsim._version import __version__
+from flowsim.contract import Expectation
 from flowsim.folders import replace_signed_file
-from flowsim.schema import Expectation
 from flowsim.stats import confidence_interval
 from flowsim.text import xml_safe
 

@@ -17,12 +17,10 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flowsim.errors import FlowsimError
 from flowsim.folders import (
@@ -33,6 +31,7 @@ from flowsim.folders import (
     run_files,
     write_folder,
 )
+from flowsim.runmeta import RunMeta
 
 if TYPE_CHECKING:
     from flowsim.results import Results
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BASE_TABLES",
     "DERIVED_TABLES",
-    "RunMeta",
     "load_run",
     "read_summary",
     "save_run",
@@ -131,27 +129,6 @@ def own_name(name: str) -> bool:
     return (match.group("name") if match else name) in _FILE_NAMES
 
 
-class RunMeta(BaseModel):
-    """The metadata of a run, as ``manifest.json`` holds it."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    scenario: str
-    description: str = ""
-    sources: list[str] = Field(default_factory=list)
-    assumptions: list[Any] = Field(default_factory=list)
-    start: date
-    end: date
-    seed: int = Field(ge=0)
-    replications: int = Field(ge=1)
-    first_replication: int = Field(0, ge=0)
-    flowsim_version: str
-    scenario_hash: str | None = None
-    wall_seconds: float = 0.0
-    policies: list[dict[str, Any]] = Field(default_factory=list)
-    scenario_json: dict[str, Any] = Field(default_factory=dict)
-
-
 def save_run(
     results: Results, directory: str | Path, extras: Callable[[Path], None] | None = None
 ) -> Path:
@@ -168,12 +145,12 @@ def save_run(
         (folder / SUMMARY).write_text(text)
         if extras is not None:
             extras(folder)
-        return {**results.meta, "tables": sorted([*BASE_TABLES, *DERIVED_TABLES])}
+        return {**results.meta.as_json(), "tables": sorted([*BASE_TABLES, *DERIVED_TABLES])}
 
     return write_folder(Path(directory), fill, own_names=own_name)
 
 
-def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], RunMeta]:
     """The base tables and the metadata of a run folder, each verified."""
     directory = Path(directory)
     check_path(directory, "cannot read the run folder")
@@ -207,23 +184,11 @@ def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
     return tables, meta
 
 
-def _meta(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in manifest.items() if k not in ("files", "format", "format_version")}
-    for key in ("start", "end"):  # dates are strings in JSON
-        if isinstance(data.get(key), str):
-            try:
-                data[key] = date.fromisoformat(data[key])
-            except ValueError:
-                raise FlowsimError(
-                    f"{directory / MANIFEST}: {key}: not a date (got {data[key]!r})"
-                ) from None
+def _meta(directory: Path, manifest: dict[str, Any]) -> RunMeta:
     try:
-        RunMeta.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        raise FlowsimError(f"{directory / MANIFEST}: {where}: {error['msg']}") from None
-    return {k: v for k, v in manifest.items() if k not in ("files", "format", "format_version")}
+        return RunMeta.from_json(manifest)
+    except ValueError as exc:
+        raise FlowsimError(f"{directory / MANIFEST}: {exc}") from None
 
 
 _KIND_CHECKS: dict[str, Callable[[pd.Series], bool]] = {
@@ -251,10 +216,8 @@ def _check_columns(path: Path, table: pd.DataFrame, columns: Mapping[str, str]) 
             )
 
 
-def _check_consistent(
-    directory: Path, tables: dict[str, pd.DataFrame], meta: Mapping[str, Any]
-) -> None:
-    replications = int(meta["replications"])
+def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: RunMeta) -> None:
+    replications = meta.replications
     for name in ("ledger", "receipts", "melts", "end_state", "runs"):
         column = tables[name]["replication"]
         if len(column) and (column.min() < 0 or column.max() >= replications):

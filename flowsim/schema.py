@@ -8,21 +8,34 @@ each error can be reported with its own key path.
 
 from __future__ import annotations
 
-import re
 from datetime import date as Date
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
     StringConstraints,
     model_validator,
+)
+
+from flowsim.contract import Expectation
+from flowsim.fields import (
+    CalendarDate,
+    Flag,
+    Frozen,
+    Identifier,
+    IntervalDays,
+    Jurisdiction,
+    LegalStatus,
+    NodeKind,
+    NonNegativeFloat,
+    PositiveFloat,
+    Probability,
+    Purity,
+    Text,
 )
 
 __all__ = [
@@ -47,80 +60,6 @@ __all__ = [
     "SimulationSettings",
     "StockLot",
 ]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-# Numbers and flags are strict: TOML has real types, and `true` or "10" where a
-# number belongs is a mistake to report, not a value to convert.
-# No real figure comes near 1e12 (kg, days, USD): a bound keeps sums and products
-# finite, so a typo of 1e308 is refused here rather than ending in Infinity later.
-MAGNITUDE = 1e12
-MIN_INTERVAL_DAYS = 1 / 24  # the shortest retry, collection or batch interval
-PositiveFloat = Annotated[float, Field(gt=0, le=MAGNITUDE, strict=True)]
-
-# The days that the tables' nanosecond timestamps can hold, whole months included:
-# pandas reaches from 1677-09-21 to 2262-04-11.
-FIRST_DATE = Date(1677, 10, 1)
-LAST_DATE = Date(2262, 4, 11)
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _date_as_written(value: object) -> object:
-    """A date is a TOML date or a 'YYYY-MM-DD' string: a number (a Unix timestamp, or
-    20201231) or a time of day is a mistake, not a date to convert."""
-    if isinstance(value, datetime):
-        raise ValueError("give a date such as 2020-12-31, without a time of day")
-    if isinstance(value, (bool, int, float)):
-        raise ValueError(
-            "is a number, not a date: write it as 2020-12-31 (a TOML date) or '2020-12-31'"
-        )
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("is not a date: write it as 2020-12-31")
-    return value
-
-
-def _date_in_range(value: Date) -> Date:
-    if not FIRST_DATE <= value <= LAST_DATE:
-        raise ValueError(
-            f"{value} is outside the dates flowsim's tables can hold ({FIRST_DATE} to {LAST_DATE})"
-        )
-    return value
-
-
-CalendarDate = Annotated[Date, BeforeValidator(_date_as_written), AfterValidator(_date_in_range)]
-
-
-def _at_least_an_hour(days: float) -> float:
-    # Every retry re-offers every held lot and every collection or batch wakes a node,
-    # so a tiny interval multiplies the work without changing the answer, and one too
-    # small to move the clock never ends.
-    if days < MIN_INTERVAL_DAYS:
-        raise ValueError("must be at least 1/24 day (an hour)")
-    return days
-
-
-# How often something recurs in the engine, in days.
-IntervalDays = Annotated[
-    PositiveFloat,
-    Field(json_schema_extra={"minimum": MIN_INTERVAL_DAYS}),
-    AfterValidator(_at_least_an_hour),
-]
-NonNegativeFloat = Annotated[float, Field(ge=0, le=MAGNITUDE, strict=True)]
-Probability = Annotated[float, Field(ge=0, le=1, strict=True)]
-Purity = Annotated[float, Field(gt=0, le=1, strict=True)]
-PositiveInt = Annotated[int, Field(gt=0, strict=True)]
-Flag = Annotated[bool, Field(strict=True)]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=64)]
-Jurisdiction = Annotated[
-    str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 3166-1 alpha-3 code")
-]
-Text = Annotated[str, StringConstraints(max_length=10_000)]
-
-NodeKind = Literal["mine", "buyer", "refiner", "partner"]
-LegalStatus = Literal["licensed", "informal", "illegal"]
 
 
 # --- distributions of durations (days) --------------------------------------
@@ -569,74 +508,6 @@ class Policies(Frozen):
     raids: dict[Identifier, Raid] = {}
     fuel_restrictions: dict[Identifier, FuelRestriction] = {}
     interdictions: dict[Identifier, Interdiction] = {}
-
-
-MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
-# The sections of summary.json whose figures a rule may name (Results.metrics()).
-METRIC_SECTIONS = (
-    "totals_kg",
-    "exports_kg_by_partner",
-    "exports_usd_by_partner",
-    "exports_usd_total",
-    "exposure_by_partner",
-    "exposure_by_refiner",
-    "seized_kg_by_place",
-    "transport_cost_usd",
-    "black_market_fuel_premium_usd",
-    *MONTHLY_METRICS,
-)
-
-
-class Expectation(Frozen):
-    """A rule on a run's figures that CI can check (docs/expectations.md)."""
-
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        description="What the rule checks, in words; names it in reports."
-    )
-    metric: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
-        description="Dotted key path of a summary figure, e.g. exports_kg_by_partner.turkey"
-    )
-    scenario: str | None = Field(None, description="Sweeps: the scenario the rule is about.")
-    after: CalendarDate | None = Field(
-        None, description="Monthly metrics: sum the months from this date's month on."
-    )
-    before: CalendarDate | None = Field(
-        None, description="Monthly metrics: sum the months before this one."
-    )
-    compare_to: str | None = Field(
-        None, description="Sweeps: judge the change against this scenario, at the same point."
-    )
-    change: Literal["percent", "absolute"] = Field(
-        "percent",
-        description="With compare_to: judge the change in percent or in the metric's own unit.",
-    )
-    at_least: float | None = Field(None, description="Lowest acceptable mean (or change).")
-    at_most: float | None = Field(None, description="Highest acceptable mean (or change).")
-    ci_excludes: float | None = Field(
-        None, description="The 95% confidence interval of the mean (or change) must exclude this."
-    )
-
-    @model_validator(mode="after")
-    def _checks_something(self) -> Expectation:
-        section = self.metric.split(".")[0]
-        if section not in METRIC_SECTIONS:
-            raise ValueError(
-                f"metric '{self.metric}' starts with '{section}', not one of "
-                f"{', '.join(METRIC_SECTIONS)}"
-            )
-        if self.at_least is None and self.at_most is None and self.ci_excludes is None:
-            raise ValueError("needs at_least, at_most or ci_excludes")
-        windowed = self.after is not None or self.before is not None
-        if windowed and self.metric.split(".")[0] not in MONTHLY_METRICS:
-            raise ValueError(
-                "after and before apply to monthly metrics: "
-                f"{' or '.join(MONTHLY_METRICS)}.<partner>"
-            )
-        if self.metric.split(".")[0] in MONTHLY_METRICS and self.metric.count(".") != 1:
-            raise ValueError(
-                "a monthly metric is <name>.<partner>; set after/before for the months"
-            )
-        return self
 
 
 class Scenario(Frozen):

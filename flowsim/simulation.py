@@ -16,13 +16,11 @@ from flowsim.engine import Engine
 from flowsim.levers import describe_levers
 from flowsim.network import Network
 from flowsim.results import Results
+from flowsim.runmeta import MAX_SEED, RunMeta
 from flowsim.scenario import load_scenario, scenario_hash, with_overrides
 from flowsim.schema import Scenario
 
 __all__ = ["MAX_SEED", "simulate"]
-
-# Seeds are stored as 64-bit integers (in sweep parts); numpy takes any larger one.
-MAX_SEED = 2**63 - 1
 
 
 def simulate(
@@ -87,22 +85,22 @@ def simulate(
                 "wall_seconds": time.perf_counter() - t0,
             }
         )
-    meta = {
-        "scenario": scenario.name,
-        "description": scenario.meta.description,
-        "sources": list(scenario.meta.sources),
-        "assumptions": scenario.assumptions(),
-        "start": str(scenario.calendar.start),
-        "end": str(scenario.calendar.end),
-        "seed": int(seed),
-        "replications": int(replications),
-        "first_replication": int(first_replication),
-        "flowsim_version": __version__,
-        "scenario_hash": scenario_hash(scenario),
-        "wall_seconds": time.perf_counter() - started,
-        "policies": describe_levers(scenario),
-        "scenario_json": scenario.model_dump(mode="json", by_alias=True),
-    }
+    meta = RunMeta(
+        scenario=scenario.name,
+        description=scenario.meta.description,
+        sources=list(scenario.meta.sources),
+        assumptions=scenario.assumptions(),
+        start=scenario.calendar.start,
+        end=scenario.calendar.end,
+        seed=int(seed),
+        replications=int(replications),
+        first_replication=int(first_replication),
+        flowsim_version=__version__,
+        scenario_hash=scenario_hash(scenario),
+        wall_seconds=time.perf_counter() - started,
+        policies=describe_levers(scenario),
+        scenario_json=scenario.model_dump(mode="json", by_alias=True),
+    )
     results = Results(
         ledger=_stack(ledgers),
         receipts=_stack(receipts),

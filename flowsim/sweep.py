@@ -28,10 +28,11 @@ import pandas as pd
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from flowsim._version import __version__
+from flowsim.contract import Expectation
 from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.executors import WorkerLost
+from flowsim.fields import Frozen, Identifier
 from flowsim.scenario import issues_from_pydantic, load_scenario, read_toml
-from flowsim.schema import Expectation, Frozen, Identifier
 from flowsim.simulation import MAX_SEED, simulate
 from flowsim.sweepfolder import LOG, SweepFolder, load_sweep, log_line, reopen_log
 

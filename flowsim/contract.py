@@ -1,0 +1,108 @@
+"""The results contract: the figures a run gives, by name, and the rules CI judges them by.
+
+``summary.json``'s sections, the dotted metric names of ``Results.metrics()`` and
+of a sweep's table, and :class:`Expectation` (an ``[[expect]]`` rule) live here,
+apart from the scenario schema: a rule is about a run's results, not about the
+world it simulates. docs/summary.md and docs/expectations.md describe them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from flowsim.fields import CalendarDate, Frozen
+
+__all__ = [
+    "METRIC_SECTIONS",
+    "MONTHLY_METRICS",
+    "SUMMARY_FORMAT_VERSION",
+    "SUMMARY_TOTALS",
+    "Expectation",
+    "monthly_metric",
+]
+
+# The version of summary.json's layout; a change that breaks its readers raises it.
+SUMMARY_FORMAT_VERSION = 1
+# The terms of the mass balance, in summary.json's totals_kg.
+SUMMARY_TOTALS = (
+    "opening_stock",
+    "produced",
+    "exported",
+    "seized",
+    "lost",
+    "in_stock",
+    "in_transit",
+)
+MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
+# The sections of summary.json whose figures a rule may name (Results.metrics()).
+METRIC_SECTIONS = (
+    "totals_kg",
+    "exports_kg_by_partner",
+    "exports_usd_by_partner",
+    "exports_usd_total",
+    "exposure_by_partner",
+    "exposure_by_refiner",
+    "seized_kg_by_place",
+    "transport_cost_usd",
+    "black_market_fuel_premium_usd",
+    *MONTHLY_METRICS,
+)
+
+
+class Expectation(Frozen):
+    """A rule on a run's figures that CI can check (docs/expectations.md)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="What the rule checks, in words; names it in reports."
+    )
+    metric: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description="Dotted key path of a summary figure, e.g. exports_kg_by_partner.turkey"
+    )
+    scenario: str | None = Field(None, description="Sweeps: the scenario the rule is about.")
+    after: CalendarDate | None = Field(
+        None, description="Monthly metrics: sum the months from this date's month on."
+    )
+    before: CalendarDate | None = Field(
+        None, description="Monthly metrics: sum the months before this one."
+    )
+    compare_to: str | None = Field(
+        None, description="Sweeps: judge the change against this scenario, at the same point."
+    )
+    change: Literal["percent", "absolute"] = Field(
+        "percent",
+        description="With compare_to: judge the change in percent or in the metric's own unit.",
+    )
+    at_least: float | None = Field(None, description="Lowest acceptable mean (or change).")
+    at_most: float | None = Field(None, description="Highest acceptable mean (or change).")
+    ci_excludes: float | None = Field(
+        None, description="The 95% confidence interval of the mean (or change) must exclude this."
+    )
+
+    @model_validator(mode="after")
+    def _checks_something(self) -> Expectation:
+        section = self.metric.split(".")[0]
+        if section not in METRIC_SECTIONS:
+            raise ValueError(
+                f"metric '{self.metric}' starts with '{section}', not one of "
+                f"{', '.join(METRIC_SECTIONS)}"
+            )
+        if self.at_least is None and self.at_most is None and self.ci_excludes is None:
+            raise ValueError("needs at_least, at_most or ci_excludes")
+        windowed = self.after is not None or self.before is not None
+        if windowed and self.metric.split(".")[0] not in MONTHLY_METRICS:
+            raise ValueError(
+                "after and before apply to monthly metrics: "
+                f"{' or '.join(MONTHLY_METRICS)}.<partner>"
+            )
+        if self.metric.split(".")[0] in MONTHLY_METRICS and self.metric.count(".") != 1:
+            raise ValueError(
+                "a monthly metric is <name>.<partner>; set after/before for the months"
+            )
+        return self
+
+
+def monthly_metric(section: str, partner: str, month: str) -> str:
+    """The name of one month's figure, e.g. ``exports_kg_monthly.uae.2019-03``."""
+    return f"{section}.{partner}.{month}"

@@ -1,0 +1,137 @@
+"""The figures of a run, by replication, as ``summary.json`` and as the metrics table.
+
+:func:`figures_by_replication` gives each replication's figures in the shape of
+``summary.json``; :func:`summary` pools them (mean, ``sd`` and ``ci95`` at the same
+key path); :func:`metrics` flattens them to the long table that ``[[expect]]`` rules
+and sweeps read, with the dotted names of :mod:`flowsim.contract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from flowsim.contract import MONTHLY_METRICS, SUMMARY_FORMAT_VERSION, SUMMARY_TOTALS
+from flowsim.provenance import EXPOSURES
+from flowsim.stats import aggregate
+
+if TYPE_CHECKING:
+    from flowsim.results import Results
+
+__all__ = ["exports_by_partner", "figures_by_replication", "metrics", "summary", "totals_kg"]
+
+
+def totals_kg(results: Results) -> pd.DataFrame:
+    """Per replication: the terms of the balance, in kg."""
+    return results.balance()[["replication", *SUMMARY_TOTALS]]
+
+
+def exports_by_partner(results: Results) -> pd.DataFrame:
+    """Per replication and partner: kg and USD exported over the whole run."""
+    return (
+        results.exports_monthly.groupby(["replication", "partner"], sort=False)[["kg", "usd"]]
+        .sum()
+        .reset_index()
+    )
+
+
+def figures_by_replication(results: Results) -> list[dict[str, Any]]:
+    """The summary figures of each replication, in the shape of ``summary.json``."""
+    totals = totals_kg(results).set_index("replication")
+    exports = exports_by_partner(results).set_index(["replication", "partner"])
+    seized = results.seizures.groupby(["replication", "where"])["kg"].sum()
+    ledger = results.ledger
+    by_route = ledger.groupby(["replication", "event", "route"], observed=True)["kg"].sum()
+    by_route = by_route.reset_index()
+    shipped = by_route[by_route["event"] == "shipped"]
+    cost = results.routes.set_index("route")["cost_usd_per_kg"]
+    transport = (
+        (shipped["kg"] * cost.reindex(shipped["route"].astype(str)).to_numpy())
+        .groupby(shipped["replication"])
+        .sum()
+    )
+    fuel = results.runs.set_index("replication")["fuel_premium_usd"]
+    keep = ["received_kg", "received_usd"] + [
+        f"{name}_{part}" for name in EXPOSURES for part in ("share", "kg", "usd")
+    ]
+    # Plain dictionaries first: looking up thousands of cells in DataFrames is slow.
+    exposure = {
+        (k, node): values
+        for (k, node), values in results.exposure.set_index(["replication", "node"])[keep]
+        .to_dict(orient="index")
+        .items()
+    }
+    kg = exports["kg"].to_dict()
+    usd = exports["usd"].to_dict()
+    totals_by = totals[list(SUMMARY_TOTALS)].to_dict(orient="index")
+    partners, refiners = results.partners, results.refiners
+
+    figures = []
+    for k in range(results.replications):
+        usd_k = {p: float(usd[(k, p)]) for p in partners}
+        figures.append(
+            {
+                "totals_kg": {t: float(v) for t, v in totals_by[k].items()},
+                "exports_kg_by_partner": {p: float(kg[(k, p)]) for p in partners},
+                "exports_usd_by_partner": usd_k,
+                "exports_usd_total": sum(usd_k.values()),
+                "exposure_by_partner": {p: exposure[(k, p)] for p in partners},
+                "exposure_by_refiner": {r: exposure[(k, r)] for r in refiners},
+                "seized_kg_by_place": {
+                    place: float(seized.get((k, place), 0.0)) for place in ("transit", "stock")
+                },
+                "transport_cost_usd": float(transport.get(k, 0.0)),
+                "black_market_fuel_premium_usd": float(fuel.get(k, 0.0)),
+            }
+        )
+    return figures
+
+
+def metrics(results: Results) -> pd.DataFrame:
+    """Every figure of every replication as a long table: ``replication``, ``metric``
+    (the key path in ``summary.json``, dotted, e.g. ``exports_kg_by_partner.turkey``)
+    and ``value``; plus monthly exports as ``exports_kg_monthly.<partner>.<YYYY-MM>``
+    and ``exports_usd_monthly...``."""
+    rows: list[tuple[int, str, float]] = []
+    for k, figures in enumerate(figures_by_replication(results)):
+        rows.extend((k, name, value) for name, value in _flatten(figures))
+    monthly = results.exports_monthly
+    months = monthly["month"].dt.strftime("%Y-%m")
+    for section, unit in zip(MONTHLY_METRICS, ("kg", "usd"), strict=True):
+        names = section + "." + monthly["partner"].astype(str) + "." + months
+        rows.extend(zip(monthly["replication"], names, monthly[unit].astype(float), strict=True))
+    return pd.DataFrame(rows, columns=["replication", "metric", "value"])
+
+
+def summary(results: Results) -> dict[str, Any]:
+    """The content of ``summary.json`` (docs/summary.md): every figure is the mean over
+    replications, with its standard deviation under ``sd`` and its 95% confidence
+    interval under ``ci95``, at the same key path."""
+    means, sds, intervals = aggregate(figures_by_replication(results))
+    meta = results.meta
+    return {
+        "format_version": SUMMARY_FORMAT_VERSION,
+        "scenario": meta.scenario,
+        "description": meta.description,
+        "seed": meta.seed,
+        "replications": results.replications,
+        "start": str(meta.start),
+        "end": str(meta.end),
+        "flowsim_version": meta.flowsim_version,
+        "scenario_hash": meta.scenario_hash,
+        **means,
+        "policies": list(meta.policies),
+        "sd": sds,
+        "ci95": intervals,
+    }
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{name}.")
+        else:
+            yield name, float(value)

@@ -1,0 +1,136 @@
+"""The tidy tables of a run, derived from its ledger and receipts.
+
+Each function takes a :class:`~flowsim.results.Results` and returns a long
+("tidy") DataFrame with a ``replication`` column and, for monthly tables, a row
+for every month of the calendar and every node, zeros included.
+``Results`` caches them as attributes (``results.exports_monthly``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from flowsim.provenance import exposure_table
+
+if TYPE_CHECKING:
+    from flowsim.results import Results
+
+__all__ = [
+    "STOCK_SIGNS",
+    "exports_monthly",
+    "exposure",
+    "exposure_monthly",
+    "months",
+    "production_monthly",
+    "seizures",
+    "stocks_monthly",
+    "with_month",
+]
+
+# How each event changes the stock of the node it names.
+STOCK_SIGNS = {
+    "opening_stock": 1.0,
+    "produced": 1.0,
+    "delivered": 1.0,
+    "shipped": -1.0,
+    "lost": -1.0,
+    "seized": -1.0,
+}
+
+
+def months(results: Results) -> pd.DatetimeIndex:
+    """The first day of every month of the calendar."""
+    first = results.start.to_period("M").to_timestamp()
+    return pd.date_range(first, results.end, freq="MS").as_unit("ns")
+
+
+def with_month(results: Results, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add the calendar ``date`` of each row's day and the first day of its ``month``."""
+    start = np.datetime64(results.start.date(), "D")
+    dates = start + np.floor(rows["day"].to_numpy()).astype("timedelta64[D]")
+    # One time unit everywhere, so that tables from different runs compare equal.
+    return rows.assign(
+        date=dates.astype("datetime64[ns]"),
+        month=dates.astype("datetime64[M]").astype("datetime64[ns]"),
+    )
+
+
+def _rows(results: Results, event: str) -> pd.DataFrame:
+    return results.ledger[results.ledger["event"] == event]
+
+
+def _monthly(results: Results, event: str, ids: list[str], value_cols: list[str]) -> pd.DataFrame:
+    """Sum ``value_cols`` of one event kind by replication, month and node, with a row
+    (of zeros) for every combination."""
+    rows = with_month(results, _rows(results, event))
+    sums = rows.groupby(["replication", "month", "node"], observed=True)[value_cols].sum()
+    grid = pd.MultiIndex.from_product(
+        [range(results.replications), months(results), ids],
+        names=["replication", "month", "node"],
+    )
+    sums.index = sums.index.set_levels(sums.index.levels[2].astype(str), level=2)
+    return sums.reindex(grid, fill_value=0.0).reset_index()
+
+
+def exports_monthly(results: Results) -> pd.DataFrame:
+    """Exports by replication, month and partner, in kg and USD."""
+    table = _monthly(results, "exported", results.partners, ["kg", "usd"])
+    return table.rename(columns={"node": "partner"})
+
+
+def production_monthly(results: Results) -> pd.DataFrame:
+    """Production by replication, month and mine, in kg."""
+    table = _monthly(results, "produced", results.mines, ["kg"])
+    return table.rename(columns={"node": "mine"})
+
+
+def seizures(results: Results) -> pd.DataFrame:
+    """Every seizure: in transit (``route`` set) or from a node's stock (``node`` set)."""
+    rows = with_month(results, _rows(results, "seized"))
+    rows = rows.assign(where=np.where(rows["node"].isna(), "transit", "stock"))
+    return rows[
+        ["replication", "day", "date", "month", "where", "node", "route", "lot", "kg"]
+    ].reset_index(drop=True)
+
+
+def exposure_monthly(results: Results) -> pd.DataFrame:
+    """Per replication, month and receiving node (partners and refiners): mass and USD
+    received, and the mass, USD and share of it exposed (see :mod:`flowsim.provenance`)."""
+    receivers = results.partners + results.refiners
+    grid = pd.MultiIndex.from_product(
+        [range(results.replications), months(results), receivers],
+        names=["replication", "month", "node"],
+    )
+    receipts = with_month(results, results.receipts)
+    return exposure_table(receipts, results.categories, ["replication", "month", "node"], grid)
+
+
+def exposure(results: Results) -> pd.DataFrame:
+    """Per replication and receiving node, over the whole run."""
+    receivers = results.partners + results.refiners
+    grid = pd.MultiIndex.from_product(
+        [range(results.replications), receivers], names=["replication", "node"]
+    )
+    return exposure_table(results.receipts, results.categories, ["replication", "node"], grid)
+
+
+def stocks_monthly(results: Results) -> pd.DataFrame:
+    """Stock held at each mine, buyer and refiner at the end of each month, in kg."""
+    ledger = results.ledger
+    rows = ledger[ledger["event"].isin(list(STOCK_SIGNS)) & ledger["node"].notna()]
+    rows = with_month(results, rows)
+    signed = rows["kg"] * rows["event"].map(STOCK_SIGNS).astype(float)
+    flows = rows.assign(kg=signed).groupby(["replication", "node", "month"], observed=True)["kg"]
+    flows = flows.sum()
+    nodes = results.nodes
+    holders = nodes.loc[nodes["kind"] != "partner", "node"].tolist()
+    flows.index = flows.index.set_levels(flows.index.levels[1].astype(str), level=1)
+    grid = pd.MultiIndex.from_product(
+        [range(results.replications), holders, months(results)],
+        names=["replication", "node", "month"],
+    )
+    table = flows.reindex(grid, fill_value=0.0).groupby(level=["replication", "node"]).cumsum()
+    return table.reset_index()[["replication", "month", "node", "kg"]]
