@@ -37,7 +37,7 @@ from benchmarks.networks import CHAINS, QUICK, SIZES, scenario
 
 def measure(size_name: str, repetitions: int) -> dict:
     """Run one size here and return its record."""
-    from flowsim.engine import Engine
+    from flowsim.engine import make_engine
     from flowsim.engine.simpy_adapter import events_scheduled
     from flowsim.network import Network
     from flowsim.simulation import simulate
@@ -55,7 +55,7 @@ def measure(size_name: str, repetitions: int) -> dict:
         bare_events = reference["events"]
         gc.collect()
         started = time.perf_counter()
-        engine = Engine(network, np.random.default_rng(k))
+        engine = make_engine(network, np.random.default_rng(k))
         out = engine.run()
         engine_seconds.append(time.perf_counter() - started)
         lots = out.lots

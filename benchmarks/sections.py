@@ -249,7 +249,7 @@ def measure_ciw(chain: Chain, repetitions: int) -> dict[str, Any]:
     are read afterwards, untimed, and summed over the repetitions, so that the
     check that both run the same chain is not left to the chance of one run."""
     from benchmarks import peers
-    from flowsim.engine import Engine
+    from flowsim.engine import make_engine
     from flowsim.network import Network
     from flowsim.simulation import simulate
 
@@ -262,7 +262,7 @@ def measure_ciw(chain: Chain, repetitions: int) -> dict[str, Any]:
     for k in range(repetitions):
         gc.collect()
         started = time.perf_counter()
-        out = Engine(network, np.random.default_rng(k)).run()
+        out = make_engine(network, np.random.default_rng(k)).run()
         seconds["flowsim"].append(time.perf_counter() - started)
         figures["flowsim"].append(chain_figures(out))
         del out
@@ -342,7 +342,7 @@ def measure_held(years: int, repetitions: int) -> dict[str, Any]:
     """Held and flowing runs of the same lots, alternately, best time of each; then a
     held run of half the calendar, to show how its cost per lot grows with the days."""
     from benchmarks.networks import held_scenario
-    from flowsim.engine import Engine
+    from flowsim.engine import make_engine
     from flowsim.network import Network
 
     cases = {
@@ -358,7 +358,7 @@ def measure_held(years: int, repetitions: int) -> dict[str, Any]:
         for name, network in networks.items():
             gc.collect()
             started = time.perf_counter()
-            out = Engine(network, np.random.default_rng(k)).run()
+            out = make_engine(network, np.random.default_rng(k)).run()
             seconds[name].append(time.perf_counter() - started)
             lots[name] = out.lots
             in_stock[name] = sum(out.stock_kg_by_node)

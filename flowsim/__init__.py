@@ -5,33 +5,165 @@ Three lines to a result::
     import flowsim
     results = flowsim.simulate(flowsim.load_scenario("scenarios/venezuela_sanctions.toml"), seed=1)
     results.exports_monthly
+
+Everything public is a name of this package (``__all__``). Each is imported on first
+use, so that ``import flowsim`` and ``flowsim --version`` cost milliseconds, and a
+command pays only for what it uses (pandas, SimPy, matplotlib...).
 """
 
+from __future__ import annotations
+
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 from flowsim._version import __version__
-from flowsim.compare import compare_exports, compare_exposure
-from flowsim.errors import FlowsimError, Issue, MassBalanceError, ScenarioError
-from flowsim.results import Results
-from flowsim.scenario import load_scenario, scenario_from_dict
-from flowsim.schema import Scenario
-from flowsim.sensitivity import tornado
-from flowsim.simulation import simulate
-from flowsim.sweep import load_sweep, load_sweep_file, run_sweep
+
+# Where each public name lives.
+_PUBLIC = {
+    "FlowsimError": "flowsim.errors",
+    "FlowsimWarning": "flowsim.errors",
+    "Issue": "flowsim.errors",
+    "MassBalanceError": "flowsim.errors",
+    "ScenarioError": "flowsim.errors",
+    "Results": "flowsim.results",
+    "RunMeta": "flowsim.runmeta",
+    "MAX_SEED": "flowsim.limits",
+    "Scenario": "flowsim.schema",
+    "load_scenario": "flowsim.scenario",
+    "scenario_from_dict": "flowsim.scenario",
+    "scenario_schema": "flowsim.schemas",
+    "sweep_schema": "flowsim.schemas",
+    "simulate": "flowsim.simulation",
+    "compare_exports": "flowsim.compare",
+    "compare_exposure": "flowsim.compare",
+    "read_summary": "flowsim.runfolder",
+    "render_report": "flowsim.report",
+    "write_report": "flowsim.report",
+    "tornado": "flowsim.sensitivity",
+    "load_sweep": "flowsim.sweepfolder",
+    "load_sweep_file": "flowsim.sweep",
+    "run_sweep": "flowsim.sweep",
+    "available_cores": "flowsim.executors",
+    "dask_executor": "flowsim.executors",
+    "pool_executor": "flowsim.executors",
+    "serial_executor": "flowsim.executors",
+    "evaluate_expectations": "flowsim.expectations",
+    "write_junit": "flowsim.expectations",
+    "check_path": "flowsim.folders",
+    "printable": "flowsim.text",
+}
+# Public names that differ from their name in the module that defines them.
+_RENAMED = {"evaluate_expectations": "evaluate"}
 
 __all__ = [
+    "MAX_SEED",
     "FlowsimError",
+    "FlowsimWarning",
     "Issue",
     "MassBalanceError",
     "Results",
+    "RunMeta",
     "Scenario",
     "ScenarioError",
     "__version__",
+    "available_cores",
+    "check_path",
     "compare_exports",
     "compare_exposure",
+    "dask_executor",
+    "evaluate_expectations",
     "load_scenario",
     "load_sweep",
     "load_sweep_file",
+    "pool_executor",
+    "printable",
+    "read_summary",
+    "render_report",
     "run_sweep",
     "scenario_from_dict",
+    "scenario_schema",
+    "serial_executor",
     "simulate",
+    "sweep_schema",
     "tornado",
+    "write_junit",
+    "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowsim' has no attribute {name!r}")
+    value = getattr(_load(module), _RENAMED.get(name, name))
+    globals()[name] = value  # imported once
+    return value
+
+
+def _load(module: str) -> ModuleType:
+    """The module, imported by a plain import statement: the names are this file's."""
+    if module == "flowsim.compare":
+        from flowsim import compare as loaded
+    elif module == "flowsim.errors":
+        from flowsim import errors as loaded
+    elif module == "flowsim.executors":
+        from flowsim import executors as loaded
+    elif module == "flowsim.expectations":
+        from flowsim import expectations as loaded
+    elif module == "flowsim.folders":
+        from flowsim import folders as loaded
+    elif module == "flowsim.limits":
+        from flowsim import limits as loaded
+    elif module == "flowsim.report":
+        from flowsim import report as loaded
+    elif module == "flowsim.results":
+        from flowsim import results as loaded
+    elif module == "flowsim.runfolder":
+        from flowsim import runfolder as loaded
+    elif module == "flowsim.runmeta":
+        from flowsim import runmeta as loaded
+    elif module == "flowsim.scenario":
+        from flowsim import scenario as loaded
+    elif module == "flowsim.schema":
+        from flowsim import schema as loaded
+    elif module == "flowsim.schemas":
+        from flowsim import schemas as loaded
+    elif module == "flowsim.sensitivity":
+        from flowsim import sensitivity as loaded
+    elif module == "flowsim.simulation":
+        from flowsim import simulation as loaded
+    elif module == "flowsim.sweep":
+        from flowsim import sweep as loaded
+    elif module == "flowsim.sweepfolder":
+        from flowsim import sweepfolder as loaded
+    elif module == "flowsim.text":
+        from flowsim import text as loaded
+    else:  # pragma: no cover - every value of _PUBLIC is listed above
+        raise AttributeError(module)
+    return loaded
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from flowsim.compare import compare_exports, compare_exposure
+    from flowsim.errors import FlowsimError, FlowsimWarning, Issue, MassBalanceError, ScenarioError
+    from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
+    from flowsim.expectations import evaluate as evaluate_expectations
+    from flowsim.expectations import write_junit
+    from flowsim.folders import check_path
+    from flowsim.limits import MAX_SEED
+    from flowsim.report import render_report, write_report
+    from flowsim.results import Results
+    from flowsim.runfolder import read_summary
+    from flowsim.runmeta import RunMeta
+    from flowsim.scenario import load_scenario, scenario_from_dict
+    from flowsim.schema import Scenario
+    from flowsim.schemas import scenario_schema, sweep_schema
+    from flowsim.sensitivity import tornado
+    from flowsim.simulation import simulate
+    from flowsim.sweep import load_sweep_file, run_sweep
+    from flowsim.sweepfolder import load_sweep
+    from flowsim.text import printable

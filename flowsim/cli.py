@@ -1,5 +1,8 @@
 """The ``flowsim`` command: a thin shell over the public API.
 
+It uses only what ``flowsim.__all__`` exports, each name when a command needs it:
+``flowsim --version`` imports neither pandas nor SimPy.
+
 Exit codes: 0 success; 1 an expectation failed; 2 a problem with the user's
 input (scenario, options, files); 3 a broken mass balance, which is a bug in
 flowsim.
@@ -21,25 +24,22 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import flowsim
+from flowsim import (  # cheap: the package imports what it exports on first use
+    MAX_SEED,
+    FlowsimError,
+    FlowsimWarning,
+    MassBalanceError,
+    ScenarioError,
+    __version__,
+    check_path,
+    printable,
+)
 
-from flowsim._version import __version__
-from flowsim.compare import compare_exports, compare_exposure
-from flowsim.errors import FlowsimError, FlowsimWarning, MassBalanceError, ScenarioError
-from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
-from flowsim.expectations import evaluate, write_junit
-from flowsim.folders import check_path
-from flowsim.report import render_report, write_report
-from flowsim.results import Results
-from flowsim.runfolder import REPORT, read_summary
-from flowsim.scenario import load_scenario
-from flowsim.schemas import scenario_schema, sweep_schema
-from flowsim.sensitivity import tornado
-from flowsim.simulation import MAX_SEED, simulate
-from flowsim.sweep import expand, load_sweep, load_sweep_file, run_sweep
-from flowsim.text import printable
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -261,16 +261,20 @@ def _run(args: argparse.Namespace) -> int:
     for path, what in ((args.out, "cannot write results to"), (args.junit, "--junit")):
         if path is not None:
             check_path(path, what, temporary=True)
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = flowsim.load_scenario(args.scenario, args.overrides)
     if args.junit and not scenario.expect:
         raise FlowsimError(f"--junit: {args.scenario} has no [[expect]] rules")
-    results = simulate(scenario, seed=args.seed, replications=args.replications)
+    results = flowsim.simulate(scenario, seed=args.seed, replications=args.replications)
     out = args.out if args.out is not None else Path("results") / scenario.name
     extras = (
         None
         if args.no_report
         # Written straight into the folder being built: it appears with the run, or not at all.
-        else (lambda folder: (folder / REPORT).write_bytes(render_report(results).encode()))
+        else (
+            lambda folder: (folder / "report.html").write_bytes(
+                flowsim.render_report(results).encode()
+            )
+        )
     )
     results.save(out, extras=extras)
     summary = results.summary()
@@ -286,13 +290,17 @@ def _run(args: argparse.Namespace) -> int:
     return _report_expectations(scenario.expect, table, args.junit, scenario.name)
 
 
+def _report_bytes(results: flowsim.Results) -> bytes:
+    return flowsim.render_report(results).encode()
+
+
 def _report_expectations(rules, table: pd.DataFrame, junit: Path | None, suite: str) -> int:
-    verdicts = evaluate(rules, table)
+    verdicts = flowsim.evaluate_expectations(rules, table)
     echo("expectations:")
     for verdict in verdicts:
         echo(f"  {verdict.line()}")
     if junit is not None:
-        write_junit(verdicts, junit, suite)
+        flowsim.write_junit(verdicts, junit, suite)
         echo(f"wrote {junit}")
     failed = sum(not v.passed for v in verdicts)
     if failed:
@@ -302,7 +310,7 @@ def _report_expectations(rules, table: pd.DataFrame, junit: Path | None, suite: 
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    sweep, folder = load_sweep_file(args.sweep_file)
+    sweep, folder = flowsim.load_sweep_file(args.sweep_file)
     out = args.out if args.out is not None else Path("results") / "sweeps" / sweep.sweep.name
     if args.overwrite and args.resume:
         raise FlowsimError("--overwrite and --resume contradict each other; choose one")
@@ -312,16 +320,16 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.junit is not None:
         check_path(args.junit, "--junit", temporary=True)
     if args.dask is not None:
-        executor = dask_executor(args.dask, args.workers)
+        executor = flowsim.dask_executor(args.dask, args.workers)
         where = f"Dask ({args.dask})"
     elif args.workers == 1:
-        executor, where = serial_executor, "this process"
+        executor, where = flowsim.serial_executor, "this process"
     else:
-        executor = pool_executor(args.workers)
-        where = f"{args.workers or available_cores()} processes"
-    echo(f"sweep {sweep.sweep.name}: {len(expand(sweep, folder))} runs on {where}, into {out}")
+        executor = flowsim.pool_executor(args.workers)
+        where = f"{args.workers or flowsim.available_cores()} processes"
+    echo(f"sweep {sweep.sweep.name}: {sweep.run_count()} runs on {where}, into {out}")
     with Progress() as progress:
-        report = run_sweep(
+        report = flowsim.run_sweep(
             sweep,
             folder,
             out,
@@ -336,11 +344,15 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     if args.sensitivity:
         echo(f"sensitivity of {args.sensitivity}:")
-        echo(_format(tornado(load_sweep(out, [args.sensitivity]), args.sensitivity), {}))
+        echo(
+            _format(
+                flowsim.tornado(flowsim.load_sweep(out, [args.sensitivity]), args.sensitivity), {}
+            )
+        )
     if not sweep.expect:
         return 0
     # Only the metrics the rules name are read back: a large sweep stays small in memory.
-    table = load_sweep(out, {rule.metric for rule in sweep.expect})
+    table = flowsim.load_sweep(out, {rule.metric for rule in sweep.expect})
     return _report_expectations(sweep.expect, table, args.junit, sweep.sweep.name)
 
 
@@ -389,23 +401,23 @@ def _schema(args: argparse.Namespace) -> int:
     if args.kind == "sweep":
         if args.partial:
             raise FlowsimError("--partial applies to the scenario schema only")
-        echo(json.dumps(sweep_schema(), indent=2))
+        echo(json.dumps(flowsim.sweep_schema(), indent=2))
     else:
-        echo(json.dumps(scenario_schema(partial=args.partial), indent=2))
+        echo(json.dumps(flowsim.scenario_schema(partial=args.partial), indent=2))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    results = Results.load(args.run_dir)
-    baseline = Results.load(args.baseline) if args.baseline is not None else None
+    results = flowsim.Results.load(args.run_dir)
+    baseline = flowsim.Results.load(args.baseline) if args.baseline is not None else None
     out = args.out if args.out is not None else args.run_dir / "report.html"
-    write_report(results, out, baseline)
+    flowsim.write_report(results, out, baseline)
     echo(f"wrote {out}")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = flowsim.load_scenario(args.scenario, args.overrides)
     echo(
         f"OK: {args.scenario} ({scenario.name}: {len(scenario.nodes)} nodes, "
         f"{len(scenario.routes)} routes)"
@@ -416,8 +428,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     base = _summary_of(args.baseline, args)
     other = _summary_of(args.scenario, args)
-    exports = compare_exports(base, other)
-    exposure = compare_exposure(base, other)
+    exports = flowsim.compare_exports(base, other)
+    exposure = flowsim.compare_exposure(base, other)
     if args.json:
         records = {
             "exports": exports.to_dict(orient="records"),
@@ -445,17 +457,23 @@ def _finite_or_null(value: Any) -> Any:
     if isinstance(value, numbers.Real):
         number = float(value)
         return number if math.isfinite(number) else None
-    return None if pd.isna(value) else str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else None
 
 
 def _summary_of(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     check_path(path, "cannot read")
     if path.is_dir():
-        return read_summary(path)
-    return simulate(path, seed=args.seed, replications=args.replications).summary()
+        return flowsim.read_summary(path)
+    return flowsim.simulate(path, seed=args.seed, replications=args.replications).summary()
 
 
 def _summary_table(summary: dict[str, Any]) -> str:
+    import pandas as pd  # a run has imported it already
+
     totals = pd.DataFrame(
         {"kg": list(summary["totals_kg"].values())}, index=list(summary["totals_kg"])
     )
@@ -477,7 +495,7 @@ def _summary_table(summary: dict[str, Any]) -> str:
 def _format(table: pd.DataFrame, formats: dict[str, str]) -> str:
     def cell(col: str, value: Any) -> str:
         if isinstance(value, float):
-            if pd.isna(value):
+            if math.isnan(value):
                 return "n/a"
             return formats.get(col, "{:,.1f}").format(value)
         return str(value)

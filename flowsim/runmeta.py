@@ -14,10 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["MAX_SEED", "RunMeta"]
+from flowsim.limits import MAX_SEED
 
-# Seeds are stored as 64-bit integers (in sweep parts); numpy takes any larger one.
-MAX_SEED = 2**63 - 1
+__all__ = ["RunMeta"]
 
 
 class RunMeta(BaseModel):

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from flowsim._version import __version__
-from flowsim.engine import Engine
+from flowsim.engine import make_engine
 from flowsim.levers import describe_levers
+from flowsim.limits import MAX_SEED
 from flowsim.network import Network
 from flowsim.results import Results
-from flowsim.runmeta import MAX_SEED, RunMeta
+from flowsim.runmeta import RunMeta
 from flowsim.scenario import load_scenario, scenario_hash, with_overrides
 from flowsim.schema import Scenario
 
@@ -57,7 +58,7 @@ def simulate(
     started = time.perf_counter()
     for k, stream in enumerate(streams):
         t0 = time.perf_counter()
-        out = Engine(network, np.random.default_rng(stream)).run()
+        out = make_engine(network, np.random.default_rng(stream)).run()
         ledger = out.ledger.to_frame(network.node_ids, network.route_ids)
         ledger.insert(0, "replication", np.full(len(ledger), k, dtype=np.int64))
         ledgers.append(ledger)

@@ -8,7 +8,7 @@ import pytest
 from networks import chain, exported_by_partner, node, route, rows, run, totals
 
 import flowsim
-from flowsim.engine import Engine
+from flowsim.engine import make_engine
 from flowsim.network import KG_TO_TROY_OZ, Network
 
 
@@ -185,7 +185,7 @@ def test_replications_are_independent_and_reproducible():
     # Replication k is the same stream whether run alone or with others.
     network = Network.build(flowsim.scenario_from_dict(data))
     child = np.random.SeedSequence(11).spawn(3)[2]
-    alone = Engine(network, np.random.default_rng(child)).run()
+    alone = make_engine(network, np.random.default_rng(child)).run()
     frame = alone.ledger.to_frame(network.node_ids, network.route_ids)
     assert frame["kg"].tolist() == rows_of(three, 2)["kg"].tolist()
 

@@ -155,7 +155,7 @@ def test_holding_many_lots_costs_no_more_events_than_moving_them():
     """The cost of a held lot is its own, not one retry a day (make bench times it)."""
     import numpy as np
 
-    from flowsim.engine import Engine
+    from flowsim.engine import make_engine
     from flowsim.engine.simpy_adapter import events_scheduled
     from flowsim.network import Network
     from flowsim.scenario import scenario_from_dict
@@ -167,7 +167,7 @@ def test_holding_many_lots_costs_no_more_events_than_moving_them():
         data["policies"] = sanction(
             effective="2018-01-01", compliance={"usa": compliance, "tur": compliance}
         )
-        engine = Engine(Network.build(scenario_from_dict(data)), np.random.default_rng(0))
+        engine = make_engine(Network.build(scenario_from_dict(data)), np.random.default_rng(0))
         out = engine.run()
         return events_scheduled(engine.env), out.lots
 

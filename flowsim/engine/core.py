@@ -1,7 +1,7 @@
 """The engine's core: what both modes share to move lots of gold.
 
-A replication is one :class:`Engine`. ``Engine(network, rng)`` makes the mode the
-network asks for, chosen once: :class:`~flowsim.engine.per_lot.LotEngine` follows
+A replication is one :class:`Engine`; :func:`flowsim.engine.make_engine` makes the
+mode the network asks for, chosen once: :class:`~flowsim.engine.per_lot.LotEngine` follows
 every lot through every queue; :class:`~flowsim.engine.shipments.ShipmentEngine`
 collects each mine's output and ships what a node holds as consolidated batches.
 The core does what is the same in both: sending a lot down a route or holding it,
@@ -113,15 +113,8 @@ def sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
 
 
 class Engine:
-    """One replication of one scenario, in the mode its network asks for."""
-
-    def __new__(cls, network: Network, *args: object, **kwargs: object) -> Engine:
-        if cls is Engine:  # the mode is chosen once, here
-            from flowsim.engine.per_lot import LotEngine
-            from flowsim.engine.shipments import ShipmentEngine
-
-            cls = ShipmentEngine if network.granularity == "shipment" else LotEngine
-        return super().__new__(cls)
+    """One replication of one scenario: what both modes share. A mode implements the
+    methods under "what each mode does its own way"."""
 
     def __init__(
         self,

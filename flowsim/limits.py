@@ -1,0 +1,6 @@
+"""Bounds that inputs share, kept apart from every heavy import."""
+
+__all__ = ["MAX_SEED"]
+
+# Seeds are stored as 64-bit integers (in sweep parts); numpy takes any larger one.
+MAX_SEED = 2**63 - 1
