@@ -345,9 +345,8 @@ def _check_expectations(s: Scenario) -> Iterator[Finding]:
 MAX_LOTS = 100_000_000
 
 
-def _check_size(s: Scenario) -> Iterator[Finding]:
-    """Refuse a run that would make more lots than a machine can hold, rather than
-    hang or run out of memory: a tiny lot interval or lot size is usually a typo."""
+def expected_lots(s: Scenario) -> float:
+    """About how many lots one replication of ``s`` makes."""
     days = s.days
     lots = 0.0
     shipments = s.simulation.granularity == "shipment"
@@ -362,6 +361,14 @@ def _check_size(s: Scenario) -> Iterator[Finding]:
                 lots += days / mean
         elif isinstance(node, Processor):
             lots += sum(stock.kg / stock.lot_kg for stock in node.initial_stock)
+    return lots
+
+
+def _check_size(s: Scenario) -> Iterator[Finding]:
+    """Refuse a run that would make more lots than a machine can hold, rather than
+    hang or run out of memory: a tiny lot interval or lot size is usually a typo."""
+    lots = expected_lots(s)
+    shipments = s.simulation.granularity == "shipment"
     if lots > MAX_LOTS:
         yield (
             ("simulation",),

@@ -48,7 +48,11 @@ def echo(*values: object, file: Any = None, flush: bool = False) -> None:
     """print(), with control characters in the text shown as escapes: names and
     paths come from users' files and may hold anything."""
     text = printable(" ".join(str(v) for v in values))
-    print(text, file=file if file is not None else sys.stdout, flush=flush)
+    stream = file if file is not None else sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    # A terminal that cannot show a character gets its escape, not an error after the work.
+    text = text.encode(encoding, "backslashreplace").decode(encoding, "replace")
+    print(text, file=stream, flush=flush)
 
 
 EXIT_EXPECTATION = 1

@@ -199,7 +199,14 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(1)
 
 
-DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+DASK_SCHEMES = ("tcp", "ws")
+# Protocols Dask has that need more than an address: a security configuration (TLS) or
+# a library flowsim does not install (UCX).
+NOT_FROM_AN_ADDRESS = {
+    "tls": "needs Dask's TLS security settings, which flowsim does not take",
+    "wss": "needs Dask's TLS security settings, which flowsim does not take",
+    "ucx": "needs UCX, which flowsim does not install",
+}
 
 
 def check_dask_address(address: str) -> str:
@@ -210,6 +217,12 @@ def check_dask_address(address: str) -> str:
     scheme, sep, rest = address.partition("://")
     if not sep:
         raise FlowsimError(f"--dask {address!r}: not a scheduler address; {example}")
+    if scheme in NOT_FROM_AN_ADDRESS:
+        raise FlowsimError(
+            f"--dask {address!r}: {scheme}:// {NOT_FROM_AN_ADDRESS[scheme]}; connect with "
+            "tcp:// or ws://, or from Python pass a distributed.Client of your own to "
+            "flowsim.dask_executor"
+        )
     if scheme not in DASK_SCHEMES:
         raise FlowsimError(
             f"--dask {address!r}: unknown protocol {scheme!r} (Dask speaks "
@@ -226,21 +239,20 @@ def check_dask_address(address: str) -> str:
     return address
 
 
-def dask_executor(address: str, workers: int | None = None) -> DaskExecutor:
+def dask_executor(address: Any, workers: int | None = None) -> DaskExecutor:
     """Run on a Dask cluster: ``"local"`` starts a LocalCluster of ``workers``
-    single-threaded processes; otherwise ``address`` is a scheduler such as
-    ``tcp://host:8786``, which must be trusted (Dask runs what it is sent). The
-    address is checked here, and :meth:`DaskExecutor.start` connects, both
-    before a sweep writes anything."""
+    single-threaded processes; a string such as ``tcp://host:8786`` is a scheduler,
+    which must be trusted (Dask runs what it is sent); a ``distributed.Client`` of
+    your own (for TLS, UCX or any setting an address cannot carry) is used as it is,
+    and left open. An address is checked here, and :meth:`DaskExecutor.start`
+    connects, both before a sweep writes anything."""
     return DaskExecutor(address, workers)
 
 
 class DaskExecutor:
     """An executor on Dask; connects on :meth:`start` (or at its first use)."""
 
-    def __init__(self, address: str, workers: int | None = None):
-        self.address = check_dask_address(address)
-        self.workers = workers
+    def __init__(self, address: Any, workers: int | None = None):
         try:
             import distributed
         except ImportError:
@@ -248,8 +260,14 @@ class DaskExecutor:
                 "--dask needs Dask distributed: pip install 'flowsim[dask]'"
             ) from None
         self._distributed = distributed
+        self.workers = workers
         self.client: Any = None
         self.cluster: Any = None
+        self.own_client = not isinstance(address, distributed.Client)
+        if self.own_client:
+            self.address = check_dask_address(address)
+        else:
+            self.client, self.address = address, str(address.scheduler.address)
 
     def start(self) -> None:
         if self.client is not None:
@@ -266,12 +284,14 @@ class DaskExecutor:
             return
         try:
             self.client = distributed.Client(self.address, timeout="30s")
-        except (OSError, TimeoutError) as exc:
+        except Exception as exc:  # Dask raises many kinds for a scheduler it cannot use
             raise FlowsimError(
-                f"cannot reach the Dask scheduler at {self.address}: {exc}"
+                f"cannot reach the Dask scheduler at {self.address}: {type(exc).__name__}: {exc}"
             ) from None
 
     def close(self) -> None:
+        if not self.own_client:
+            return  # the caller's, to close
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:

@@ -67,7 +67,9 @@ def _date_as_written(value: object) -> object:
     20201231) or a time of day is a mistake, not a date to convert."""
     if isinstance(value, datetime):
         raise ValueError("give a date such as 2020-12-31, without a time of day")
-    if isinstance(value, (bool, int, float)):
+    if isinstance(value, bool):
+        raise ValueError(f"is {str(value).lower()}, not a date: write it as 2020-12-31")
+    if isinstance(value, (int, float)):
         raise ValueError(
             "is a number, not a date: write it as 2020-12-31 (a TOML date) or '2020-12-31'"
         )

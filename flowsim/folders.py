@@ -116,7 +116,7 @@ def parse_record(value: object) -> FileRecord | None:
 # --- names the system can take ----------------------------------------------------------
 
 # The temporary sibling of a file or folder adds at most this many bytes to its name.
-TEMPORARY_SUFFIX_BYTES = 16
+TEMPORARY_SUFFIX_BYTES = 20  # ".NAME.old-" and 12 hex digits: 18
 
 
 def check_path(path: Path, what: str, *, temporary: bool = False) -> None:
@@ -174,13 +174,15 @@ class OwnedFiles:
 _LEGACY_RUN_EXTRAS = ("summary.json", "report.html")
 
 
-def run_files(folder: Path) -> OwnedFiles:
+def run_files(folder: Path, own_names: Callable[[str], bool]) -> OwnedFiles:
     """The signature of the run folder ``folder``; :class:`FlowsimError` if it has none.
 
     A folder is a run folder if its ``manifest.json`` is a JSON object with
-    flowsim's format marker and version and a list of files with plain names.
-    A manifest of flowsim 0.1 (format 1) lists its tables; it is still
-    recognised, so that an older run can be replaced.
+    flowsim's format marker and version and a list of files, each with its size and
+    checksum, and each a name flowsim writes in a run folder (``own_names``): a
+    manifest that lists another name (a forged one) is not flowsim's. A manifest of
+    flowsim 0.1 (format 1) lists its tables; it is still recognised, so that an older
+    run can be replaced.
     """
     check_path(folder, "cannot read the run folder")
     path = folder / MANIFEST
@@ -203,6 +205,11 @@ def run_files(folder: Path) -> OwnedFiles:
                 raise FlowsimError(
                     f"{path}: files: {name!r} is not a file of this folder with its size and sha256"
                 )
+            if not own_names(name):
+                raise FlowsimError(
+                    f"{path}: files: {name!r} is not a file flowsim writes in a run folder: this "
+                    "manifest.json was not written by flowsim"
+                )
             files[name] = record
         if not isinstance(manifest.get("flowsim_version"), str):
             raise FlowsimError(f"{path}: flowsim_version: missing or not a string")
@@ -213,7 +220,7 @@ def run_files(folder: Path) -> OwnedFiles:
         and isinstance(manifest.get("flowsim_version"), str)
         and isinstance(manifest.get("scenario_hash"), str)
         and isinstance(tables, list)
-        and all(plain_name(t) for t in tables)
+        and all(plain_name(t) and own_names(f"{t}.parquet") for t in tables)
     ):
         names = [f"{t}.parquet" for t in tables] + list(_LEGACY_RUN_EXTRAS)
         return OwnedFiles(manifest, dict.fromkeys(names))
@@ -268,11 +275,13 @@ def write_folder(
     earlier run folder at ``target`` is replaced, and of it only the files its
     manifest lists are removed; anything else at ``target`` is refused.
     """
-    target = Path(target)
+    # Absolute, so that "." or "results/.." has a parent and a name of its own (the
+    # last part is not resolved: a symbolic link there is refused, not followed).
+    target = Path(os.path.abspath(target))
     parent = target.parent
     check_path(target, f"cannot write {what} to", temporary=True)
     clean_leftovers(target, own_names)
-    earlier = _replaceable(target, what)
+    earlier = _replaceable(target, what, own_names)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
@@ -302,7 +311,7 @@ def write_folder(
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
-        _swap_into_place(tmp, target, earlier, what)
+        _swap_into_place(tmp, target, earlier, what, own_names)
     except OSError as exc:
         _discard(tmp)
         raise FlowsimError(f"cannot write {what} to {target}: {_reason(exc)}") from None
@@ -312,9 +321,13 @@ def write_folder(
     return target
 
 
-def _replaceable(target: Path, what: str) -> OwnedFiles | None:
+def _replaceable(
+    target: Path, what: str, own_names: Callable[[str], bool], *, verify: bool = True
+) -> OwnedFiles | None:
     """The signature of the folder at ``target`` if flowsim may replace it (None if
-    there is nothing there); :class:`FlowsimError` naming what stops it otherwise."""
+    there is nothing there); :class:`FlowsimError` naming what stops it otherwise.
+    With ``verify``, every listed file must still be what flowsim wrote (its size and
+    checksum; for a folder of flowsim 0.1, its kind of content)."""
     if target.is_symlink():
         raise FlowsimError(f"cannot write {what} to {target}: it is a symbolic link")
     if not target.exists():
@@ -333,7 +346,7 @@ def _replaceable(target: Path, what: str) -> OwnedFiles | None:
             f"(no {MANIFEST}); choose another --out"
         )
     try:
-        owned = run_files(target)
+        owned = run_files(target, own_names)
     except FlowsimError as exc:
         raise FlowsimError(
             f"cannot write {what} to {target}: it is not a flowsim run folder ({exc}); "
@@ -342,13 +355,52 @@ def _replaceable(target: Path, what: str) -> OwnedFiles | None:
     foreign = [name for name in entries if name not in owned.names()]
     if foreign:
         raise FlowsimError(
-            f"cannot replace the run in {target}: it holds {foreign[0]!r}, which flowsim did "
-            f"not write there{_and_more(foreign)}; move it elsewhere or choose another --out"
+            f"cannot replace the run in {target}: it holds {foreign[0]!r}, which is not one "
+            f"of the files flowsim wrote for that run{_and_more(foreign)}; move it elsewhere "
+            "or choose another --out"
         )
+    if verify:
+        for name in entries:
+            if name in owned.files and not _still_flowsims(target / name, owned.files[name]):
+                raise FlowsimError(
+                    f"cannot replace the run in {target}: {name} was changed since flowsim "
+                    "wrote it (it is not what the manifest records), so it may be someone's "
+                    "work; move it elsewhere or choose another --out"
+                )
     return owned
 
 
-def _swap_into_place(tmp: Path, target: Path, earlier: OwnedFiles | None, what: str) -> None:
+def _still_flowsims(path: Path, record: FileRecord | None) -> bool:
+    """Whether the file at ``path`` is still what flowsim wrote there: the size and
+    checksum recorded, or for a folder of flowsim 0.1 (no checksums), its kind of
+    content (a Parquet file, a summary, a report)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        if record is not None:
+            return file_record(path) == record
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 4))
+            tail = f.read(4)
+    except OSError:
+        return False
+    if path.suffix == ".parquet":
+        return head.startswith(b"PAR1") and tail == b"PAR1"
+    if path.name == "summary.json":
+        return head.lstrip().startswith(b"{") and b'"format_version"' in head
+    return b"<title>flowsim report:" in head
+
+
+def _swap_into_place(
+    tmp: Path,
+    target: Path,
+    earlier: OwnedFiles | None,
+    what: str,
+    own_names: Callable[[str], bool],
+) -> None:
     _sync_dir(tmp)
     if earlier is None:
         try:
@@ -361,8 +413,8 @@ def _swap_into_place(tmp: Path, target: Path, earlier: OwnedFiles | None, what: 
             raise
         _sync_dir(target.parent)
         return
-    # Checked again just before the swap: the folder may have changed since.
-    earlier = _replaceable(target, what) or OwnedFiles({}, {})
+    # Checked again just before the swap: something may have appeared there since.
+    earlier = _replaceable(target, what, own_names, verify=False) or OwnedFiles({}, {})
     if exchange(tmp, target):
         # ``tmp`` now holds the earlier run.
         _sync_dir(target.parent)
@@ -383,15 +435,24 @@ def _swap_into_place(tmp: Path, target: Path, earlier: OwnedFiles | None, what: 
 def _remove_owned(
     folder: Path, owned: OwnedFiles, extra: Callable[[str], bool] | None = None
 ) -> None:
-    """Remove the files of ``folder`` that ``owned`` lists (and those ``extra``
-    accepts), then the folder if nothing else is left; warn if something is."""
+    """Remove the files of ``folder`` that ``owned`` lists and that are still what
+    flowsim wrote (and those ``extra`` accepts), then the folder if nothing else is
+    left; warn if something is."""
+    kept = False
     for name in sorted(owned.files):
-        _unlink_file(folder / name)
+        path = folder / name
+        if not (path.is_symlink() or path.exists()):
+            continue
+        if _still_flowsims(path, owned.files[name]):
+            _unlink_file(path)
+        else:
+            kept = True
     for path in list(folder.iterdir()) if folder.is_dir() else []:
-        if extra is not None and extra(path.name):
+        if extra is not None and extra(path.name) and not path.is_dir():
             _unlink_file(path)
     _unlink_file(folder / INCOMPLETE)
-    _unlink_file(folder / MANIFEST)
+    if not kept:
+        _unlink_file(folder / MANIFEST)
     try:
         folder.rmdir()
     except FileNotFoundError:
@@ -399,7 +460,8 @@ def _remove_owned(
     except OSError:
         left = sorted(p.name for p in folder.iterdir())
         warnings.warn(
-            f"kept {folder}: it holds {left[0]!r}, which flowsim did not write there",
+            f"kept {folder}: it holds {left[0]!r}, which is not (or no longer) what flowsim "
+            "wrote there",
             FolderWarning,
             stacklevel=3,
         )
@@ -462,7 +524,7 @@ def _clean_one(folder: Path, target: Path, own_names: Callable[[str], bool]) -> 
         _remove_owned(folder, OwnedFiles({}, {}), extra=own_names)
         return
     try:
-        owned = run_files(folder)
+        owned = run_files(folder, own_names)
     except FlowsimError:
         return  # not flowsim's: left alone
     if folder.name.startswith(f".{target.name}.old-") and not target.exists():
@@ -537,9 +599,9 @@ def replace_signed_file(
         raise FlowsimError(f"cannot write {what} {path}: {_reason(exc)}") from None
 
 
-def add_to_manifest(folder: Path, name: str) -> None:
+def add_to_manifest(folder: Path, name: str, own_names: Callable[[str], bool]) -> None:
     """Record in a run folder's manifest a file flowsim has just written there."""
-    owned = run_files(folder)
+    owned = run_files(folder, own_names)
     manifest = dict(owned.manifest)
     if manifest.get("format") != RUN_FORMAT:
         return  # an older folder lists no files: nothing to add

@@ -23,7 +23,7 @@ from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError
 from flowsim.folders import MANIFEST, add_to_manifest, replace_signed_file
 from flowsim.results import Results
-from flowsim.runfolder import REPORT
+from flowsim.runfolder import REPORT, own_name
 
 __all__ = ["render_report", "write_report"]
 
@@ -202,7 +202,7 @@ def write_report(results: Results, path: str | Path, baseline: Results | None = 
     replace_signed_file(path, data, signed=lambda head: GENERATOR_MARK in head, what="the report")
     if path.name == REPORT and (path.parent / MANIFEST).is_file():
         try:
-            add_to_manifest(path.parent, REPORT)
+            add_to_manifest(path.parent, REPORT, own_name)
         except FlowsimError:
             pass  # not a run folder of this format: nothing lists its files
         except OSError as exc:

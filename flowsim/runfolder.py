@@ -15,11 +15,14 @@ from __future__ import annotations
 import glob
 import io
 import json
+import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from flowsim.errors import FlowsimError
@@ -31,6 +34,8 @@ from flowsim.folders import (
     run_files,
     write_folder,
 )
+from flowsim.ledger import EVENTS
+from flowsim.network import KINDS
 from flowsim.runmeta import RunMeta
 
 if TYPE_CHECKING:
@@ -152,6 +157,10 @@ def save_run(
 
 def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], RunMeta]:
     """The base tables and the metadata of a run folder, each verified."""
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(
+            f"Results.load takes the path of a run folder, not {type(directory).__name__}"
+        )
     directory = Path(directory)
     check_path(directory, "cannot read the run folder")
     if not directory.is_dir():
@@ -163,7 +172,7 @@ def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], RunMeta]:
                 f"run in {aside[0].name}; the next flowsim run with this --out puts it back"
             )
         raise FlowsimError(f"{directory}: {what}; give a run folder written by flowsim run")
-    owned = run_files(directory)
+    owned = run_files(directory, own_name)
     if owned.manifest.get("format") != RUN_FORMAT:
         raise FlowsimError(
             f"{directory}: written by flowsim {owned.manifest.get('flowsim_version')} in an "
@@ -217,27 +226,72 @@ def _check_columns(path: Path, table: pd.DataFrame, columns: Mapping[str, str]) 
 
 
 def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: RunMeta) -> None:
+    """The tables agree with one another and with the manifest: what a report or a
+    summary reads from them is then well defined (a forged folder can pass the
+    checksums, not these)."""
+
+    def fail(table: str, problem: str) -> FlowsimError:
+        return FlowsimError(f"{directory / (table + '.parquet')}: {problem}")
+
     replications = meta.replications
-    for name in ("ledger", "receipts", "melts", "end_state", "runs"):
+    runs = tables["runs"]["replication"]
+    if len(runs) != replications or sorted(runs.tolist()) != list(range(replications)):
+        raise fail(
+            "runs", f"not one row for each of the {replications} replications {MANIFEST} gives"
+        )
+    for name in ("ledger", "receipts", "melts", "end_state"):
         column = tables[name]["replication"]
         if len(column) and (column.min() < 0 or column.max() >= replications):
-            raise FlowsimError(
-                f"{directory / (name + '.parquet')}: replication numbers outside 0 to "
-                f"{replications - 1}, the replications {MANIFEST} gives"
-            )
-    known = set(tables["nodes"]["node"])
-    unknown = set(tables["end_state"]["node"]) - known
-    if unknown:
-        raise FlowsimError(
-            f"{directory / 'end_state.parquet'}: node {sorted(unknown)[0]!r} is not in "
-            "nodes.parquet"
-        )
+            raise fail(name, f"replication numbers outside 0 to {replications - 1}")
+    nodes = tables["nodes"]
+    if nodes["node"].duplicated().any():
+        raise fail("nodes", f"node {nodes['node'][nodes['node'].duplicated()].iloc[0]!r} twice")
+    if not nodes["kind"].isin(KINDS).all():
+        raise fail("nodes", f"a kind that is not one of {', '.join(KINDS)}")
+    known = set(nodes["node"])
+    routes = tables["routes"]
+    if routes["route"].duplicated().any():
+        raise fail("routes", "a route twice")
+    for end in ("from", "to"):
+        unknown = set(routes[end]) - known
+        if unknown:
+            raise fail("routes", f"{end} {sorted(unknown)[0]!r} is not in nodes.parquet")
+    categories = set(tables["categories"]["category"])
+    checks = (
+        ("ledger", "node", known),
+        ("ledger", "route", set(routes["route"])),
+        ("ledger", "event", set(EVENTS)),
+        ("receipts", "node", known),
+        ("receipts", "category", categories),
+        ("melts", "node", known),
+        ("end_state", "node", known),
+    )
+    for name, column, allowed in checks:
+        values = tables[name][column].dropna()
+        unknown = set(values.astype(object).unique()) - allowed
+        if unknown:
+            raise fail(name, f"{column} {sorted(map(str, unknown))[0]!r} is not one of the run's")
+    days = (meta.end - meta.start).days + 1
+    for name, columns in (
+        ("ledger", ("day", "kg", "usd")),
+        ("receipts", ("day", "kg", "usd")),
+        ("melts", ("day", "kg")),
+        ("end_state", ("kg",)),
+        ("runs", ("in_transit_kg", "fuel_premium_usd")),
+    ):
+        table = tables[name]
+        for column in columns:
+            values = table[column].to_numpy(dtype=float)
+            if not np.isfinite(values).all() or (values < 0).any():
+                raise fail(name, f"column {column!r} holds a value that is negative or not finite")
+        if "day" in columns and len(table) and table["day"].max() > days:
+            raise fail(name, f"a day after the end of the calendar ({days} days)")
 
 
 def read_summary(directory: Path) -> dict[str, Any]:
     """``summary.json`` of a run folder, verified against the manifest and checked
     for the keys that comparisons read."""
-    owned = run_files(directory)
+    owned = run_files(directory, own_name)
     if owned.manifest.get("format") != RUN_FORMAT:
         raise FlowsimError(
             f"{directory}: written by flowsim {owned.manifest.get('flowsim_version')} in an "
@@ -277,3 +331,9 @@ def _numbers(path: Path, key: str, value: Any) -> None:
     for name, number in value.items():
         if isinstance(number, bool) or not isinstance(number, (int, float)):
             raise FlowsimError(f"{path}: {key}.{name}: not a number (got {number!r})")
+        try:
+            finite = math.isfinite(float(number))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise FlowsimError(f"{path}: {key}.{name}: not a finite number")

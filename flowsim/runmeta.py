@@ -12,11 +12,33 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from flowsim.limits import MAX_SEED
+from flowsim.fields import FIRST_DATE, LAST_DATE
+from flowsim.limits import MAX_REPLICATIONS, MAX_SEED
 
-__all__ = ["RunMeta"]
+__all__ = ["Assumption", "PolicyRow", "RunMeta"]
+
+
+class Assumption(BaseModel):
+    """A comment line of a scenario's file that marks an assumption."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    file: str
+    line: int = Field(ge=1)
+    text: str
+
+
+class PolicyRow(BaseModel):
+    """One policy of the scenario: its kind, name, switch and first date."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", populate_by_name=True)
+
+    kind: str
+    name: str
+    enabled: bool
+    start: str = Field(alias="from")
 
 
 class RunMeta(BaseModel):
@@ -27,17 +49,23 @@ class RunMeta(BaseModel):
     scenario: str
     description: str = ""
     sources: list[str] = Field(default_factory=list)
-    assumptions: list[dict[str, Any]] = Field(default_factory=list)
-    start: date
-    end: date
+    assumptions: list[Assumption] = Field(default_factory=list)
+    start: date = Field(ge=FIRST_DATE, le=LAST_DATE)
+    end: date = Field(ge=FIRST_DATE, le=LAST_DATE)
     seed: int = Field(ge=0, le=MAX_SEED)
-    replications: int = Field(ge=1)
+    replications: int = Field(ge=1, le=MAX_REPLICATIONS)
     first_replication: int = Field(0, ge=0)
     flowsim_version: str
     scenario_hash: str | None = None
     wall_seconds: float = Field(0.0, ge=0)
-    policies: list[dict[str, Any]] = Field(default_factory=list)
+    policies: list[PolicyRow] = Field(default_factory=list)
     scenario_json: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RunMeta:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunMeta:
@@ -58,14 +86,18 @@ class RunMeta(BaseModel):
             raise ValueError(f"{where}: {error['msg']}") from None
 
     def as_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
     # Read like the dictionary it replaced.
     def __getitem__(self, key: str) -> Any:
         if key not in type(self).model_fields:
             raise KeyError(key)
         value = getattr(self, key)
-        return str(value) if isinstance(value, date) else value
+        if isinstance(value, date):
+            return str(value)
+        if key in ("assumptions", "policies"):
+            return [item.model_dump(by_alias=True) for item in value]
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
         try:

@@ -120,6 +120,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError([Issue(str(path), "", f"is not valid TOML: {exc}")]) from None
     except RecursionError:
         raise too_deep from None
+    except ValueError as exc:  # an integer of more than 4,300 digits, which Python refuses
+        raise ScenarioError([Issue(str(path), "", f"holds a number too long: {exc}")]) from None
     if _depth(data) > MAX_DEPTH:
         raise too_deep
     return data
@@ -293,6 +295,10 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = raw
     except RecursionError:
         value = None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise ScenarioError(
+            [Issue("--set", key, "the value is a number too long (more than 4,300 digits)")]
+        ) from None
     if value is None or _depth(value) > MAX_DEPTH:
         raise ScenarioError(
             [Issue("--set", key, f"the value nests arrays or tables more than {MAX_DEPTH} deep")]
@@ -409,6 +415,8 @@ def _clean_loc(loc: tuple[str | int, ...], root: type[BaseModel]) -> tuple[KeyPa
             continue
         if part == "[key]":
             continue
+        if isinstance(part, str) and part.startswith(("function-", "json-or-python[")):
+            continue  # a validator's or a union's own name, not a key the user wrote
         parent = current
         current = _child_type(current, part)
         path.append(part)

@@ -28,7 +28,10 @@ def tornado(table: pd.DataFrame, metric: str, scenario: str | None = None) -> pd
         rows = rows[rows["scenario"] == scenario]
     if rows.empty:
         known = ", ".join(sorted(table["metric"].unique())[:10])
-        raise FlowsimError(f"no metric '{metric}' in the sweep (e.g. {known})")
+        hint = (
+            f" (e.g. {known})" if known else " (names as in summary.json, dotted: docs/metrics.md)"
+        )
+        raise FlowsimError(f"no metric '{metric}' in the sweep{hint}")
     parameters = [c for c in table.columns if c not in _FIXED]
     records = []
     for name in parameters:

@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from flowsim._version import __version__
+from flowsim.checks import MAX_LOTS, expected_lots
 from flowsim.engine import make_engine
+from flowsim.errors import FlowsimError
 from flowsim.levers import describe_levers
-from flowsim.limits import MAX_SEED
+from flowsim.limits import MAX_REPLICATIONS, MAX_SEED
 from flowsim.network import Network
 from flowsim.results import Results
 from flowsim.runmeta import RunMeta
@@ -51,9 +53,22 @@ def simulate(
     elif overrides:
         scenario = with_overrides(scenario, overrides)
 
+    lots = expected_lots(scenario) * int(replications)
+    if lots > MAX_LOTS or replications > MAX_REPLICATIONS:
+        raise FlowsimError(
+            f"{replications:,} replications of {scenario.name} would make about {lots:.3g} "
+            f"lots, held in memory at once (at most {MAX_LOTS:,} lots and "
+            f"{MAX_REPLICATIONS:,} replications): run fewer replications, or a sweep, "
+            "which writes each one to disk as it finishes"
+        )
     network = Network.build(scenario)
-    streams = np.random.SeedSequence(int(seed)).spawn(first_replication + int(replications))
-    streams = streams[first_replication:]
+    # Replication k draws from the k-th child of SeedSequence(seed): made by its spawn
+    # key, the same child that SeedSequence(seed).spawn(k + 1)[k] gives, without the k
+    # before it.
+    streams = [
+        np.random.SeedSequence(int(seed), spawn_key=(k,))
+        for k in range(first_replication, first_replication + int(replications))
+    ]
     ledgers, receipts, melts, end_states, runs = [], [], [], [], []
     started = time.perf_counter()
     for k, stream in enumerate(streams):
@@ -141,8 +156,8 @@ def _check_arguments(
         raise ValueError(f"seed must be at most 2**63 - 1, got {seed!r}")
     if isinstance(first, bool) or not isinstance(first, (int, np.integer)):
         raise TypeError(f"first_replication must be an integer, not {type(first).__name__}")
-    if first < 0:
-        raise ValueError(f"first_replication must not be negative, got {first!r}")
+    if not 0 <= first <= MAX_SEED:
+        raise ValueError(f"first_replication must be from 0 to 2**63 - 1, got {first!r}")
     if isinstance(overrides, (str, bytes)) or not isinstance(overrides, (Iterable, Mapping)):
         raise TypeError(
             "overrides must be a list of 'key.path=value' strings or a mapping of key paths "

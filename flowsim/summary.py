@@ -122,7 +122,7 @@ def summary(results: Results) -> dict[str, Any]:
         "flowsim_version": meta.flowsim_version,
         "scenario_hash": meta.scenario_hash,
         **means,
-        "policies": list(meta.policies),
+        "policies": meta["policies"],
         "sd": sds,
         "ci95": intervals,
     }

@@ -150,6 +150,25 @@ class Sweep(Frozen):
         if any(isinstance(v, list) and not v for v in self.parameters.values()):
             raise ValueError("a parameter's list of values is empty")
         _check_parameter_names(self.parameters)
+        swept = {
+            path
+            for name, spec in self.parameters.items()
+            for path in (spec.paths if isinstance(spec, Linked) else [name])
+        }
+        for entry in self.scenarios:
+            if not entry.vary:
+                continue
+            for key in entry.set:
+                clash = [
+                    p
+                    for p in swept
+                    if p == key or p.startswith(key + ".") or key.startswith(p + ".")
+                ]
+                if clash:
+                    raise ValueError(
+                        f"[[scenarios]] '{entry.name}' sets {key}, which the swept parameter "
+                        f"{clash[0]} sets too: one would overwrite the other; set it in one place"
+                    )
         runs = self.run_count()
         if runs > MAX_RUNS:
             raise ValueError(
@@ -205,6 +224,11 @@ RESERVED_COLUMNS = frozenset(
 MAX_RUNS = 200_000
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Whether setting key path ``a`` and key path ``b`` touch the same value."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
 def _check_parameter_names(parameters: dict[str, Any]) -> None:
     """No parameter takes a column's name, and no two set the same key."""
     setters: dict[str, str] = {}
@@ -216,7 +240,7 @@ def _check_parameter_names(parameters: dict[str, Any]) -> None:
             )
         for path in spec.paths if isinstance(spec, Linked) else [name]:
             for other, by in setters.items():
-                if path == other or path.startswith(other + ".") or other.startswith(path + "."):
+                if _overlap(path, other):
                     what = "the same key" if path == other else "overlapping keys"
                     first = f"'{by}'" if by != name else "itself"
                     raise ValueError(
@@ -456,7 +480,9 @@ def run_sweep(
         return SweepReport(out, len(runs), len(runs), 0, 0.0)
     try:
         reopen_log(out)
-        manifest = open(out / LOG, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+        # Never through a link: the log is the sweep's own file (O_NOFOLLOW).
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        manifest = os.fdopen(os.open(out / LOG, flags, 0o644), "a", encoding="utf-8")
     except OSError as exc:
         raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
     with manifest:

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -119,6 +120,7 @@ class SweepFolder:
                     f"{out} holds a different sweep (its runs or its scenario files changed): "
                     "choose another --out, or start it again with --overwrite"
                 )
+            _check_own_entries(out)
             folder = cls(out, stored)
             folder._clean_temporary()
             return folder
@@ -164,8 +166,13 @@ class SweepFolder:
 
     def _part_problem(self, line: LogLine) -> str | None:
         path = self.parts / part_name(line.run)
-        if path.is_symlink() or not path.is_file():
+        if not (path.is_symlink() or path.exists()):
             return f"its part {path.name} is missing"
+        if path.is_symlink() or not path.is_file():
+            raise FlowsimError(
+                f"{path}: not a part flowsim wrote (a folder, a link or a device stands in its "
+                "place); move it away, then --resume"
+            )
         size = path.stat().st_size
         if size != line.record.bytes:
             return f"its part {path.name} has {size} bytes, not the {line.record.bytes} written"
@@ -175,6 +182,8 @@ class SweepFolder:
             return f"its part {path.name} cannot be read ({exc.strerror})"
         if bytes_record(data).sha256 != line.record.sha256:
             return f"its part {path.name} changed since it was written (checksum)"
+        if part_rows(data) != line.rows:
+            return f"its line records {line.rows} rows, but its part holds {part_rows(data)}"
         return None
 
     # --- writing --------------------------------------------------------------------
@@ -204,6 +213,17 @@ def part_bytes(table: pd.DataFrame, identity: Mapping[str, Any]) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(arrow, buffer)
     return buffer.getvalue()
+
+
+def part_rows(data: bytes) -> int | None:
+    """The number of rows a part's Parquet footer records; None if it has none."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(pa.BufferReader(data)).num_rows
+    except Exception:  # pyarrow raises several kinds for bytes that are not Parquet
+        return None
 
 
 def log_line(line: LogLine, extra: Mapping[str, Any]) -> str:
@@ -259,8 +279,7 @@ def read_design(out: Path, *, legacy_ok: bool = False) -> dict[str, Any]:
             f"{out}: written by an older flowsim in a format that this one does not read; "
             "start it again with --overwrite"
         )
-    if not isinstance(design.get("fingerprint"), str) or not isinstance(design.get("runs"), list):
-        raise FlowsimError(f"{path}: fingerprint or runs missing")
+    _check_design(path, design)
     if signed and design.get("format_version") != SWEEP_FORMAT_VERSION:
         raise FlowsimError(
             f"{path}: sweep format {design.get('format_version')!r} is not "
@@ -269,10 +288,49 @@ def read_design(out: Path, *, legacy_ok: bool = False) -> dict[str, Any]:
     return design
 
 
+def _check_design(path: Path, design: dict[str, Any]) -> None:
+    """The keys a sweep folder's readers use, with their types."""
+    if not isinstance(design.get("fingerprint"), str):
+        raise FlowsimError(f"{path}: fingerprint: missing or not a string")
+    runs = design.get("runs")
+    if not isinstance(runs, list):
+        raise FlowsimError(f"{path}: runs: missing or not a list")
+    for k, run in enumerate(runs):
+        if not isinstance(run, dict) or run.get("run") != k:
+            raise FlowsimError(f"{path}: runs[{k}]: not the record of run {k}")
+        for key, kind in (("scenario", str), ("point", int), ("replication", int)):
+            if not isinstance(run.get(key), kind) or isinstance(run.get(key), bool):
+                raise FlowsimError(f"{path}: runs[{k}].{key}: missing or not a {kind.__name__}")
+    parameters = design.get("parameters", [])
+    if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
+        raise FlowsimError(f"{path}: parameters: not a list of parameter names")
+
+
+def _check_own_entries(out: Path) -> None:
+    """What --resume writes to must be the sweep's own: no link or special file stands in
+    for its log or its parts folder (it would write through it, to someone else's file)."""
+    for name, want in ((LOG, "file"), (PARTS, "folder"), (DESIGN, "file")):
+        path = out / name
+        if not (path.is_symlink() or path.exists()):
+            continue
+        info = path.lstat()
+        kind_ok = stat.S_ISDIR(info.st_mode) if want == "folder" else stat.S_ISREG(info.st_mode)
+        if path.is_symlink() or not kind_ok:
+            raise FlowsimError(
+                f"{path}: not the {want} flowsim wrote (a link or another kind of file stands "
+                "in its place); flowsim does not write through it"
+            )
+        if want == "file" and info.st_nlink > 1:
+            raise FlowsimError(
+                f"{path}: has other names (hard links) outside the sweep; flowsim does not "
+                "write to a file that is also someone else's"
+            )
+
+
 def read_log(out: Path, runs: int) -> tuple[dict[int, LogLine], list[str]]:
     """The valid lines of ``manifest.jsonl`` by run (the last wins), and the problems."""
     path = out / LOG
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():
         return {}, []
     try:
         text = path.read_bytes()
@@ -312,7 +370,7 @@ def _parse_line(raw: bytes, runs: int) -> LogLine | None:
     return None if record is None else LogLine(run, record, rows)
 
 
-def load_sweep(directory: str | Path, metrics: Iterable[str] | None = None) -> pd.DataFrame:
+def load_sweep(directory: str | Path, metrics: str | Iterable[str] | None = None) -> pd.DataFrame:
     """The tidy table of a sweep folder: one row per run and metric, with the
     swept parameters as columns. Only runs recorded as finished are read, each
     verified against its record; ``metrics`` keeps only those metrics, or those
@@ -327,6 +385,8 @@ def load_sweep(directory: str | Path, metrics: Iterable[str] | None = None) -> p
     columns += [str(p) for p in design.get("parameters", [])] + ["metric", "value"]
     if not lines:
         return pd.DataFrame(columns=columns)
+    if isinstance(metrics, str):  # one metric, not its letters
+        metrics = [metrics]
     wanted = list(metrics) if metrics is not None else None
     frames = []
     for run in sorted(lines):
@@ -422,8 +482,18 @@ def _is_own_part(path: Path, design: Mapping[str, Any], lines: Mapping[int, LogL
     run = int(match.group("run"))
     if run >= len(design["runs"]):
         return False
-    if run in lines or design.get("format") != SWEEP_FORMAT:
-        return True
+    if run in lines:
+        try:
+            if bytes_record(path.read_bytes()) == lines[run].record:
+                return True
+        except OSError:
+            return False
+    if design.get("format") != SWEEP_FORMAT:  # flowsim 0.1 recorded no checksums
+        try:
+            with open(path, "rb") as f:
+                return f.read(4) == b"PAR1"
+        except OSError:
+            return False
     try:
         import pyarrow.parquet as pq
 

@@ -85,7 +85,7 @@ def test_a_scenario_inside_out_is_named_and_nothing_is_removed(scenario, tmp_pat
     before = snapshot(out)
     code, _, err = run_cli("run", inside, "--out", out, "--seed", "2")
     assert code == 2, err
-    assert "'scenario.toml', which flowsim did not write" in err
+    assert "'scenario.toml', which is not one of the files flowsim wrote" in err
     assert snapshot(out) == before
 
 
@@ -493,3 +493,215 @@ def test_a_finished_sweep_in_a_read_only_folder_resumes_as_a_no_op(
     assert code == 0, err
     assert "done: 0 run(s)" in stdout and "4 finished before" in stdout
     assert snapshot(out) == before
+
+
+# --- what a forged or edited folder cannot make flowsim do ---------------------------------
+
+
+ZERO = {"bytes": 1, "sha256": "0" * 64}
+
+
+def test_a_forged_manifest_listing_someone_elses_files_removes_nothing(scenario, tmp_path):
+    forged = tmp_path / "forged"
+    forged.mkdir()
+    (forged / "thesis.docx").write_text("years of work")
+    (forged / "ledger.parquet").write_text("not a table")
+    manifest = {
+        "format": "flowsim-run",
+        "flowsim_version": "0.1.0",
+        "files": {"thesis.docx": ZERO, "ledger.parquet": ZERO},
+    }
+    (forged / "manifest.json").write_text(json.dumps(manifest))
+    before = snapshot(forged)
+    code, _, err = run_cli("run", scenario, "--out", forged)
+    assert code == 2 and "'thesis.docx' is not a file flowsim writes" in err
+    assert snapshot(forged) == before
+    # Listing only names flowsim writes is not enough: the checksums must hold.
+    manifest["files"] = {"ledger.parquet": ZERO}
+    (forged / "thesis.docx").unlink()
+    (forged / "manifest.json").write_text(json.dumps(manifest))
+    before = snapshot(forged)
+    code, _, err = run_cli("run", scenario, "--out", forged)
+    assert code == 2 and "ledger.parquet was changed since flowsim wrote it" in err
+    assert snapshot(forged) == before
+
+
+@pytest.mark.parametrize("name", ["report.html", "summary.json"])
+def test_a_file_of_a_run_edited_by_hand_is_not_replaced(name, scenario, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("run", scenario, "--out", out)[0] == 0
+    (out / name).write_text("my notes, written over the report")
+    before = snapshot(out)
+    code, _, err = run_cli("run", scenario, "--out", out)
+    assert code == 2 and f"{name} was changed since flowsim wrote it" in err
+    assert snapshot(out) == before
+
+
+def _sweep_then(sweep_file: Path, out: Path) -> None:
+    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1")[0] == 0
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink", "fifo"])
+def test_resume_never_writes_through_a_log_that_is_not_the_sweeps_own(how, sweep_file, tmp_path):
+    out = tmp_path / "sweep"
+    _sweep_then(sweep_file, out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious line 1\nprecious tail, no newline")
+    log = out / "manifest.jsonl"
+    log.unlink()
+    if how == "symlink":
+        log.symlink_to(victim)
+    elif how == "hardlink":
+        os.link(victim, log)
+    else:
+        os.mkfifo(log)
+    code, _, err = run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--resume")
+    assert code == 2 and "manifest.jsonl" in err and "Traceback" not in err
+    assert victim.read_text() == "precious line 1\nprecious tail, no newline"
+
+
+def test_resume_never_writes_through_a_parts_folder_that_is_a_link(sweep_file, tmp_path):
+    out = tmp_path / "sweep"
+    _sweep_then(sweep_file, out)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "run-0000000.parquet").write_text("mine")
+    (theirs / ".run-0000001.parquet.tmp-1").write_text("keep")
+    shutil.rmtree(out / "parts")
+    (out / "parts").symlink_to(theirs)
+    before = snapshot(theirs)
+    code, _, err = run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--resume")
+    assert code == 2 and "parts" in err
+    assert snapshot(theirs) == before
+
+
+def test_a_part_replaced_by_a_folder_is_named_on_resume(sweep_file, tmp_path):
+    out = tmp_path / "sweep"
+    _sweep_then(sweep_file, out)
+    (out / "parts" / "run-0000001.parquet").unlink()
+    (out / "parts" / "run-0000001.parquet").mkdir()
+    code, _, err = run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--resume")
+    assert code == 2 and "run-0000001.parquet: not a part flowsim wrote" in err
+
+
+def test_a_line_whose_row_count_was_changed_is_run_again(sweep_file, tmp_path):
+    out, clean = tmp_path / "sweep", tmp_path / "clean"
+    _sweep_then(sweep_file, out)
+    _sweep_then(sweep_file, clean)
+    log = out / "manifest.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    first = json.loads(lines[0])
+    first["rows"] = 3
+    lines[0] = json.dumps(first) + "\n"
+    log.write_text("".join(lines))
+    code, stdout, err = run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--resume")
+    assert code == 0 and "holds 27" not in stdout and "warning:" in err
+    assert "done: 1 run(s)" in stdout
+    pd.testing.assert_frame_equal(sorted_sweep(out), sorted_sweep(clean))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"parameters": 5},
+        {"parameters": [1, 2]},
+        {"runs": ["a", "a", "a", "a"]},
+        {"runs": 7},
+    ],
+    ids=["parameters_a_number", "parameters_not_names", "runs_not_records", "runs_a_number"],
+)
+def test_a_design_json_edited_by_hand_is_named_not_a_traceback(change, sweep_file, tmp_path):
+    import flowsim
+
+    out = tmp_path / "sweep"
+    _sweep_then(sweep_file, out)
+    design = json.loads((out / "design.json").read_text())
+    design.update(change)
+    (out / "design.json").write_text(json.dumps(design))
+    with pytest.raises(flowsim.FlowsimError, match=r"design\.json"):
+        flowsim.load_sweep(out)
+    code, _, err = run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--resume")
+    assert code == 2 and "design.json" in err and "Traceback" not in err
+
+
+MANIFEST_EDITS = {
+    "start_before_pandas": {"start": "0001-01-01"},
+    "end_after_pandas": {"end": "9999-12-31"},
+    "start_after_end": {"start": "2018-03-01"},
+    "replications_huge": {"replications": 10**15},
+    "assumption_a_number": {"assumptions": [1]},
+    "assumption_a_string": {"assumptions": ["x"]},
+    "assumption_without_keys": {"assumptions": [{"a": "b"}]},
+    "policy_without_keys": {"policies": [{"kind": "raid"}]},
+}
+
+
+@pytest.mark.parametrize("case", sorted(MANIFEST_EDITS))
+def test_a_manifest_edited_by_hand_is_exit_2_naming_it(case, pair):
+    _, other = pair
+    rewrite_manifest(other, lambda m: m.update(MANIFEST_EDITS[case]))
+    for argv in (["report", other], ["compare", other, other]):
+        code, _, err = run_cli(*argv)
+        assert code == 2, (argv, err)
+        assert str(other / "manifest.json") in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
+
+
+def _retable(folder: Path, name: str, change) -> None:
+    table = pd.read_parquet(folder / f"{name}.parquet")
+    table = change(table)
+    table.to_parquet(folder / f"{name}.parquet", index=False)
+    relist(folder, f"{name}.parquet")
+
+
+FORGERIES = {
+    "nodes_twice": ("nodes", lambda t: pd.concat([t, t], ignore_index=True)),
+    "route_to_nowhere": ("routes", lambda t: t.assign(to="nowhere")),
+    "unknown_kind": ("nodes", lambda t: t.assign(kind="castle")),
+    "infinite_mass": ("ledger", lambda t: t.assign(kg=float("inf"))),
+    "negative_mass": ("ledger", lambda t: t.assign(kg=-1.0)),
+    "unknown_event": ("ledger", lambda t: t.assign(event="teleported")),
+    "day_after_the_calendar": ("ledger", lambda t: t.assign(day=1e6)),
+    "runs_missing": ("runs", lambda t: t.iloc[0:0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGERIES))
+def test_a_forged_table_with_valid_checksums_is_exit_2_naming_it(case, pair):
+    import flowsim
+
+    _, other = pair
+    table, change = FORGERIES[case]
+    _retable(other, table, change)
+    code, _, err = run_cli("report", other)
+    assert code == 2 and str(other / f"{table}.parquet") in err and "Traceback" not in err
+    with pytest.raises(flowsim.FlowsimError):
+        flowsim.Results.load(other)
+
+
+def test_a_summary_with_a_number_too_large_for_a_float_is_exit_2(pair):
+    base, other = pair
+    path = other / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["exports_kg_by_partner"]["partner"] = 2**2000
+    path.write_text(json.dumps(summary))
+    relist(other, "summary.json")
+    for argv in (["compare", base, other], ["compare", base, other, "--json"]):
+        code, _, err = run_cli(*argv)
+        assert code == 2 and "not a finite number" in err
+
+
+def test_results_load_given_something_that_is_not_a_path_is_a_type_error():
+    import flowsim
+
+    for value in (None, 123):
+        with pytest.raises(TypeError, match="path of a run folder"):
+            flowsim.Results.load(value)
+
+
+def test_out_as_the_current_folder_is_refused_plainly(scenario, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("run", scenario, "--out", ".")
+    assert code == 2 and "is a folder that is not a flowsim run" in err
+    assert ".tmp-" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.toml"]

@@ -384,3 +384,29 @@ def test_unquoted_dotted_parameter_gets_a_clear_message(tmp_path, capsys):
     path = tiny_sweep(tmp_path, body)
     assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 2
     assert "quote a key path" in capsys.readouterr().err
+
+
+def test_dask_takes_a_client_of_ones_own_and_leaves_it_open(tmp_path):
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    path = tiny_sweep(tmp_path, GRID.replace("replications = 3", "replications = 1"))
+    sweep, folder = load_sweep_file(path)
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        run_sweep(sweep, folder, tmp_path / "out", executor=flowsim.dask_executor(client))
+        assert client.status == "running"
+    serial = tmp_path / "serial"
+    run_sweep(sweep, folder, serial, executor=serial_executor)
+    pd.testing.assert_frame_equal(
+        sorted_table(flowsim.load_sweep(tmp_path / "out")), sorted_table(flowsim.load_sweep(serial))
+    )

@@ -8,6 +8,7 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fuzz_strategies import call_main, to_toml
 from networks import chain
@@ -98,6 +99,8 @@ def test_a_sweep_it_cannot_do_is_refused_before_it_starts(case, scenario, tmp_pa
         ("tcp://host", "needs a host and a port"),
         ("tcp://host:99999", "'99999' is not a port"),
         ("tcp://host:http", "'http' is not a port"),
+        ("tls://localhost:1", "tls:// needs Dask's TLS security settings"),
+        ("ucx://x:1", "ucx:// needs UCX"),
     ],
 )
 def test_a_bad_dask_address_is_refused_before_the_sweep_folder_exists(
@@ -192,7 +195,7 @@ def test_a_file_name_too_long_for_the_file_system_is_exit_2(where, scenario, tmp
 
 
 def test_a_name_just_short_enough_for_a_run_folder_works(scenario, tmp_path):
-    out = tmp_path / ("r" * 239)
+    out = tmp_path / ("r" * 235)
     code, _, err = call_main(["run", str(scenario), "--out", str(out), "--no-report"])
     assert code == 0, err
     assert flowsim.Results.load(out).meta["scenario"] == "chain"
@@ -314,3 +317,79 @@ def test_compare_json_is_strict_json(scenario, tmp_path):
     code, out, _ = call_main(["compare", str(scenario), str(scenario), "--json"])
     assert code == 0
     json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+
+
+BIG = "9" * 5000  # Python refuses to read an integer of more than 4,300 digits
+
+
+def test_an_integer_too_long_for_python_is_exit_2(scenario, tmp_path):
+    text = scenario.read_text().replace("dore_purity = 1.0", f"dore_purity = {BIG}")
+    big = tmp_path / "big.toml"
+    big.write_text(text)
+    one_message(refused(["validate", big], "a number too long"))
+    one_message(refused(["validate", scenario, "--set", f"meta.name={BIG}"], "too long"))
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'[sweep]\nname = "s"\nscenario = "s.toml"\nseed = {BIG}\n')
+    one_message(refused(["sweep", sweep, "--out", tmp_path / "out"], "a number too long"))
+
+
+def test_too_many_replications_for_memory_are_refused_before_they_start(scenario, tmp_path):
+    out = tmp_path / "out"
+    err = refused(["run", scenario, "--replications", "1000000000", "--out", out], "replications")
+    one_message(err)
+    assert "a sweep" in err and not out.exists()
+    with pytest.raises(flowsim.FlowsimError, match="held in memory"):
+        flowsim.simulate(scenario, replications=10**12)
+
+
+def test_a_replication_far_along_the_stream_is_as_quick_as_the_first(scenario):
+    far = flowsim.simulate(scenario, first_replication=10**12)
+    assert far.runs["lots"].iloc[0] > 0
+    near = flowsim.simulate(scenario, seed=0, replications=3)
+    third = flowsim.simulate(scenario, seed=0, first_replication=2)
+    pd.testing.assert_frame_equal(
+        near.ledger[near.ledger["replication"] == 2]
+        .drop(columns="replication")
+        .reset_index(drop=True),
+        third.ledger.drop(columns="replication").reset_index(drop=True),
+    )
+
+
+def test_a_scenario_setting_a_key_that_a_parameter_sweeps_is_refused(scenario, tmp_path):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        SWEEP_HEAD
+        + f"[parameters]\n{PATH} = [0.1, 0.2]\n\n"
+        + '[[scenarios]]\nname = "a"\nset = { "routes.mine_buyer.seizure_probability" = 0.5 }\n'
+    )
+    one_message(refused(["sweep", sweep, "--out", tmp_path / "out"], "one would overwrite"))
+
+
+def test_a_flag_where_a_date_belongs_says_so(scenario):
+    err = refused(["validate", scenario, "--set", "calendar.start=true"], "is true, not a date")
+    one_message(err)
+
+
+def test_a_terminal_that_cannot_show_a_name_still_gets_a_finished_run(scenario, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "río"
+    done = subprocess.run(
+        [sys.executable, "-m", "flowsim.cli", "run", str(scenario), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "r\\xedo" in done.stdout and (out / "summary.json").is_file()
+
+
+def test_a_range_with_infinity_names_the_key_the_user_wrote(scenario, tmp_path):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        '[sweep]\nname = "s"\nscenario = "s.toml"\nmethod = "monte_carlo"\nsamples = 2\n'
+        f"[parameters.x]\npaths = [{PATH}]\nlow = 0.0\nhigh = inf\n"
+    )
+    err = refused(["sweep", sweep, "--out", tmp_path / "out"], "parameters.x.high")
+    assert "function-after" not in err
