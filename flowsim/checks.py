@@ -7,15 +7,13 @@ error (a graph with unknown nodes is not searched for cycles).
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Iterator
-from datetime import date as Date
+from collections.abc import Iterator
 
+from flowsim.findings import Finding, hint
+from flowsim.levers import check_levers
 from flowsim.schema import Mine, Partner, Processor, Scenario
 
-__all__ = ["check_scenario", "find_cycle"]
-
-Finding = tuple[tuple[str | int, ...], str]
+__all__ = ["MAX_LOTS", "check_scenario", "expected_lots", "find_cycle"]
 
 
 def check_scenario(scenario: Scenario) -> list[Finding]:
@@ -28,25 +26,11 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
     if not graph:
         findings += _check_graph(scenario)
     findings += _check_stocks(scenario)
-    findings += _check_sanctions(scenario)
-    findings += _check_raids(scenario)
-    findings += _check_fuel(scenario)
+    findings += check_levers(scenario)
     findings += _check_lot_intervals(scenario)
     findings += _check_size(scenario)
-    findings += _check_displacement(scenario)
-    findings += _check_interdictions(scenario)
     findings += _check_expectations(scenario)
     return findings
-
-
-def _hint(word: str, options: Iterable[str]) -> str:
-    options = sorted(options)
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    if 0 < len(options) <= 25:
-        return f" (known: {', '.join(options)})"
-    return ""
 
 
 def _check_calendar(s: Scenario) -> Iterator[Finding]:
@@ -55,30 +39,6 @@ def _check_calendar(s: Scenario) -> Iterator[Finding]:
             ("calendar", "end"),
             f"{s.calendar.end} is before calendar.start ({s.calendar.start})",
         )
-
-
-def _check_date(s: Scenario, path: tuple[str, ...], when: Date | None) -> Iterator[Finding]:
-    if when is None:
-        return
-    if not s.calendar.start <= when <= s.calendar.end:
-        yield (
-            path,
-            f"{when} is outside the calendar ({s.calendar.start} to {s.calendar.end})",
-        )
-
-
-def _check_window(
-    s: Scenario,
-    prefix: tuple[str, ...],
-    first: str,
-    last: str,
-    start: Date | None,
-    end: Date | None,
-) -> Iterator[Finding]:
-    yield from _check_date(s, (*prefix, first), start)
-    yield from _check_date(s, (*prefix, last), end)
-    if start is not None and end is not None and end < start:
-        yield ((*prefix, last), f"{end} is before {first} ({start})")
 
 
 def _check_prices(s: Scenario) -> Iterator[Finding]:
@@ -91,7 +51,7 @@ def _check_routes(s: Scenario) -> Iterator[Finding]:
     for rid, route in s.routes.items():
         for key, node_id in (("from", route.source), ("to", route.target)):
             if node_id not in s.nodes:
-                yield (("routes", rid, key), f"unknown node '{node_id}'{_hint(node_id, s.nodes)}")
+                yield (("routes", rid, key), f"unknown node '{node_id}'{hint(node_id, s.nodes)}")
         if route.source == route.target:
             yield (("routes", rid, "to"), f"route leads from '{route.source}' back to itself")
             continue
@@ -194,94 +154,8 @@ def _check_stocks(s: Scenario) -> Iterator[Finding]:
             if lot.origin not in mines:
                 yield (
                     ("nodes", node_id, "initial_stock", i, "origin"),
-                    f"'{lot.origin}' is not a mine{_hint(lot.origin, mines)}",
+                    f"'{lot.origin}' is not a mine{hint(lot.origin, mines)}",
                 )
-
-
-def _check_sanctions(s: Scenario) -> Iterator[Finding]:
-    partners = [n for n, node in s.nodes.items() if isinstance(node, Partner)]
-    entities = sorted({node.entity for node in s.nodes.values()})
-    jurisdictions = sorted({node.jurisdiction for node in s.nodes.values()})
-    for name, regime in s.policies.sanctions.items():
-        prefix = ("policies", "sanctions", name)
-        yield from _check_window(s, prefix, "effective", "until", regime.effective, regime.until)
-        for partner in regime.compliance:
-            if partner not in partners:
-                yield (
-                    (*prefix, "compliance", partner),
-                    f"'{partner}' is not a partner{_hint(partner, partners)}",
-                )
-        for i, entity in enumerate(regime.target_entities):
-            if entity not in entities:
-                yield (
-                    (*prefix, "target_entities", i),
-                    f"no node is operated by '{entity}'{_hint(entity, entities)}",
-                )
-        for i, change in enumerate(regime.compliance_changes):
-            where = (*prefix, "compliance_changes", i)
-            if change.partner not in partners:
-                yield (
-                    (*where, "partner"),
-                    f"'{change.partner}' is not a partner{_hint(change.partner, partners)}",
-                )
-            yield from _check_date(s, (*where, "date"), change.date)
-            earlier = [
-                c
-                for c in regime.compliance_changes[:i]
-                if (c.partner, c.date) == (change.partner, change.date)
-            ]
-            if earlier:
-                yield (
-                    (*where, "date"),
-                    f"'{change.partner}' already has a compliance change on {change.date}",
-                )
-        for i, code in enumerate(regime.target_jurisdictions):
-            if code not in jurisdictions:
-                yield (
-                    (*prefix, "target_jurisdictions", i),
-                    f"no node is in jurisdiction '{code}'{_hint(code, jurisdictions)}",
-                )
-
-
-def _check_raids(s: Scenario) -> Iterator[Finding]:
-    for name, raid in s.policies.raids.items():
-        prefix = ("policies", "raids", name)
-        yield from _check_date(s, (*prefix, "date"), raid.date)
-        yield from _check_window(
-            s, prefix, "window_start", "window_end", raid.window_start, raid.window_end
-        )
-        for i, node_id in enumerate(raid.nodes):
-            if node_id not in s.nodes:
-                yield ((*prefix, "nodes", i), f"unknown node '{node_id}'{_hint(node_id, s.nodes)}")
-            elif isinstance(s.nodes[node_id], Partner):
-                yield (
-                    (*prefix, "nodes", i),
-                    f"'{node_id}' is a partner; raids hit mines, buyers and refiners",
-                )
-        if raid.region is not None:
-            regions = sorted({n.region for n in s.nodes.values() if n.kind in raid.node_kinds})
-            if raid.region not in regions:
-                kinds = "/".join(raid.node_kinds)
-                yield (
-                    (*prefix, "region"),
-                    f"no {kinds} node in region '{raid.region}'{_hint(raid.region, regions)}",
-                )
-        if "partner" in raid.node_kinds:
-            yield ((*prefix, "node_kinds"), "raids hit mines, buyers and refiners, not partners")
-
-
-def _check_fuel(s: Scenario) -> Iterator[Finding]:
-    fuel_regions = sorted(
-        {n.fuel_region or n.region for n in s.nodes.values() if isinstance(n, Mine)}
-    )
-    for name, rule in s.policies.fuel_restrictions.items():
-        prefix = ("policies", "fuel_restrictions", name)
-        yield from _check_window(s, prefix, "start", "end", rule.start, rule.end)
-        if rule.region not in fuel_regions:
-            yield (
-                (*prefix, "region"),
-                f"no mine draws fuel from region '{rule.region}'{_hint(rule.region, fuel_regions)}",
-            )
 
 
 def _check_lot_intervals(s: Scenario) -> Iterator[Finding]:
@@ -292,44 +166,6 @@ def _check_lot_intervals(s: Scenario) -> Iterator[Finding]:
                 ("nodes", node_id, "lot_interval_days"),
                 "the mean interval between lots must be above 0",
             )
-
-
-def _check_displacement(s: Scenario) -> Iterator[Finding]:
-    mines = [n for n, node in s.nodes.items() if isinstance(node, Mine)]
-    for node_id, node in s.nodes.items():
-        if not isinstance(node, Mine):
-            continue
-        for i, other in enumerate(node.displacement_to):
-            path = ("nodes", node_id, "displacement_to", i)
-            if other == node_id:
-                yield (path, "a mine cannot displace its miners to itself")
-            elif other not in mines:
-                yield (path, f"'{other}' is not a mine{_hint(other, mines)}")
-        if node.displacement_share > 0 and not node.displacement_to:
-            yield (
-                ("nodes", node_id, "displacement_share"),
-                "needs displacement_to: the mines where the miners go",
-            )
-
-
-def _check_interdictions(s: Scenario) -> Iterator[Finding]:
-    jurisdictions = sorted({node.jurisdiction for node in s.nodes.values()})
-    for name, rule in s.policies.interdictions.items():
-        prefix = ("policies", "interdictions", name)
-        yield from _check_window(s, prefix, "start", "end", rule.start, rule.end)
-        for i, route_id in enumerate(rule.routes):
-            if route_id not in s.routes:
-                yield (
-                    (*prefix, "routes", i),
-                    f"unknown route '{route_id}'{_hint(route_id, s.routes)}",
-                )
-        for key in ("into_jurisdictions", "from_jurisdictions"):
-            for i, code in enumerate(getattr(rule, key)):
-                if code not in jurisdictions:
-                    yield (
-                        (*prefix, key, i),
-                        f"no node is in jurisdiction '{code}'{_hint(code, jurisdictions)}",
-                    )
 
 
 def _check_expectations(s: Scenario) -> Iterator[Finding]:

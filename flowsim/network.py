@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date as Date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from flowsim.levers import LeverTables, compile_levers
+from flowsim.levers import compile_levers
 
 if TYPE_CHECKING:
     from flowsim.schema import Scenario
@@ -154,7 +155,7 @@ class Network:
     logit_sensitivity: float
     risk_learning_rate: float
     risk_memory_days: float
-    levers: LeverTables
+    levers: Mapping[str, Any]  # each lever's compiled tables, by its section
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:

@@ -186,7 +186,7 @@ class Engine:
         self._room_on = [partial(self._offer_room, i) for i in range(len(network.kinds))]
         # A node whose routes no lever or limit can close sends every lot to the
         # chooser with all its routes, unfiltered.
-        can_close = self.policy.has_sanctions or bool(self.policy.raid_events)
+        can_close = self.policy.closes_routes
         self._filter = [
             can_close or any(self.route_capacity[r] is not None for r in routes)
             for routes in network.out_routes
@@ -202,7 +202,7 @@ class Engine:
                 self._start_processor(i, processors[i])
                 for stock in processors[i].stock:
                     self._open_stock(i, stock)
-        if self.policy.raid_events:
+        if self.policy.events:
             self.env.process(self._raids())
 
     # --- what each mode does its own way ------------------------------------------
@@ -237,12 +237,13 @@ class Engine:
     # --- the run ----------------------------------------------------------------
 
     def _raids(self) -> Generator:
-        """Each raid of the replication, on its day."""
+        """Each lever's dated events (raids) of the replication, on their days."""
         env = self.env
-        for event in self.policy.raid_events:
-            if event.day > env.now:
-                yield env.timeout(event.day - env.now)
-            self.policy.apply_raid(event, self)
+        for happening in self.policy.events:
+            day = happening[0].day
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            self.policy.happen(happening, self)
 
     def run(self) -> EngineOutput:
         """Run to the end of the calendar; the output owns the ledger and tables."""

@@ -1,69 +1,54 @@
-"""The levers: sanctions, raids, interdictions and fuel restrictions.
+"""The levers: sanctions, interdictions, raids and fuel restrictions.
 
-Each lever is one module with three parts: ``compile_*`` turns its section of the
-scenario into plain tables on node and route indices (done once, by
-:meth:`flowsim.network.Network.build`); a query class answers what it says on a
-day; ``describe_*`` gives its rows of the policy list of summaries and reports.
-:class:`Levers` puts one replication's queries behind the small interface that
-the engine and the route choosers use. Levers do not know about each other: where
-two act on one thing (a route's seizure risk), this facade combines them.
+Each lever is one module with ``SECTION`` (its key under ``[policies]``) and four
+parts: ``compile`` turns its section of the scenario into plain tables on node and
+route indices (once, in :meth:`flowsim.network.Network.build`); ``check`` yields
+what is wrong with the section as a whole (names, dates); ``describe`` gives its
+rows of the policy list of summaries and reports; its ``Lever`` class answers, in
+one replication, what it does (the effects of :class:`~flowsim.levers.base.Lever`).
+:class:`Levers` is the small interface the engine and the route choosers ask, and
+the one place where two levers that act on one thing are combined, in the order of
+:data:`LEVERS`.
 
 Adding a lever: docs/levers.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from flowsim.levers.fuel import Fuel, FuelTables, compile_fuel, describe_fuel
-from flowsim.levers.interdictions import (
-    Interdictions,
-    InterdictionTables,
-    compile_interdictions,
-    describe_interdictions,
-)
-from flowsim.levers.raids import RaidEvent, Raids, RaidTables, compile_raids, describe_raids
-from flowsim.levers.sanctions import Regime, Sanctions, compile_sanctions, describe_sanctions
+from flowsim.levers import fuel, interdictions, raids, sanctions
+from flowsim.levers.base import Lever, LeverEvent, StockHolder, overrides
 
 if TYPE_CHECKING:
-    from flowsim.levers.raids import StockHolder
+    import numpy as np
+
+    from flowsim.findings import Finding
     from flowsim.network import Network
     from flowsim.schema import Scenario
 
-__all__ = ["LeverTables", "Levers", "RaidEvent", "compile_levers", "describe_levers"]
+__all__ = ["LEVERS", "Levers", "check_levers", "compile_levers", "describe_levers"]
+
+# Every lever, in the order in which their effects combine where two act on one thing
+# (a route's risk: interdictions' increases, then raids'; a mine's output: raids, then
+# fuel) and in which the policy list shows them.
+LEVERS = (sanctions, interdictions, raids, fuel)
 
 
-@dataclass(frozen=True)
-class LeverTables:
-    """Every lever's compiled tables."""
-
-    sanctions: tuple[Regime, ...]
-    raids: RaidTables
-    interdictions: InterdictionTables
-    fuel: FuelTables
+def compile_levers(scenario: Scenario, index: Mapping[str, int]) -> dict[str, Any]:
+    """Every lever's compiled tables, by section."""
+    return {lever.SECTION: lever.compile(scenario, index) for lever in LEVERS}
 
 
-def compile_levers(scenario: Scenario, index: Mapping[str, int]) -> LeverTables:
-    return LeverTables(
-        sanctions=compile_sanctions(scenario, index),
-        raids=compile_raids(scenario, index),
-        interdictions=compile_interdictions(scenario, index),
-        fuel=compile_fuel(scenario, index),
-    )
+def check_levers(scenario: Scenario) -> Iterator[Finding]:
+    for lever in LEVERS:
+        yield from lever.check(scenario)
 
 
 def describe_levers(scenario: Scenario) -> list[dict[str, Any]]:
     """Each policy's kind, name, switch and first date, for summaries and reports."""
-    return [
-        *describe_sanctions(scenario),
-        *describe_raids(scenario),
-        *describe_fuel(scenario),
-        *describe_interdictions(scenario),
-    ]
+    return [row for lever in LEVERS for row in lever.describe(scenario)]
 
 
 class Levers:
@@ -74,18 +59,33 @@ class Levers:
     """
 
     def __init__(self, network: Network, rng: np.random.Generator):
-        tables = network.levers
-        self.sanctions = Sanctions(tables.sanctions, len(network.node_ids))
-        self.raids = Raids(tables.raids, network.route_source, network.route_target, rng)
-        self.interdictions = Interdictions(tables.interdictions)
-        self.fuel = Fuel(tables.fuel)
+        self.levers: tuple[Lever, ...] = tuple(
+            module.Lever(network.levers[module.SECTION], network, rng) for module in LEVERS
+        )
+        by_section = dict(zip((m.SECTION for m in LEVERS), self.levers, strict=True))
+        self.sanctions: sanctions.Lever = by_section[sanctions.SECTION]
         self.base_seizure = network.route_seizure
         self.base_release = network.route_release
         self.has_sanctions = self.sanctions.any
-        # Whether anything may ever change a route's seizure risk from its base.
+        nodes, routes = range(len(network.node_ids)), range(len(network.route_ids))
+        # Per mine, the levers that may change its output (the rest are never asked).
+        self._production = tuple(
+            tuple(lv for lv in self.levers if lv.may_touch_production(mine)) for mine in nodes
+        )
+        self._costs = tuple(
+            tuple(lv for lv in self.levers if lv.costs_production(mine)) for mine in nodes
+        )
+        self._capacity = tuple(lv for lv in self.levers if overrides(lv, "capacity_factor"))
+        self._seizure = tuple(lv for lv in self.levers if overrides(lv, "seizure_boosts"))
+        self._release = tuple(lv for lv in self.levers if overrides(lv, "release_share"))
         self.seizure_varies = tuple(
-            self.interdictions.touches_route(r) or self.raids.touches_route(r)
-            for r in range(len(network.route_ids))
+            any(lv.may_change_seizure(r) for lv in self.levers) for r in routes
+        )
+        self.closes_routes = any(lv.closes_routes() for lv in self.levers)
+        # Every lever's events, in order of day (a tie keeps the order of LEVERS).
+        happenings = [(event, lever) for lever in self.levers for event in lever.events()]
+        self.events: list[tuple[LeverEvent, Lever]] = sorted(
+            happenings, key=lambda pair: pair[0].day
         )
         # What sanctions answer, as the engine and the choosers ask it.
         self.taint_on_leave = self.sanctions.taint_on_leave
@@ -98,56 +98,71 @@ class Levers:
     # --- production -----------------------------------------------------------------
 
     def production_kg_per_day(self, mine: int, rate: float, day: float) -> float:
-        """What a mine of nominal ``rate`` produces on ``day``: its own output after
-        raids, plus displaced miners' output, both limited by the fuel it gets."""
-        raids = self.raids
-        if not (raids.damage[mine] or raids.displaced[mine] or self.fuel.cuts[mine]):
+        """What a mine of nominal ``rate`` produces on ``day``: each lever that acts on
+        its output, in turn (raids: its own output after them, plus displaced miners';
+        fuel: what the fuel it gets allows)."""
+        levers = self._production[mine]
+        if not levers or not any(lever.touches_production(mine) for lever in levers):
             return rate  # no lever touches this mine (yet): asked once a lot
-        own = rate * raids.capacity_factor(mine, day)
-        return (own + raids.displaced_kg_per_day(mine, day)) * self.fuel.factor(mine, day)
+        kg = rate
+        for lever in levers:
+            kg = lever.production(mine, kg, rate, day)
+        return kg
 
     def cuts_fuel(self, mine: int) -> bool:
-        return self.fuel.cuts_mine(mine)
+        return bool(self._costs[mine])
 
     def fuel_premium_usd(self, mine: int, day: float, kg: float) -> float:
-        return self.fuel.premium_usd(mine, day, kg)
+        usd = 0.0
+        for lever in self._costs[mine]:
+            usd += lever.fuel_premium_usd(mine, day, kg)
+        return usd
 
     # --- capacity ------------------------------------------------------------------
 
     def capacity_changed(self, node: int) -> bool:
-        """Whether a raid has (so far) touched ``node``'s capacity."""
-        return bool(self.raids.damage[node])
+        """Whether a lever has (so far) touched ``node``'s capacity."""
+        return any(lever.capacity_changed(node) for lever in self._capacity)
 
     def capacity_factor(self, node: int, day: float) -> float:
-        return self.raids.capacity_factor(node, day)
+        factor = 1.0
+        for lever in self._capacity:
+            if lever.capacity_changed(node):
+                factor *= lever.capacity_factor(node, day)
+        return factor
 
-    # --- raids as events ------------------------------------------------------------
+    # --- events --------------------------------------------------------------------
 
-    @property
-    def raid_events(self) -> list[RaidEvent]:
-        return self.raids.events
-
-    def apply_raid(self, event: RaidEvent, stock: StockHolder) -> None:
-        self.raids.apply(event, stock)
+    def happen(self, happening: tuple[LeverEvent, Lever], stock: StockHolder) -> None:
+        """Let one of :attr:`events` happen, now."""
+        event, lever = happening
+        lever.happen(event, stock)
 
     # --- routes --------------------------------------------------------------------
 
     def seizure_probability(self, route: int, day: float) -> float:
-        """The route's base risk, raised by interdictions then raids under way."""
+        """The route's base risk, raised by each lever's increases under way."""
         p = self.base_seizure[route]
-        boosts = (*self.interdictions.boosts[route], *self.raids.route_boosts[route])
-        if boosts:
-            for start, end, increase in boosts:
-                if start <= day < end:
-                    p += increase
-            p = min(p, 1.0)
-        return p
+        boosted = False
+        for lever in self._seizure:
+            boosts = lever.seizure_boosts(route)
+            if boosts:
+                boosted = True
+                for start, end, increase in boosts:
+                    if start <= day < end:
+                        p += increase
+        return min(p, 1.0) if boosted else p
 
     def release_share(self, route: int, day: float) -> float:
-        return self.interdictions.release_share(route, day, self.base_release[route])
+        """The share of seizures corruption undoes: the largest a lever sets on ``day``,
+        else the route's own."""
+        shares = [
+            share
+            for lever in self._release
+            if (share := lever.release_share(route, day)) is not None
+        ]
+        return max(shares) if shares else self.base_release[route]
 
     def reopen_days(self) -> list[float]:
-        """The days on which a route that a lever closed may open again, in order: a
-        sanction starting, lapsing or changing its compliance, and the end of the hold
-        of a raid that closed a node outright."""
-        return sorted({*self.sanctions.change_days(), *self.raids.reopen_days()})
+        """The days on which a route that a lever closed may open again, in order."""
+        return sorted({day for lever in self.levers for day in lever.change_days()})

@@ -2,21 +2,29 @@
 black market at a premium.
 
 compile: ``[policies.fuel_restrictions]`` into cuts per mine (dates, the share of
-production lost, the premium paid per kg produced). query: :class:`Fuel` gives a
-mine's production factor and the premium on a day. describe: the policy rows of
-summaries and reports.
+production lost, the premium paid per kg produced). check: the regions and dates.
+query: :class:`Lever` gives a mine's production after the cut and the premium on a
+day. describe: the policy rows of summaries and reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flowsim.findings import Finding, check_window, hint
+from flowsim.levers.base import Lever as BaseLever
+
 if TYPE_CHECKING:
+    import numpy as np
+
+    from flowsim.network import Network
     from flowsim.schema import Scenario
 
-__all__ = ["Fuel", "FuelTables", "compile_fuel", "describe_fuel"]
+__all__ = ["SECTION", "FuelTables", "Lever", "check", "compile", "describe"]
+
+SECTION = "fuel_restrictions"
 
 
 @dataclass(frozen=True)
@@ -25,7 +33,7 @@ class FuelTables:
     cuts: tuple[tuple[tuple[float, float, float, float], ...], ...]
 
 
-def compile_fuel(scenario: Scenario, index: Mapping[str, int]) -> FuelTables:
+def compile(scenario: Scenario, index: Mapping[str, int]) -> FuelTables:
     s = scenario
     cuts: list[list[tuple[float, float, float, float]]] = [[] for _ in s.nodes]
     for rule in s.policies.fuel_restrictions.values():
@@ -42,18 +50,36 @@ def compile_fuel(scenario: Scenario, index: Mapping[str, int]) -> FuelTables:
     return FuelTables(tuple(tuple(c) for c in cuts))
 
 
-def describe_fuel(scenario: Scenario) -> list[dict[str, Any]]:
+def check(s: Scenario) -> Iterator[Finding]:
+    fuel_regions = sorted({n.fuel_region or n.region for n in s.nodes.values() if n.kind == "mine"})
+    for name, rule in s.policies.fuel_restrictions.items():
+        prefix = ("policies", "fuel_restrictions", name)
+        yield from check_window(s, prefix, "start", "end", rule.start, rule.end)
+        if rule.region not in fuel_regions:
+            yield (
+                (*prefix, "region"),
+                f"no mine draws fuel from region '{rule.region}'{hint(rule.region, fuel_regions)}",
+            )
+
+
+def describe(scenario: Scenario) -> list[dict[str, Any]]:
     return [
         {"kind": "fuel_restriction", "name": name, "enabled": rule.enabled, "from": str(rule.start)}
         for name, rule in scenario.policies.fuel_restrictions.items()
     ]
 
 
-class Fuel:
-    def __init__(self, tables: FuelTables):
+class Lever(BaseLever):
+    def __init__(self, tables: FuelTables, network: Network, rng: np.random.Generator):
         self.cuts = tables.cuts
 
-    def cuts_mine(self, mine: int) -> bool:
+    def may_touch_production(self, mine: int) -> bool:
+        return bool(self.cuts[mine])
+
+    def touches_production(self, mine: int) -> bool:
+        return bool(self.cuts[mine])
+
+    def costs_production(self, mine: int) -> bool:
         return bool(self.cuts[mine])
 
     def factor(self, mine: int, day: float) -> float:
@@ -63,7 +89,11 @@ class Fuel:
                 factor *= 1.0 - lost
         return factor
 
-    def premium_usd(self, mine: int, day: float, kg: float) -> float:
+    def production(self, mine: int, kg_per_day: float, rate: float, day: float) -> float:
+        """The output the fuel a mine gets allows."""
+        return kg_per_day * self.factor(mine, day)
+
+    def fuel_premium_usd(self, mine: int, day: float, kg: float) -> float:
         """Extra spent on black-market fuel to produce ``kg`` on ``day``."""
         usd = 0.0
         for start, end, _, premium in self.cuts[mine]:

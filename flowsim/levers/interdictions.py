@@ -1,21 +1,30 @@
 """Interdictions: operations that raise the seizure risk on routes for a window, and may
 change how much of what is seized corruption lets go.
 
-compile: ``[policies.interdictions]`` into windows on route indices. query:
-:class:`Interdictions` gives the increase of risk and the release share on a route
-on a day. describe: the policy rows of summaries and reports.
+compile: ``[policies.interdictions]`` into windows on route indices. check: the
+routes, jurisdictions and dates they name. query: :class:`Lever` gives the increase
+of risk and the release share on a route on a day. describe: the policy rows of
+summaries and reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flowsim.findings import Finding, check_window, hint
+from flowsim.levers.base import Lever as BaseLever
+
 if TYPE_CHECKING:
+    import numpy as np
+
+    from flowsim.network import Network
     from flowsim.schema import Scenario
 
-__all__ = ["InterdictionTables", "Interdictions", "compile_interdictions", "describe_interdictions"]
+__all__ = ["SECTION", "InterdictionTables", "Lever", "check", "compile", "describe"]
+
+SECTION = "interdictions"
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,7 @@ class InterdictionTables:
     releases: tuple[tuple[tuple[float, float, float], ...], ...]
 
 
-def compile_interdictions(scenario: Scenario, index: Mapping[str, int]) -> InterdictionTables:
+def compile(scenario: Scenario, index: Mapping[str, int]) -> InterdictionTables:
     s = scenario
     routes = list(s.routes.items())
     boosts: list[list[tuple[float, float, float]]] = [[] for _ in routes]
@@ -50,23 +59,45 @@ def compile_interdictions(scenario: Scenario, index: Mapping[str, int]) -> Inter
     return InterdictionTables(tuple(tuple(b) for b in boosts), tuple(tuple(x) for x in releases))
 
 
-def describe_interdictions(scenario: Scenario) -> list[dict[str, Any]]:
+def check(s: Scenario) -> Iterator[Finding]:
+    jurisdictions = sorted({node.jurisdiction for node in s.nodes.values()})
+    for name, rule in s.policies.interdictions.items():
+        prefix = ("policies", "interdictions", name)
+        yield from check_window(s, prefix, "start", "end", rule.start, rule.end)
+        for i, route_id in enumerate(rule.routes):
+            if route_id not in s.routes:
+                yield (
+                    (*prefix, "routes", i),
+                    f"unknown route '{route_id}'{hint(route_id, s.routes)}",
+                )
+        for key in ("into_jurisdictions", "from_jurisdictions"):
+            for i, code in enumerate(getattr(rule, key)):
+                if code not in jurisdictions:
+                    yield (
+                        (*prefix, key, i),
+                        f"no node is in jurisdiction '{code}'{hint(code, jurisdictions)}",
+                    )
+
+
+def describe(scenario: Scenario) -> list[dict[str, Any]]:
     return [
         {"kind": "interdiction", "name": name, "enabled": rule.enabled, "from": str(rule.start)}
         for name, rule in scenario.policies.interdictions.items()
     ]
 
 
-class Interdictions:
-    def __init__(self, tables: InterdictionTables):
+class Lever(BaseLever):
+    def __init__(self, tables: InterdictionTables, network: Network, rng: np.random.Generator):
         self.boosts = tables.boosts
         self.releases = tables.releases
 
-    def touches_route(self, route: int) -> bool:
+    def may_change_seizure(self, route: int) -> bool:
         return bool(self.boosts[route])
 
-    def release_share(self, route: int, day: float, base: float) -> float:
-        """Share of seizures on ``route`` that corruption undoes on ``day``: ``base``,
-        or the largest set by an interdiction under way."""
+    def seizure_boosts(self, route: int) -> Sequence[tuple[float, float, float]]:
+        return self.boosts[route]
+
+    def release_share(self, route: int, day: float) -> float | None:
+        """The largest release share set by an interdiction under way, if any."""
         active = [share for start, end, share in self.releases[route] if start <= day < end]
-        return max(active) if active else base
+        return max(active) if active else None

@@ -2,32 +2,35 @@
 nearby routes, and displace miners.
 
 compile: ``[policies.raids]`` into :class:`RaidPlan` (targets as node indices, dates
-or a rate over a window) and each mine's displacement. query: :class:`Raids` draws a
+or a rate over a window) and each mine's displacement. check: the nodes, regions and
+dates they name, and where displaced miners may go. query: :class:`Lever` draws a
 replication's raid days from its generator, and answers what share of its capacity a
 node keeps, what displaced miners add to a mine, and how much riskier a route is. Its
-state changes only when a raid happens (:meth:`Raids.apply`), never while it answers.
-describe: the policy rows of summaries and reports.
+state changes only when a raid happens (:meth:`Lever.happen`), never while it
+answers. describe: the policy rows of summaries and reports.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from flowsim.findings import Finding, check_date, check_window, hint
+from flowsim.levers.base import Lever as BaseLever
+from flowsim.levers.base import StockHolder
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from flowsim.network import Network
     from flowsim.schema import Scenario
 
-__all__ = ["RaidEvent", "RaidPlan", "Raids", "compile_raids", "describe_raids"]
+__all__ = ["SECTION", "Lever", "RaidEvent", "RaidPlan", "check", "compile", "describe"]
 
+SECTION = "raids"
 DAYS_PER_YEAR = 365.25
-
-
-class StockHolder(Protocol):
-    def seize_stock(self, node: int, fraction: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class RaidEvent:
     plan: RaidPlan
 
 
-def compile_raids(scenario: Scenario, index: Mapping[str, int]) -> RaidTables:
+def compile(scenario: Scenario, index: Mapping[str, int]) -> RaidTables:
     s = scenario
     nodes = list(s.nodes.values())
     plans = []
@@ -127,7 +130,53 @@ def compile_raids(scenario: Scenario, index: Mapping[str, int]) -> RaidTables:
     return RaidTables(tuple(plans), tuple(displacement))
 
 
-def describe_raids(scenario: Scenario) -> list[dict[str, Any]]:
+def check(s: Scenario) -> Iterator[Finding]:
+    for name, raid in s.policies.raids.items():
+        prefix = ("policies", "raids", name)
+        yield from check_date(s, (*prefix, "date"), raid.date)
+        yield from check_window(
+            s, prefix, "window_start", "window_end", raid.window_start, raid.window_end
+        )
+        for i, node_id in enumerate(raid.nodes):
+            if node_id not in s.nodes:
+                yield ((*prefix, "nodes", i), f"unknown node '{node_id}'{hint(node_id, s.nodes)}")
+            elif s.nodes[node_id].kind == "partner":
+                yield (
+                    (*prefix, "nodes", i),
+                    f"'{node_id}' is a partner; raids hit mines, buyers and refiners",
+                )
+        if raid.region is not None:
+            regions = sorted({n.region for n in s.nodes.values() if n.kind in raid.node_kinds})
+            if raid.region not in regions:
+                kinds = "/".join(raid.node_kinds)
+                yield (
+                    (*prefix, "region"),
+                    f"no {kinds} node in region '{raid.region}'{hint(raid.region, regions)}",
+                )
+        if "partner" in raid.node_kinds:
+            yield ((*prefix, "node_kinds"), "raids hit mines, buyers and refiners, not partners")
+    yield from _check_displacement(s)
+
+
+def _check_displacement(s: Scenario) -> Iterator[Finding]:
+    mines = [n for n, node in s.nodes.items() if node.kind == "mine"]
+    for node_id, node in s.nodes.items():
+        if node.kind != "mine":
+            continue
+        for i, other in enumerate(node.displacement_to):
+            path = ("nodes", node_id, "displacement_to", i)
+            if other == node_id:
+                yield (path, "a mine cannot displace its miners to itself")
+            elif other not in mines:
+                yield (path, f"'{other}' is not a mine{hint(other, mines)}")
+        if node.displacement_share > 0 and not node.displacement_to:
+            yield (
+                ("nodes", node_id, "displacement_share"),
+                "needs displacement_to: the mines where the miners go",
+            )
+
+
+def describe(scenario: Scenario) -> list[dict[str, Any]]:
     return [
         {
             "kind": "raid",
@@ -148,20 +197,15 @@ def _loss_profile(elapsed: float, hold: float, recovery: float) -> float:
     return 0.0
 
 
-class Raids:
+class Lever(BaseLever):
     """One replication's raids: their days, drawn once, and what they have done."""
 
-    def __init__(
-        self,
-        tables: RaidTables,
-        route_source: tuple[int, ...],
-        route_target: tuple[int, ...],
-        rng: np.random.Generator,
-    ):
+    def __init__(self, tables: RaidTables, network: Network, rng: np.random.Generator):
         self.tables = tables
+        route_source, route_target = network.route_source, network.route_target
         self.route_ends = tuple(zip(route_source, route_target, strict=True))
         nodes = len(tables.displacement)
-        self.events = self._schedule(tables.plans, rng)
+        self.events_by_day = self._schedule(tables.plans, rng)
         # Raid damage per node: (day, loss, hold days, recovery days).
         self.damage: list[list[tuple[float, float, float, float]]] = [[] for _ in range(nodes)]
         # Production moved to a mine by displaced miners: (from day, kg/day, hold, recovery).
@@ -188,17 +232,23 @@ class Raids:
         events.sort(key=lambda e: e.day)
         return events
 
-    def touches_route(self, route: int) -> bool:
+    def may_change_seizure(self, route: int) -> bool:
         """Whether any raid of this replication may raise the risk on ``route``."""
         a, b = self.route_ends[route]
         return any(
             e.plan.route_seizure_increase > 0
             and e.plan.route_seizure_days > 0
             and (a in e.nodes or b in e.nodes)
-            for e in self.events
+            for e in self.events_by_day
         )
 
-    def apply(self, event: RaidEvent, stock: StockHolder) -> None:
+    def events(self) -> Sequence[RaidEvent]:
+        return self.events_by_day
+
+    def closes_routes(self) -> bool:
+        return bool(self.events_by_day)
+
+    def happen(self, event: RaidEvent, stock: StockHolder) -> None:
         """The raid happens: record its damage, displace miners, seize stock, raise risk."""
         plan, day = event.plan, event.day
         for i in event.nodes:
@@ -233,6 +283,23 @@ class Raids:
             record = (start, kg * rate / total, plan.hold_days, plan.recovery_days)
             self.displaced[mine].append(record)
 
+    def capacity_changed(self, node: int) -> bool:
+        return bool(self.damage[node])
+
+    def may_touch_production(self, mine: int) -> bool:
+        return bool(self.events_by_day)  # displaced miners may go to any mine
+
+    def touches_production(self, mine: int) -> bool:
+        return bool(self.damage[mine] or self.displaced[mine])
+
+    def production(self, mine: int, kg_per_day: float, rate: float, day: float) -> float:
+        """A raided mine's own output after the raid, plus displaced miners' output."""
+        own = kg_per_day * self.capacity_factor(mine, day)
+        return own + self.displaced_kg_per_day(mine, day)
+
+    def seizure_boosts(self, route: int) -> Sequence[tuple[float, float, float]]:
+        return self.route_boosts[route]
+
     def capacity_factor(self, node: int, day: float) -> float:
         """Share of its capacity a node has left after raids."""
         factor = 1.0
@@ -250,11 +317,11 @@ class Raids:
                 extra += kg_per_day * _loss_profile(day - start, hold, recovery)
         return extra
 
-    def reopen_days(self) -> list[float]:
+    def change_days(self) -> Sequence[float]:
         """Just after the hold of each raid that closed a node outright (at the hold's
         last instant the loss is still whole)."""
         return [
             math.nextafter(e.day + e.plan.hold_days, math.inf)
-            for e in self.events
+            for e in self.events_by_day
             if e.plan.capacity_loss >= 1.0
         ]

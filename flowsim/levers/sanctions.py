@@ -1,24 +1,33 @@
 """Sanctions: who is designated, from when to when, and who complies.
 
-compile: a scenario's ``[policies.sanctions]`` into regimes on node indices and
-simulation days. query: :class:`Sanctions` answers what a lot touched while it
-stayed at a node (its taint, a bit per regime), whether a partner refuses it,
-and which jurisdictions are under sanctions on a day. describe: the policy
-rows of summaries and reports.
+compile: ``[policies.sanctions]`` into regimes on node indices and simulation days.
+check: the names and dates the regimes give. query: :class:`Lever` answers what a
+lot touched while it stayed at a node (its taint, a bit per regime), whether a
+partner refuses it, and which jurisdictions are under sanctions on a day; it closes
+routes while a partner complies in full. describe: the policy rows of summaries and
+reports.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flowsim.findings import Finding, check_date, check_window, hint
+from flowsim.levers.base import Lever as BaseLever
+
 if TYPE_CHECKING:
+    import numpy as np
+
+    from flowsim.network import Network
     from flowsim.schema import Scenario
 
-__all__ = ["Regime", "Sanctions", "compile_sanctions", "describe_sanctions"]
+__all__ = ["SECTION", "Lever", "Regime", "check", "compile", "describe"]
+
+SECTION = "sanctions"
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,7 @@ class Regime:
         return self.compliance_levels[partner][bisect_right(days, day) - 1]
 
 
-def compile_sanctions(scenario: Scenario, index: Mapping[str, int]) -> tuple[Regime, ...]:
+def compile(scenario: Scenario, index: Mapping[str, int]) -> tuple[Regime, ...]:
     """The enabled regimes, in the scenario's order (bit k of a taint is regime k)."""
     s = scenario
     nodes = list(s.nodes.values())
@@ -86,18 +95,64 @@ def compile_sanctions(scenario: Scenario, index: Mapping[str, int]) -> tuple[Reg
     return tuple(regimes)
 
 
-def describe_sanctions(scenario: Scenario) -> list[dict[str, Any]]:
+def check(s: Scenario) -> Iterator[Finding]:
+    partners = [n for n, node in s.nodes.items() if node.kind == "partner"]
+    entities = sorted({node.entity for node in s.nodes.values()})
+    jurisdictions = sorted({node.jurisdiction for node in s.nodes.values()})
+    for name, regime in s.policies.sanctions.items():
+        prefix = ("policies", "sanctions", name)
+        yield from check_window(s, prefix, "effective", "until", regime.effective, regime.until)
+        for partner in regime.compliance:
+            if partner not in partners:
+                yield (
+                    (*prefix, "compliance", partner),
+                    f"'{partner}' is not a partner{hint(partner, partners)}",
+                )
+        for i, entity in enumerate(regime.target_entities):
+            if entity not in entities:
+                yield (
+                    (*prefix, "target_entities", i),
+                    f"no node is operated by '{entity}'{hint(entity, entities)}",
+                )
+        for i, change in enumerate(regime.compliance_changes):
+            where = (*prefix, "compliance_changes", i)
+            if change.partner not in partners:
+                yield (
+                    (*where, "partner"),
+                    f"'{change.partner}' is not a partner{hint(change.partner, partners)}",
+                )
+            yield from check_date(s, (*where, "date"), change.date)
+            earlier = [
+                c
+                for c in regime.compliance_changes[:i]
+                if (c.partner, c.date) == (change.partner, change.date)
+            ]
+            if earlier:
+                yield (
+                    (*where, "date"),
+                    f"'{change.partner}' already has a compliance change on {change.date}",
+                )
+        for i, code in enumerate(regime.target_jurisdictions):
+            if code not in jurisdictions:
+                yield (
+                    (*prefix, "target_jurisdictions", i),
+                    f"no node is in jurisdiction '{code}'{hint(code, jurisdictions)}",
+                )
+
+
+def describe(scenario: Scenario) -> list[dict[str, Any]]:
     return [
         {"kind": "sanction", "name": name, "enabled": rule.enabled, "from": str(rule.effective)}
         for name, rule in scenario.policies.sanctions.items()
     ]
 
 
-class Sanctions:
+class Lever(BaseLever):
     """What the regimes say, node by node and day by day."""
 
-    def __init__(self, regimes: tuple[Regime, ...], nodes: int):
+    def __init__(self, regimes: tuple[Regime, ...], network: Network, rng: np.random.Generator):
         self.regimes = regimes
+        nodes = len(network.node_ids)
         self.any = bool(regimes)
         node_regimes: list[list[int]] = [[] for _ in range(nodes)]
         entity_regimes: list[list[int]] = [[] for _ in range(nodes)]
@@ -161,6 +216,9 @@ class Sanctions:
         """Changes value exactly when some regime, or some compliance, changes."""
         return bisect_right(self.boundaries, day)
 
-    def change_days(self) -> list[float]:
+    def closes_routes(self) -> bool:
+        return self.any
+
+    def change_days(self) -> Sequence[float]:
         """The days on which a regime starts, lapses or changes its compliance."""
         return [d for d in self.boundaries if math.isfinite(d)]
