@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install dev bench fuzz chaos clean
+.PHONY: run test lint install dev bench fuzz chaos equivalence clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "flowsim needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -50,6 +50,11 @@ fuzz: dev
 # sweep must resume to the same table, and no kill may lose a run folder (docs/reliability.md).
 chaos: dev
 	$(BIN)/python -m tools.chaos --kills 20 --run-kills 10 --worker-kills 2 --dask
+
+# The per-lot engine against the one it replaced, every shipped scenario on 30 seeds
+# (make test runs two scenarios on 12).
+equivalence: dev
+	FLOWSIM_EQUIVALENCE=1 $(BIN)/python -m pytest -q -s tests/test_equivalence.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

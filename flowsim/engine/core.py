@@ -197,7 +197,7 @@ class Engine:
         processors = {p.node: p for p in network.processors}
         for i in range(len(network.kinds)):
             if i in mines:
-                self.env.process(self._produce(i, mines[i], mine_rngs[i]))
+                self._start_mine(i, mines[i], mine_rngs[i])
             elif i in processors:
                 self._start_processor(i, processors[i])
                 for stock in processors[i].stock:
@@ -209,9 +209,10 @@ class Engine:
 
     def _prepare(self) -> None:
         """Set up what the mode needs before its processes are made."""
+        self._uniform = self.rng.random
 
-    def _produce(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
-        """The process of a mine."""
+    def _start_mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> None:
+        """Set a mine going: it draws from ``rng`` alone."""
         raise NotImplementedError
 
     def _start_processor(self, i: int, node: ProcessorSpec) -> None:
@@ -456,11 +457,11 @@ class Engine:
             p = self.policy.seizure_probability(r, day)
         else:
             p = self._base_seizure[r]
-        seized = p > 0.0 and self.rng.random() < p
+        seized = p > 0.0 and self._uniform() < p
         if seized:
             policy = self.policy
             release = policy.release_share(r, day)
-            if release > 0.0 and self.rng.random() < release:
+            if release > 0.0 and self._uniform() < release:
                 # Corruption: the seizure is undone and the lot goes on its way.
                 self.ledger.add(day, RELEASED, lot.id, -1, r, lot.mass)
                 seized = False
@@ -480,7 +481,7 @@ class Engine:
         discount = 0.0
         if lot.taint:
             refuse, discount = self.policy.refusal(target, lot.taint, day)
-            if refuse > 0.0 and (refuse >= 1.0 or self.rng.random() < refuse):
+            if refuse > 0.0 and (refuse >= 1.0 or self._uniform() < refuse):
                 self.ledger.add(day, REFUSED, lot.id, target, r, lot.mass)
                 lot.refused_by += (target,)
                 back = self.env.timeout(self.route_transit[r](), lot)

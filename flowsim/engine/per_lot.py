@@ -1,39 +1,211 @@
 """Per-lot mode: every lot a mine produces goes through every queue on its own.
 
-Mines are processes that make a lot every interval; a buyer or refiner is a
-SimPy store served by as many processes as it has servers; a route's capacity is
+Written as SimPy is leanest: no process on the hot path. A mine is a timeout that
+calls its bound method at each lot; a buyer or refiner is a deque of waiting lots
+and a count of free servers, and a service is a timeout that carries its lot and
+calls back the node; transits are timeouts that carry their lot too (core). Draws
+come from the replication's generators a block at a time. A route's capacity is
 kilograms a calendar day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+import math
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 import numpy as np
 import simpy
 
-from flowsim.engine.core import MIN_CAPACITY_FACTOR, Engine, Site, sampler
+from flowsim.engine.core import MIN_CAPACITY_FACTOR, Engine, Site
 from flowsim.ledger import PRODUCED
 from flowsim.lots import Lot
-from flowsim.network import MineSpec, ProcessorSpec
+from flowsim.network import Duration, MineSpec, ProcessorSpec
 
-__all__ = ["LotEngine"]
+__all__ = ["LotEngine", "block_sampler"]
+
+# Draws made at once: enough that a call to the generator is rare, few enough that a
+# route that carries little does not hold many.
+BLOCK = 256
+
+
+def _blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
+    while True:
+        yield from draw(BLOCK).tolist()
+
+
+def block_sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
+    """A function that draws one duration in days, as :func:`~flowsim.engine.sampler`
+    does, from draws that ``rng`` makes a block at a time."""
+    p = dist.params
+    if dist.kind == "fixed":
+        value = p[0]
+        return lambda: value
+    if dist.kind == "exponential":
+        return partial(next, _blocks(partial(rng.exponential, p[0])))
+    if dist.kind == "lognormal":
+        mean, cv = p
+        if cv == 0:
+            return lambda: mean
+        sigma = math.sqrt(math.log1p(cv**2))
+        return partial(next, _blocks(partial(rng.lognormal, math.log(mean) - sigma**2 / 2, sigma)))
+    if dist.kind == "triangular":
+        low, mode, high = p
+        if low == high:
+            return lambda: low
+        return partial(next, _blocks(partial(rng.triangular, low, mode, high)))
+    return partial(next, _blocks(partial(rng.uniform, p[0], p[1])))
+
+
+class Mine:
+    """One mine: at each lot's time, it makes the lot and sets the next one."""
+
+    __slots__ = (
+        "engine",
+        "fixed",
+        "fuel",
+        "gamma",
+        "horizon",
+        "index",
+        "interval",
+        "next_interval",
+        "produced",
+        "purity",
+        "rate",
+        "shape",
+        "tick_bound",
+    )
+
+    def __init__(self, engine: LotEngine, i: int, mine: MineSpec, rng: np.random.Generator):
+        self.engine, self.index = engine, i
+        self.produced = engine.ledger.code_of(PRODUCED, i, -1)
+        self.interval = mine.interval.mean
+        self.fixed = mine.interval.kind == "fixed"
+        self.next_interval = block_sampler(mine.interval, rng)
+        self.rate, self.purity = mine.kg_per_day, mine.purity
+        variance = mine.cv**2  # may underflow to 0 for a tiny cv: then no noise
+        self.shape = 1.0 / variance if variance > 0.0 else 0.0
+        self.gamma = rng.gamma
+        self.fuel = engine.policy.cuts_fuel(i)
+        self.horizon = engine.horizon
+        self.tick_bound = self.tick
+
+    def start(self) -> None:
+        """A lot holds the output of the interval that starts at its time, so that every
+        day of the calendar produces, the first one included. Drawn intervals make a
+        renewal process that starts at a drawn time: then, as for a Poisson process,
+        lots average one per mean interval."""
+        first = 0.0 if self.fixed else self.next_interval()
+        self.engine.env.timeout(first).callbacks.append(self.tick_bound)
+
+    def tick(self, event: simpy.Event) -> None:
+        engine = self.engine
+        day = engine.env.now
+        interval = self.interval
+        mass = engine.policy.production_kg_per_day(self.index, self.rate, day) * interval
+        if self.fixed and day + interval > self.horizon:  # the last lot: the days left
+            mass *= (self.horizon - day) / interval
+        shape = self.shape
+        if shape:
+            mass *= self.gamma(shape, 1.0 / shape)
+        if mass > 0.0:
+            if self.fuel:
+                engine.fuel_premium_usd += engine.policy.fuel_premium_usd(self.index, day, mass)
+            lot = engine._new_lot(mass, self.index, self.purity, day)
+            engine._record(day, self.produced, lot.id, mass)
+            engine.dispatch(lot, self.index)
+        engine.env.timeout(self.next_interval()).callbacks.append(self.tick_bound)
+
+
+class Processor:
+    """A buyer or a refiner: the lots waiting, its free servers, and how it serves."""
+
+    __slots__ = (
+        "batch_kg",
+        "capacity",
+        "engine",
+        "free",
+        "index",
+        "loss",
+        "process_time",
+        "purity",
+        "queue",
+        "served_bound",
+    )
+
+    def __init__(self, engine: LotEngine, i: int, node: ProcessorSpec):
+        self.engine, self.index = engine, i
+        self.queue: deque[Lot] = deque()
+        self.free = node.servers
+        self.process_time = block_sampler(node.processing, engine.service_rng)
+        self.capacity = node.capacity_kg_per_day
+        self.loss = node.loss_fraction
+        self.purity = node.refines_to
+        self.batch_kg = node.batch_kg
+        self.served_bound = self.served
+
+    def arrive(self, lot: Lot) -> None:
+        if self.free:
+            self.free -= 1
+            self.serve(lot)
+        else:
+            self.queue.append(lot)
+
+    def serve(self, lot: Lot) -> None:
+        """Start serving ``lot`` (melted first with what waits, up to the batch size)."""
+        engine = self.engine
+        queue = self.queue
+        if self.batch_kg is not None and queue:
+            batch = [lot]
+            mass = lot.mass
+            while queue and mass < self.batch_kg:
+                more = queue.popleft()
+                if more.mass > 0.0:  # not seized whole while it queued
+                    batch.append(more)
+                    mass += more.mass
+            if len(batch) > 1:
+                lot = engine._melt(self.index, batch, self.purity)
+        policy = engine.policy
+        if policy.capacity_changed(self.index):
+            factor = max(policy.capacity_factor(self.index, engine.env.now), MIN_CAPACITY_FACTOR)
+            busy = self.process_time() + lot.mass / (self.capacity * factor)
+        else:
+            busy = self.process_time() + lot.mass / self.capacity
+        engine.env.timeout(busy, lot).callbacks.append(self.served_bound)
+
+    def served(self, event: simpy.Event) -> None:
+        lot = event.value
+        if lot.mass > 0.0:  # not seized whole while it was served
+            self.engine._leave(self.index, lot, self.loss, self.purity)
+        queue = self.queue
+        while queue:
+            nxt = queue.popleft()
+            if nxt.mass > 0.0:
+                self.serve(nxt)
+                return
+        self.free += 1
 
 
 class LotEngine(Engine):
     """One replication, lot by lot."""
 
-    def _produce(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
-        return self._mine(i, mine, rng)
+    def _prepare(self) -> None:
+        # Every draw of the hot path from a block: one call to numpy every BLOCK draws.
+        self._uniform = partial(next, _blocks(self.rng.random))
+        self.route_transit = [
+            block_sampler(d, self.service_rng) for d in self.network.route_transit
+        ]
+        self.processors: dict[int, Processor] = {}
+
+    def _start_mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> None:
+        Mine(self, i, mine, rng).start()
 
     def _start_processor(self, i: int, node: ProcessorSpec) -> None:
-        site = self.sites[i]
-        site.store = simpy.Store(self.env)
-        for _ in range(node.servers):
-            self.env.process(self._serve(i, node))
+        self.processors[i] = Processor(self, i, node)
 
     def _enqueue(self, site: Site, lot: Lot) -> None:
-        site.store.put(lot)
+        self.processors[site.index].arrive(lot)
 
     def _send(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
         if len(candidates) == 1:
@@ -61,72 +233,8 @@ class LotEngine(Engine):
             return False
         return self._route_open(r, lot, day)
 
-    def _mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
-        env, policy = self.env, self.policy
-        produced = self.ledger.code_of(PRODUCED, i, -1)
-        interval_dist = mine.interval
-        interval = interval_dist.mean
-        fixed = interval_dist.kind == "fixed"
-        next_interval = sampler(interval_dist, rng)
-        rate = mine.kg_per_day
-        purity = mine.purity
-        variance = mine.cv**2  # may underflow to 0 for a tiny cv: then no noise
-        shape = 1.0 / variance if variance > 0.0 else 0.0
-        has_fuel_cuts = policy.cuts_fuel(i)
-        # A lot holds the output of the interval that starts at its time, so
-        # that every day of the calendar produces, the first one included.
-        # Drawn intervals make a renewal process that starts at a drawn time:
-        # then, as for a Poisson process, lots average one per mean interval.
-        horizon = self.horizon
-        if not fixed:
-            yield env.timeout(next_interval())
-        while True:
-            day = env.now
-            mass = policy.production_kg_per_day(i, rate, day) * interval
-            if fixed and day + interval > horizon:  # the last lot covers only the days left
-                mass *= (horizon - day) / interval
-            if shape:
-                mass *= rng.gamma(shape, 1.0 / shape)
-            if mass > 0.0:
-                if has_fuel_cuts:
-                    self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
-                lot = self._new_lot(mass, i, purity, day)
-                self._record(day, produced, lot.id, mass)
-                self.dispatch(lot, i)
-            yield env.timeout(next_interval())
-
-    def _serve(self, i: int, node: ProcessorSpec) -> Generator:
-        env, policy = self.env, self.policy
-        site = self.sites[i]
-        get = site.store.get
-        process_time = sampler(node.processing, self.service_rng)
-        capacity = node.capacity_kg_per_day
-        loss = node.loss_fraction
-        purity = node.refines_to
-        batch_kg = node.batch_kg
-        items = site.store.items
-        while True:
-            lot = yield get()
-            if lot.mass <= 0.0:  # seized whole while it queued
-                continue
-            if batch_kg is not None and items:
-                # Melt what is waiting, up to the batch size; a get on a store
-                # that has items is served at once, so nothing waits here.
-                batch = [lot]
-                mass = lot.mass
-                while items and mass < batch_kg:
-                    more = yield get()
-                    if more.mass > 0.0:
-                        batch.append(more)
-                        mass += more.mass
-                if len(batch) > 1:
-                    lot = self._melt(i, batch, purity)
-            if policy.capacity_changed(i):
-                factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
-                busy = process_time() + lot.mass / (capacity * factor)
-            else:
-                busy = process_time() + lot.mass / capacity
-            if busy > 0.0:
-                yield env.timeout(busy)
-            if lot.mass > 0.0:
-                self._leave(i, lot, loss, purity)
+    def in_transit(self) -> list[Lot]:
+        """The lots on a route now. Services are timeouts that carry their lot too, and
+        a lot in service is still at its node: those are not in transit."""
+        at_nodes = {lot_id for site in self.sites for lot_id in site.present}
+        return [lot for lot in super().in_transit() if lot.id not in at_nodes]

@@ -25,6 +25,7 @@ class ShipmentEngine(Engine):
     """One replication, shipment by shipment."""
 
     def _prepare(self) -> None:
+        super()._prepare()
         network = self.network
         # A route used once a collection or a batch may carry at once what its
         # capacity allows over that interval: room fills at its daily capacity, up
@@ -37,8 +38,8 @@ class ShipmentEngine(Engine):
         self.route_room = list(self.route_room_max)
         self.route_room_day = [0.0] * len(network.route_ids)
 
-    def _produce(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
-        return self._collect(i, mine, rng)
+    def _start_mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> None:
+        self.env.process(self._collect(i, mine, rng))
 
     def _start_processor(self, i: int, node: ProcessorSpec) -> None:
         self.sites[i].waiting = []
