@@ -60,6 +60,9 @@ class Lever(BaseLever):
     def _blocked(self, node: int, day: float) -> bool:
         return any(start <= day < end for start, end in self.windows[node])
 
+    def may_change_capacity(self, node: int) -> bool:
+        return bool(self.windows[node])
+
     def capacity_changed(self, node: int) -> bool:
         return bool(self.windows[node])
 

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 import simpy
@@ -75,8 +76,9 @@ class Site:
     # when the routes' capacity renews (the next day).
     waiting_for_room: deque[Lot] = field(default_factory=deque)
     room_scheduled: bool = False
-    store: simpy.Store | None = None  # per-lot mode: the queue servers pull from
+    store: simpy.Store | None = None  # per-lot mode with stores: the queue servers pull from
     waiting: list[Lot] | None = None  # shipment mode: what the next batch takes
+    processor: Any = None  # per-lot mode: the node's queue and servers
 
 
 @dataclass(frozen=True)

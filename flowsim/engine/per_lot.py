@@ -20,8 +20,8 @@ import simpy
 
 from flowsim.engine.core import MIN_CAPACITY_FACTOR, Engine, Site
 from flowsim.ledger import PRODUCED
-from flowsim.lots import Lot
-from flowsim.network import Duration, MineSpec, ProcessorSpec
+from flowsim.lots import Lot, mark_touched
+from flowsim.network import PARTNER, REFINER, Duration, MineSpec, ProcessorSpec
 
 __all__ = ["LotEngine", "block_sampler"]
 
@@ -69,6 +69,7 @@ class Mine:
         "horizon",
         "index",
         "interval",
+        "levered",
         "next_interval",
         "produced",
         "purity",
@@ -88,6 +89,7 @@ class Mine:
         self.shape = 1.0 / variance if variance > 0.0 else 0.0
         self.gamma = rng.gamma
         self.fuel = engine.policy.cuts_fuel(i)
+        self.levered = engine.policy.production_may_change(i)
         self.horizon = engine.horizon
         self.tick_bound = self.tick
 
@@ -101,9 +103,12 @@ class Mine:
 
     def tick(self, event: simpy.Event) -> None:
         engine = self.engine
-        day = engine.env.now
+        day = event.env.now
         interval = self.interval
-        mass = engine.policy.production_kg_per_day(self.index, self.rate, day) * interval
+        if self.levered:
+            mass = engine.policy.production_kg_per_day(self.index, self.rate, day) * interval
+        else:
+            mass = self.rate * interval
         if self.fixed and day + interval > self.horizon:  # the last lot: the days left
             mass *= (self.horizon - day) / interval
         shape = self.shape
@@ -112,10 +117,11 @@ class Mine:
         if mass > 0.0:
             if self.fuel:
                 engine.fuel_premium_usd += engine.policy.fuel_premium_usd(self.index, day, mass)
-            lot = engine._new_lot(mass, self.index, self.purity, day)
+            lot = Lot(engine.next_lot, mass, self.index, self.purity, day)
+            engine.next_lot += 1
             engine._record(day, self.produced, lot.id, mass)
             engine.dispatch(lot, self.index)
-        engine.env.timeout(self.next_interval()).callbacks.append(self.tick_bound)
+        event.env.timeout(self.next_interval()).callbacks.append(self.tick_bound)
 
 
 class Processor:
@@ -124,6 +130,7 @@ class Processor:
     __slots__ = (
         "batch_kg",
         "capacity",
+        "capacity_may_change",
         "engine",
         "free",
         "index",
@@ -143,6 +150,7 @@ class Processor:
         self.loss = node.loss_fraction
         self.purity = node.refines_to
         self.batch_kg = node.batch_kg
+        self.capacity_may_change = engine.policy.capacity_may_change[i]
         self.served_bound = self.served
 
     def arrive(self, lot: Lot) -> None:
@@ -167,12 +175,12 @@ class Processor:
             if len(batch) > 1:
                 lot = engine._melt(self.index, batch, self.purity)
         policy = engine.policy
-        if policy.capacity_changed(self.index):
+        if self.capacity_may_change and policy.capacity_changed(self.index):
             factor = max(policy.capacity_factor(self.index, engine.env.now), MIN_CAPACITY_FACTOR)
             busy = self.process_time() + lot.mass / (self.capacity * factor)
         else:
             busy = self.process_time() + lot.mass / self.capacity
-        engine.env.timeout(busy, lot).callbacks.append(self.served_bound)
+        engine._timeout(busy, lot).callbacks.append(self.served_bound)
 
     def served(self, event: simpy.Event) -> None:
         lot = event.value
@@ -193,21 +201,83 @@ class LotEngine(Engine):
     def _prepare(self) -> None:
         # Every draw of the hot path from a block: one call to numpy every BLOCK draws.
         self._uniform = partial(next, _blocks(self.rng.random))
-        self.route_transit = [
-            block_sampler(d, self.service_rng) for d in self.network.route_transit
+        transits = self.network.route_transit
+        self.route_transit = [block_sampler(d, self.service_rng) for d in transits]
+        self._timeout = self.env.timeout
+        kinds = self.network.kinds
+        # Per route, what a shipment down it needs, looked up once per lot. A route into
+        # a buyer or refiner that nothing can seize on, with no one learning from it,
+        # delivers straight to its node's queue.
+        plain = [
+            self._base_seizure[r] == 0.0
+            and not self._seizure_varies[r]
+            and not self._learns
+            and kinds[self._target[r]] != PARTNER
+            for r in range(len(transits))
         ]
-        self.processors: dict[int, Processor] = {}
+        self._plans = [
+            (
+                self.route_capacity[r] is not None,
+                self._shipped_code[r],
+                self.route_transit[r],
+                partial(self._reach, r) if plain[r] else self._arrive_on[r],
+            )
+            for r in range(len(transits))
+        ]
 
     def _start_mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> None:
         Mine(self, i, mine, rng).start()
 
     def _start_processor(self, i: int, node: ProcessorSpec) -> None:
-        self.processors[i] = Processor(self, i, node)
+        self.sites[i].processor = Processor(self, i, node)
 
     def _enqueue(self, site: Site, lot: Lot) -> None:
-        self.processors[site.index].arrive(lot)
+        site.processor.arrive(lot)
 
     def _send(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
+        if len(candidates) == 1:
+            self._ship(lot, i, candidates[0], day)
+        else:
+            self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
+
+    def _ship(self, lot: Lot, i: int, r: int, day: float) -> None:
+        """Send ``lot`` from node ``i`` down route ``r``."""
+        limited, code, transit, arrive = self._plans[r]
+        if limited:
+            self._use_capacity(r, lot.mass, day)
+        self._record(day, code, lot.id, lot.mass)
+        self._timeout(transit(), lot).callbacks.append(arrive)
+
+    def _reach(self, r: int, event: simpy.Event) -> None:
+        """A lot reaches the buyer or refiner at the end of a route nothing can seize on:
+        the core's arrival, with nothing to draw or decide."""
+        lot = event.value
+        day = self.env.now
+        node = self._target[r]
+        self._record(day, self._delivered_code[r], lot.id, lot.mass)
+        lot.arrived = day
+        site = self.sites[node]
+        if site.kind == REFINER:
+            self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)])
+        site.present[lot.id] = lot
+        site.processor.arrive(lot)
+
+    def dispatch(self, lot: Lot, i: int) -> None:
+        """Send a lot ready at node ``i`` down a route, or hold it there (the core's
+        dispatch, with the sending of this mode written in, as it runs for every hop)."""
+        day = self.env.now
+        if self._sanctions:
+            policy = self.policy
+            lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+            if policy.designated_entity_on_leave(i, lot.arrived, day):
+                mark_touched(lot)
+        if self._filter[i]:
+            candidates = [r for r in self._out[i] if self._route_takes(r, lot, day)]
+            if not candidates:
+                self._hold(lot, i, day)
+                return
+        else:
+            candidates = self._out[i]
         if len(candidates) == 1:
             self._ship(lot, i, candidates[0], day)
         else:

@@ -76,6 +76,10 @@ class Levers:
             tuple(lv for lv in self.levers if lv.costs_production(mine)) for mine in nodes
         )
         self._capacity = tuple(lv for lv in self.levers if overrides(lv, "capacity_factor"))
+        # Per node, whether any lever may ever change its capacity (if not, none is asked).
+        self.capacity_may_change = tuple(
+            any(lv.may_change_capacity(node) for lv in self._capacity) for node in nodes
+        )
         self._seizure = tuple(lv for lv in self.levers if overrides(lv, "seizure_boosts"))
         self._release = tuple(lv for lv in self.levers if overrides(lv, "release_share"))
         self.seizure_varies = tuple(
@@ -96,6 +100,10 @@ class Levers:
         self.sanctions_epoch = self.sanctions.epoch
 
     # --- production -----------------------------------------------------------------
+
+    def production_may_change(self, mine: int) -> bool:
+        """Whether any lever may ever change ``mine``'s output (if not, none is asked)."""
+        return bool(self._production[mine])
 
     def production_kg_per_day(self, mine: int, rate: float, day: float) -> float:
         """What a mine of nominal ``rate`` produces on ``day``: each lever that acts on
@@ -122,6 +130,8 @@ class Levers:
 
     def capacity_changed(self, node: int) -> bool:
         """Whether a lever has (so far) touched ``node``'s capacity."""
+        if not self.capacity_may_change[node]:
+            return False
         return any(lever.capacity_changed(node) for lever in self._capacity)
 
     def capacity_factor(self, node: int, day: float) -> float:

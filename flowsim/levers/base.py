@@ -61,7 +61,12 @@ class Lever:
         return False
 
     # A node's capacity.
+    def may_change_capacity(self, node: int) -> bool:
+        """Whether this lever may, in this replication, change ``node``'s capacity at all."""
+        return False
+
     def capacity_changed(self, node: int) -> bool:
+        """Whether it has changed ``node``'s capacity so far."""
         return False
 
     def capacity_factor(self, node: int, day: float) -> float:

@@ -283,6 +283,9 @@ class Lever(BaseLever):
             record = (start, kg * rate / total, plan.hold_days, plan.recovery_days)
             self.displaced[mine].append(record)
 
+    def may_change_capacity(self, node: int) -> bool:
+        return any(node in e.nodes and e.plan.capacity_loss > 0 for e in self.events_by_day)
+
     def capacity_changed(self, node: int) -> bool:
         return bool(self.damage[node])
 
