@@ -1,13 +1,14 @@
 """The ledger: every movement of mass, once, in columnar buffers.
 
-Rows are appended to typed arrays during a run (a few bytes a row, no Python
-object per row) and turned into a DataFrame once, at the end.
+Rows are packed into a small buffer during a run, moved into typed columns once a
+simulated week (a few bytes a row, no Python object per row), and turned into a
+DataFrame once, at the end.
 """
 
 from __future__ import annotations
 
+import struct
 from array import array
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -35,17 +36,20 @@ UNPACK_CHUNK = 1 << 18  # rows unpacked at a time
 
 
 class Ledger:
-    """Rows of (day, event, lot, node, route, kg) in typed arrays, and the USD value
-    of the rows that have one (exports) on the side.
+    """Rows of (day, event, lot, node, route, kg, usd) in typed columns.
 
     Event, node and route of a row are packed into one integer, its ``code``
     (:meth:`code_of`): the engine computes the few codes a route or a node
-    writes once, and appends four values a row instead of six. A row takes
-    about 24 bytes; :meth:`to_frame` unpacks the codes once into Categorical
-    columns and shares the other columns' memory.
+    writes once. The hot path packs each row into a small buffer with one call
+    (:mod:`struct`: one C call a row, where appending to five columns takes five);
+    :meth:`flush`, which the engine calls once a simulated week, moves the buffer
+    into the columns. A row takes 32 bytes; :meth:`to_frame` unpacks the codes
+    once into Categorical columns and shares the other columns' memory.
     """
 
     __slots__ = (
+        "_buffer",
+        "_rows",
         "_unpacked",
         "code",
         "day",
@@ -57,7 +61,6 @@ class Ledger:
         "record_valued",
         "routes",
         "usd",
-        "usd_row",
     )
 
     def __init__(self, nodes: int = 2**20, routes: int = 2**20) -> None:
@@ -65,45 +68,40 @@ class Ledger:
         # Node and route are stored plus one, so that -1 (none) packs as 0.
         self.node_bits = (nodes + 1).bit_length()
         bits = EVENT_BITS + self.node_bits + (routes + 1).bit_length()
+        wide = bits >= 32
         self.day = array("d")
-        self.code = array("i" if bits < 32 else "q")
+        self.code = array("q" if wide else "i")
         self.lot = array("i")  # a run makes at most 100 million lots (flowsim.checks)
         self.kg = array("d")
-        self.usd_row = array("q")
         self.usd = array("d")
-        self.record = self._recorder()
-        self.record_valued = self._valued_recorder()
+        # The buffer's row: day, code, lot, kg, usd, little-endian and unpadded.
+        self._rows = np.dtype(
+            [("day", "<f8"), ("code", "<i8" if wide else "<i4"), ("lot", "<i4"), ("kg", "<f8"),
+             ("usd", "<f8")]
+        )  # fmt: skip
+        self._buffer = bytearray()
+        pack = struct.Struct("<dqidd" if wide else "<diidd").pack
+        extend = self._buffer.extend
+
+        def record(d: float, c: int, lt: int, k: float) -> None:
+            """Append one row: ``record(day, code, lot, kg)``."""
+            extend(pack(d, c, lt, k, 0.0))
+
+        def record_valued(d: float, c: int, lt: int, k: float, u: float) -> None:
+            """Append one row with a USD value (an export)."""
+            extend(pack(d, c, lt, k, u))
+
+        self.record = record
+        self.record_valued = record_valued
         self._unpacked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def code_of(self, event: int, node: int, route: int) -> int:
         """The packed (event, node, route) of a row; -1 for no node or no route."""
         return event | (node + 1) << EVENT_BITS | (route + 1) << (EVENT_BITS + self.node_bits)
 
-    def _recorder(self) -> Callable[[float, int, int, float], None]:
-        """``record(day, code, lot, kg)`` appends one row; the engine's hot path calls
-        it, with the appends bound once."""
-        day, code, lot, kg = self.day.append, self.code.append, self.lot.append, self.kg.append
-
-        def record(d: float, c: int, lt: int, k: float) -> None:
-            day(d)
-            code(c)
-            lot(lt)
-            kg(k)
-
-        return record
-
-    def _valued_recorder(self) -> Callable[[float, int, int, float, float], None]:
-        """``record_valued(day, code, lot, kg, usd)``: a row with a USD value (an
-        export), in one call on the hot path."""
-        record, rows = self.record, self.day
-        usd_row, usd_value = self.usd_row.append, self.usd.append
-
-        def record_valued(d: float, c: int, lt: int, k: float, u: float) -> None:
-            record(d, c, lt, k)
-            usd_row(len(rows) - 1)
-            usd_value(u)
-
-        return record_valued
+    def flush(self) -> None:
+        """Move the rows packed since the last flush into the columns."""
+        _move(self._buffer, self._rows, (self.day, self.code, self.lot, self.kg, self.usd))
 
     def add(
         self, day: float, event: int, lot: int, node: int, route: int, kg: float, usd: float = 0.0
@@ -115,12 +113,13 @@ class Ledger:
             self.record(day, self.code_of(event, node, route), lot, kg)
 
     def __len__(self) -> int:
-        return len(self.day)
+        return len(self.day) + len(self._buffer) // self._rows.itemsize
 
     def unpacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The event, node and route codes of every row (-1 for none), in the integer
         types of their Categoricals. Unpacked once: the packed codes are then freed
         (rows recorded later are packed until the next call)."""
+        self.flush()
         if self._unpacked is None or len(self.code):
             new = self._unpack()
             del self.code[:]  # those rows now live unpacked: free the packed copy
@@ -152,8 +151,6 @@ class Ledger:
         """Columns: day, event, lot, node, route, kg, usd; node and route are
         categorical ids, missing where a row has none (a seizure in transit
         has a route and no node). Day, lot and kg share the ledger's memory."""
-        usd = np.zeros(len(self.day))
-        usd[np.frombuffer(self.usd_row, dtype=np.int64)] = np.frombuffer(self.usd, dtype=np.float64)
         event, node, route = self.unpacked()
         return pd.DataFrame(
             {
@@ -163,10 +160,22 @@ class Ledger:
                 "node": pd.Categorical.from_codes(node, categories=node_ids),
                 "route": pd.Categorical.from_codes(route, categories=route_ids),
                 "kg": _view(self.kg),
-                "usd": usd,
+                "usd": _view(self.usd),
             },
             copy=False,
         )
+
+
+def _move(buffer: bytearray, rows: np.dtype, columns: tuple[array, ...]) -> None:
+    """Append the packed rows of ``buffer`` to ``columns`` (one per field of ``rows``),
+    and empty it."""
+    if not buffer:
+        return
+    packed = np.frombuffer(buffer, dtype=rows)
+    for name, column in zip(rows.names, columns, strict=True):
+        column.frombytes(np.ascontiguousarray(packed[name]).view(np.uint8))
+    del packed  # the buffer can be resized only once no array looks at it
+    buffer.clear()
 
 
 def _view(column: array) -> np.ndarray:
@@ -196,39 +205,57 @@ class Receipts:
     sanctions on the day of receipt. Typed columns, like the ledger.
     """
 
-    __slots__ = ("add", "category", "day", "kg", "lot", "node", "sanctioned", "touched", "usd")
+    __slots__ = (
+        "_buffer",
+        "_rows",
+        "add",
+        "category",
+        "day",
+        "kg",
+        "lot",
+        "node",
+        "sanctioned",
+        "touched",
+        "usd",
+    )
 
     def __init__(self, nodes: int = 2**20) -> None:
+        node_type = code_type(nodes)
         self.day = array("d")
-        self.node = array(code_type(nodes))
+        self.node = array(node_type)
         self.lot = array("i")
         self.category = array("i")
         self.touched = array("b")
         self.kg = array("d")
         self.usd = array("d")
         self.sanctioned = array("b")
-        self.add = self._recorder()
-
-    def _recorder(self) -> Callable[[float, int, int, int, bool, float, float, bool], None]:
-        """``add(day, node, lot, category, touched, kg, usd, sanctioned)`` appends one
-        row; called once or twice a lot, so the appends are bound once."""
-        day, node, lot = self.day.append, self.node.append, self.lot.append
-        category, touched, kg = self.category.append, self.touched.append, self.kg.append
-        usd, sanctioned = self.usd.append, self.sanctioned.append
+        # Rows are packed into a buffer with one call, and moved into the columns by
+        # flush (as the ledger's are).
+        self._rows = np.dtype(
+            [("day", "<f8"), ("node", "<" + node_type), ("lot", "<i4"), ("category", "<i4"),
+             ("touched", "<i1"), ("kg", "<f8"), ("usd", "<f8"), ("sanctioned", "<i1")]
+        )  # fmt: skip
+        self._buffer = bytearray()
+        pack = struct.Struct(f"<d{node_type}ii?dd?").pack
+        extend = self._buffer.extend
 
         def add(d: float, n: int, lt: int, c: int, t: bool, k: float, u: float, s: bool) -> None:
-            day(d)
-            node(n)
-            lot(lt)
-            category(c)
-            touched(t)
-            kg(k)
-            usd(u)
-            sanctioned(s)
+            """``add(day, node, lot, category, touched, kg, usd, sanctioned)``: one row."""
+            extend(pack(d, n, lt, c, t, k, u, s))
 
-        return add
+        self.add = add
+
+    def flush(self) -> None:
+        """Move the rows packed since the last flush into the columns."""
+        columns = (self.day, self.node, self.lot, self.category, self.touched, self.kg,
+                   self.usd, self.sanctioned)  # fmt: skip
+        _move(self._buffer, self._rows, columns)
+
+    def __len__(self) -> int:
+        return len(self.day) + len(self._buffer) // self._rows.itemsize
 
     def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
+        self.flush()
         return pd.DataFrame(
             {
                 "day": _view(self.day),

@@ -60,6 +60,7 @@ __all__ = ["MIN_CAPACITY_FACTOR", "Engine", "EngineOutput", "Site", "sampler"]
 # A node whose capacity a raid destroyed outright still works this slowly,
 # rather than holding a lot forever.
 MIN_CAPACITY_FACTOR = 0.01
+FLUSH_DAYS = 7.0  # how often the tables move their buffered rows into columns
 
 
 @dataclass
@@ -206,6 +207,10 @@ class Engine:
                     self._open_stock(i, stock)
         if self.policy.events:
             self.env.process(self._raids())
+        # The tables pack rows into a buffer; moving them into their columns once a
+        # simulated week keeps the buffer small and the moves few.
+        if self.horizon > FLUSH_DAYS:
+            self.env.timeout(FLUSH_DAYS).callbacks.append(self._flush_tables)
 
     # --- what each mode does its own way ------------------------------------------
 
@@ -268,6 +273,12 @@ class Engine:
         self.ledger = self.receipts = self.melts = None  # type: ignore[assignment]
         self._record = self._record_valued = self._add_receipt = None  # type: ignore[assignment]
         return out
+
+    def _flush_tables(self, event: simpy.Event) -> None:
+        self.ledger.flush()
+        self.receipts.flush()
+        if self.env.now + FLUSH_DAYS < self.horizon:
+            self.env.timeout(FLUSH_DAYS).callbacks.append(self._flush_tables)
 
     def in_transit(self) -> list[Lot]:
         """The lots on a route now: the values of the transit timeouts still pending.

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
+from itertools import chain, repeat
 
 import numpy as np
 import simpy
@@ -30,9 +31,10 @@ __all__ = ["LotEngine", "block_sampler"]
 BLOCK = 256
 
 
-def _blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
-    while True:
-        yield from draw(BLOCK).tolist()
+def _blocks(draw: Callable[[int], np.ndarray]) -> Callable[[], float]:
+    """A function that returns the next of the draws that ``draw(BLOCK)`` makes a block
+    at a time, as a float: iterators written in C, so that a draw calls no Python."""
+    return chain.from_iterable(map(np.ndarray.tolist, map(draw, repeat(BLOCK)))).__next__
 
 
 def block_sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
@@ -43,19 +45,19 @@ def block_sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], floa
         value = p[0]
         return lambda: value
     if dist.kind == "exponential":
-        return partial(next, _blocks(partial(rng.exponential, p[0])))
+        return _blocks(partial(rng.exponential, p[0]))
     if dist.kind == "lognormal":
         mean, cv = p
         if cv == 0:
             return lambda: mean
         sigma = math.sqrt(math.log1p(cv**2))
-        return partial(next, _blocks(partial(rng.lognormal, math.log(mean) - sigma**2 / 2, sigma)))
+        return _blocks(partial(rng.lognormal, math.log(mean) - sigma**2 / 2, sigma))
     if dist.kind == "triangular":
         low, mode, high = p
         if low == high:
             return lambda: low
-        return partial(next, _blocks(partial(rng.triangular, low, mode, high)))
-    return partial(next, _blocks(partial(rng.uniform, p[0], p[1])))
+        return _blocks(partial(rng.triangular, low, mode, high))
+    return _blocks(partial(rng.uniform, p[0], p[1]))
 
 
 class Mine:
@@ -71,6 +73,7 @@ class Mine:
         "interval",
         "levered",
         "next_interval",
+        "only_route",
         "produced",
         "purity",
         "rate",
@@ -92,6 +95,12 @@ class Mine:
         self.levered = engine.policy.production_may_change(i)
         self.horizon = engine.horizon
         self.tick_bound = self.tick
+        # A mine with one route, nothing to check before it and no limit on it, ships
+        # its lots itself: the plan of that route, or None to ask the engine.
+        routes = engine._out[i]
+        self.only_route = None
+        if engine._plain[i] and len(routes) == 1 and not engine._plans[routes[0]][0]:
+            self.only_route = engine._plans[routes[0]]
 
     def start(self) -> None:
         """A lot holds the output of the interval that starts at its time, so that every
@@ -120,8 +129,13 @@ class Mine:
             lot = Lot(engine.next_lot, mass, self.index, self.purity, day)
             engine.next_lot += 1
             engine._record(day, self.produced, lot.id, mass)
-            engine.dispatch(lot, self.index)
-        event.env.timeout(self.next_interval()).callbacks.append(self.tick_bound)
+            if self.only_route is None:
+                engine.dispatch(lot, self.index)
+            else:  # the engine's dispatch down the one route, inline
+                _, code, transit, arrive = self.only_route
+                engine._record(day, code, lot.id, mass)
+                engine._timeout(transit(), lot).callbacks.append(arrive)
+        engine._timeout(self.next_interval()).callbacks.append(self.tick_bound)
 
 
 class Processor:
@@ -131,14 +145,17 @@ class Processor:
         "batch_kg",
         "capacity",
         "capacity_may_change",
+        "dispatch",
         "engine",
         "free",
         "index",
         "loss",
+        "present",
         "process_time",
         "purity",
         "queue",
         "served_bound",
+        "timeout",
     )
 
     def __init__(self, engine: LotEngine, i: int, node: ProcessorSpec):
@@ -150,8 +167,11 @@ class Processor:
         self.loss = node.loss_fraction
         self.purity = node.refines_to
         self.batch_kg = node.batch_kg
+        self.present = engine.sites[i].present
         self.capacity_may_change = engine.policy.capacity_may_change[i]
         self.served_bound = self.served
+        self.timeout = engine._timeout
+        self.dispatch = engine.dispatch
 
     def arrive(self, lot: Lot) -> None:
         if self.free:
@@ -162,9 +182,9 @@ class Processor:
 
     def serve(self, lot: Lot) -> None:
         """Start serving ``lot`` (melted first with what waits, up to the batch size)."""
-        engine = self.engine
         queue = self.queue
         if self.batch_kg is not None and queue:
+            engine = self.engine
             batch = [lot]
             mass = lot.mass
             while queue and mass < self.batch_kg:
@@ -174,18 +194,24 @@ class Processor:
                     mass += more.mass
             if len(batch) > 1:
                 lot = engine._melt(self.index, batch, self.purity)
-        policy = engine.policy
-        if self.capacity_may_change and policy.capacity_changed(self.index):
-            factor = max(policy.capacity_factor(self.index, engine.env.now), MIN_CAPACITY_FACTOR)
+        if self.capacity_may_change and self.engine.policy.capacity_changed(self.index):
+            engine = self.engine
+            day = engine.env.now
+            factor = max(engine.policy.capacity_factor(self.index, day), MIN_CAPACITY_FACTOR)
             busy = self.process_time() + lot.mass / (self.capacity * factor)
         else:
             busy = self.process_time() + lot.mass / self.capacity
-        engine._timeout(busy, lot).callbacks.append(self.served_bound)
+        self.timeout(busy, lot).callbacks.append(self.served_bound)
 
     def served(self, event: simpy.Event) -> None:
         lot = event.value
         if lot.mass > 0.0:  # not seized whole while it was served
-            self.engine._leave(self.index, lot, self.loss, self.purity)
+            purity = self.purity
+            if self.loss or (purity is not None and purity > lot.purity):
+                self.engine._leave(self.index, lot, self.loss, purity)
+            else:  # it leaves as it came: nothing to record before it goes on
+                del self.present[lot.id]
+                self.dispatch(lot, self.index)
         queue = self.queue
         while queue:
             nxt = queue.popleft()
@@ -195,12 +221,97 @@ class Processor:
         self.free += 1
 
 
+class IntoProcessor:
+    """The end of a route into a buyer or refiner that nothing can seize on, with no
+    one learning from it: the core's arrival, with nothing to draw or decide, and
+    what it needs looked up once."""
+
+    __slots__ = (
+        "arrive",
+        "category_of",
+        "code",
+        "engine",
+        "node",
+        "present",
+        "price_on",
+        "processor",
+        "record",
+        "refiner",
+    )
+
+    def __init__(self, engine: LotEngine, r: int):
+        self.engine = engine
+        self.node = engine._target[r]
+        self.code = engine._delivered_code[r]
+        site = engine.sites[self.node]
+        self.present = site.present
+        self.refiner = site.kind == REFINER
+        self.processor: Processor | None = None  # set when the node's processor is made
+        self.record = engine._record
+        self.category_of = engine.category_of
+        self.price_on = engine._price_on
+        self.arrive = self._arrive
+
+    def _arrive(self, event: simpy.Event) -> None:
+        lot = event.value
+        engine = self.engine
+        day = engine.env.now
+        self.record(day, self.code, lot.id, lot.mass)
+        lot.arrived = day
+        if self.refiner:
+            usd = lot.mass * lot.purity * self.price_on[int(day)]
+            if lot.mix is None and not engine._sanctions:  # the core's receipt, inline
+                category = self.category_of[lot.origin]
+                engine._add_receipt(
+                    day, self.node, lot.id, category, lot.touched, lot.mass, usd, False
+                )
+            else:
+                engine._receive(self.node, lot, day, usd)
+        self.present[lot.id] = lot
+        processor = self.processor
+        if processor.free:
+            processor.free -= 1
+            processor.serve(lot)
+        else:
+            processor.queue.append(lot)
+
+
+class IntoPartner:
+    """The end of a route into a partner that nothing can seize on, with no one learning
+    and no sanctions to refuse gold for: the core's export, with nothing to draw or
+    refuse."""
+
+    __slots__ = ("arrive", "category_of", "code", "engine", "price_on", "target", "value_factor")
+
+    def __init__(self, engine: LotEngine, r: int):
+        self.engine = engine
+        self.target = engine._target[r]
+        self.code = engine._exported_code[r]
+        self.value_factor = engine.price_factor[self.target]
+        self.category_of = engine.category_of
+        self.price_on = engine._price_on
+        self.arrive = self._arrive
+
+    def _arrive(self, event: simpy.Event) -> None:
+        lot = event.value
+        engine = self.engine
+        day = engine.env.now
+        mass = lot.mass
+        usd = mass * lot.purity * self.price_on[int(day)] * self.value_factor
+        engine._record_valued(day, self.code, lot.id, mass, usd)
+        if lot.mix is None:
+            category = self.category_of[lot.origin]
+            engine._add_receipt(day, self.target, lot.id, category, lot.touched, mass, usd, False)
+        else:
+            engine._receive(self.target, lot, day, usd)
+
+
 class LotEngine(Engine):
     """One replication, lot by lot."""
 
     def _prepare(self) -> None:
         # Every draw of the hot path from a block: one call to numpy every BLOCK draws.
-        self._uniform = partial(next, _blocks(self.rng.random))
+        self._uniform = _blocks(self.rng.random)
         transits = self.network.route_transit
         self.route_transit = [block_sampler(d, self.service_rng) for d in transits]
         self._timeout = self.env.timeout
@@ -215,21 +326,48 @@ class LotEngine(Engine):
             and kinds[self._target[r]] != PARTNER
             for r in range(len(transits))
         ]
+        # A route into a partner that nothing can seize on, with no one learning and no
+        # sanctions to refuse gold for, ends in an export with nothing to draw or decide.
+        exports = [
+            self._base_seizure[r] == 0.0
+            and not self._seizure_varies[r]
+            and not self._learns
+            and not self._sanctions
+            and kinds[self._target[r]] == PARTNER
+            for r in range(len(transits))
+        ]
+        self._ends_into: dict[int, list[IntoProcessor]] = {}
+        arrivals: list[Callable[[simpy.Event], None]] = []
+        for r in range(len(transits)):
+            if plain[r]:
+                end = IntoProcessor(self, r)
+                self._ends_into.setdefault(end.node, []).append(end)
+                arrivals.append(end.arrive)
+            elif exports[r]:
+                arrivals.append(IntoPartner(self, r).arrive)
+            else:
+                arrivals.append(self._arrive_on[r])
         self._plans = [
             (
                 self.route_capacity[r] is not None,
                 self._shipped_code[r],
                 self.route_transit[r],
-                partial(self._reach, r) if plain[r] else self._arrive_on[r],
+                arrivals[r],
             )
             for r in range(len(transits))
         ]
+        # A node whose lots no lever can taint and no route can refuse sends every lot
+        # down one of all its routes: nothing to check before the chooser.
+        self._plain = [not self._sanctions and not f for f in self._filter]
+        self._choose = self.chooser.choose
 
     def _start_mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> None:
         Mine(self, i, mine, rng).start()
 
     def _start_processor(self, i: int, node: ProcessorSpec) -> None:
-        self.sites[i].processor = Processor(self, i, node)
+        processor = self.sites[i].processor = Processor(self, i, node)
+        for end in self._ends_into.get(i, ()):
+            end.processor = processor
 
     def _enqueue(self, site: Site, lot: Lot) -> None:
         site.processor.arrive(lot)
@@ -248,40 +386,31 @@ class LotEngine(Engine):
         self._record(day, code, lot.id, lot.mass)
         self._timeout(transit(), lot).callbacks.append(arrive)
 
-    def _reach(self, r: int, event: simpy.Event) -> None:
-        """A lot reaches the buyer or refiner at the end of a route nothing can seize on:
-        the core's arrival, with nothing to draw or decide."""
-        lot = event.value
-        day = self.env.now
-        node = self._target[r]
-        self._record(day, self._delivered_code[r], lot.id, lot.mass)
-        lot.arrived = day
-        site = self.sites[node]
-        if site.kind == REFINER:
-            self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)])
-        site.present[lot.id] = lot
-        site.processor.arrive(lot)
-
     def dispatch(self, lot: Lot, i: int) -> None:
         """Send a lot ready at node ``i`` down a route, or hold it there (the core's
         dispatch, with the sending of this mode written in, as it runs for every hop)."""
         day = self.env.now
-        if self._sanctions:
-            policy = self.policy
-            lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
-            if policy.designated_entity_on_leave(i, lot.arrived, day):
-                mark_touched(lot)
-        if self._filter[i]:
-            candidates = [r for r in self._out[i] if self._route_takes(r, lot, day)]
-            if not candidates:
-                self._hold(lot, i, day)
-                return
-        else:
+        if self._plain[i]:
             candidates = self._out[i]
-        if len(candidates) == 1:
-            self._ship(lot, i, candidates[0], day)
         else:
-            self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
+            if self._sanctions:
+                policy = self.policy
+                lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+                if policy.designated_entity_on_leave(i, lot.arrived, day):
+                    mark_touched(lot)
+            if self._filter[i]:
+                candidates = [r for r in self._out[i] if self._route_takes(r, lot, day)]
+                if not candidates:
+                    self._hold(lot, i, day)
+                    return
+            else:
+                candidates = self._out[i]
+        r = candidates[0] if len(candidates) == 1 else self._choose(i, lot, candidates, day)
+        limited, code, transit, arrive = self._plans[r]  # the shipping of _ship, inline
+        if limited:
+            self._use_capacity(r, lot.mass, day)
+        self._record(day, code, lot.id, lot.mass)
+        self._timeout(transit(), lot).callbacks.append(arrive)
 
     def _use_capacity(self, r: int, kg: float, day: float) -> None:
         """Count ``kg`` against route ``r``'s capacity for the calendar day."""
