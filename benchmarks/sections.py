@@ -321,7 +321,7 @@ def chain_figures(out: Any) -> dict[str, float]:
     from flowsim.ledger import EXPORTED, PRODUCED
 
     ledger = out.ledger  # typed arrays: numpy reads each in its own type
-    event = ledger.unpacked()[0]
+    event = ledger.codes()[0]
     lot, day = np.asarray(ledger.lot), np.asarray(ledger.day)
     produced = np.full(out.lots, np.nan)
     made = event == PRODUCED

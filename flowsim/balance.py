@@ -23,7 +23,7 @@ __all__ = ["BALANCE_RTOL", "balance", "check_balance"]
 
 # Relative tolerance of the mass balance: float sums over a run's rows.
 BALANCE_RTOL = 1e-9
-SUM_CHUNK = 1 << 18  # ledger rows summed at a time by the balance checks
+SUM_CHUNK = 1 << 16  # ledger rows summed at a time by the balance checks
 
 
 def balance(results: Results) -> pd.DataFrame:
@@ -119,4 +119,4 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Category codes (-1 for missing) and categories of a column."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype("category")
-    return column.cat.codes.to_numpy(), column.cat.categories
+    return column.array.codes, column.cat.categories  # the codes themselves, uncopied

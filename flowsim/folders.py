@@ -247,7 +247,8 @@ def read_verified(folder: Path, owned: OwnedFiles, name: str) -> bytes:
     found = bytes_record(data)
     if found.bytes < expected.bytes:
         raise FlowsimError(
-            f"{path}: truncated: {found.bytes} bytes, but {MANIFEST} says {expected.bytes}"
+            f"{path}: changed since flowsim wrote it: {found.bytes} bytes, but {MANIFEST} "
+            f"says {expected.bytes} (truncated, or replaced by another file)"
         )
     if found != expected:
         raise FlowsimError(

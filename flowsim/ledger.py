@@ -32,7 +32,7 @@ OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED, RELEASED
 )
 EVENT_BITS = 4  # room for 16 kinds of event in a row's code
 EVENT_MASK = (1 << EVENT_BITS) - 1
-UNPACK_CHUNK = 1 << 18  # rows unpacked at a time
+REPLICATION_TYPE = np.int32  # up to flowsim.limits.MAX_REPLICATIONS
 
 
 class Ledger:
@@ -41,37 +41,38 @@ class Ledger:
     Event, node and route of a row are packed into one integer, its ``code``
     (:meth:`code_of`): the engine computes the few codes a route or a node
     writes once. The hot path packs each row into a small buffer with one call
-    (:mod:`struct`: one C call a row, where appending to five columns takes five);
-    :meth:`flush`, which the engine calls once a simulated week, moves the buffer
-    into the columns. A row takes 32 bytes; :meth:`to_frame` unpacks the codes
-    once into Categorical columns and shares the other columns' memory.
+    (:mod:`struct`: one C call a row, where appending to seven columns takes
+    seven); :meth:`flush`, which the engine calls once a simulated week, unpacks
+    the buffer into the columns. A row then takes 29 to 33 bytes, the codes of
+    event, node and route in the integer types of their Categoricals, which
+    :meth:`to_frame` makes without a copy.
     """
 
     __slots__ = (
         "_buffer",
         "_rows",
-        "_unpacked",
-        "code",
         "day",
+        "event",
         "kg",
         "lot",
+        "node",
         "node_bits",
-        "nodes",
         "record",
         "record_valued",
-        "routes",
+        "route",
         "usd",
     )
 
     def __init__(self, nodes: int = 2**20, routes: int = 2**20) -> None:
-        self.nodes, self.routes = nodes, routes
-        # Node and route are stored plus one, so that -1 (none) packs as 0.
+        # Node and route are packed plus one, so that -1 (none) packs as 0.
         self.node_bits = (nodes + 1).bit_length()
         bits = EVENT_BITS + self.node_bits + (routes + 1).bit_length()
         wide = bits >= 32
         self.day = array("d")
-        self.code = array("q" if wide else "i")
+        self.event = array("b")
         self.lot = array("i")  # a run makes at most 100 million lots (flowsim.checks)
+        self.node = array(code_type(nodes))
+        self.route = array(code_type(routes))
         self.kg = array("d")
         self.usd = array("d")
         # The buffer's row: day, code, lot, kg, usd, little-endian and unpadded.
@@ -93,15 +94,29 @@ class Ledger:
 
         self.record = record
         self.record_valued = record_valued
-        self._unpacked: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def code_of(self, event: int, node: int, route: int) -> int:
         """The packed (event, node, route) of a row; -1 for no node or no route."""
         return event | (node + 1) << EVENT_BITS | (route + 1) << (EVENT_BITS + self.node_bits)
 
     def flush(self) -> None:
-        """Move the rows packed since the last flush into the columns."""
-        _move(self._buffer, self._rows, (self.day, self.code, self.lot, self.kg, self.usd))
+        """Move the rows packed since the last flush into the columns, the codes unpacked."""
+        if not self._buffer:
+            return
+        packed = np.frombuffer(self._buffer, dtype=self._rows)
+        code = packed["code"]
+        node_mask = (1 << self.node_bits) - 1
+        unpacked = (
+            (self.event, code & EVENT_MASK),
+            (self.node, ((code >> EVENT_BITS) & node_mask) - 1),
+            (self.route, (code >> (EVENT_BITS + self.node_bits)) - 1),
+        )
+        for column, values in unpacked:
+            _append(column, values)
+        for name in ("day", "lot", "kg", "usd"):
+            _append(getattr(self, name), packed[name])
+        del packed, code  # the buffer can be resized only once no array looks at it
+        self._buffer.clear()
 
     def add(
         self, day: float, event: int, lot: int, node: int, route: int, kg: float, usd: float = 0.0
@@ -115,45 +130,22 @@ class Ledger:
     def __len__(self) -> int:
         return len(self.day) + len(self._buffer) // self._rows.itemsize
 
-    def unpacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def codes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The event, node and route codes of every row (-1 for none), in the integer
-        types of their Categoricals. Unpacked once: the packed codes are then freed
-        (rows recorded later are packed until the next call)."""
+        types of their Categoricals, sharing the ledger's memory."""
         self.flush()
-        if self._unpacked is None or len(self.code):
-            new = self._unpack()
-            del self.code[:]  # those rows now live unpacked: free the packed copy
-            if self._unpacked is None:
-                self._unpacked = new
-            else:
-                self._unpacked = tuple(  # type: ignore[assignment]
-                    np.concatenate([old, more])
-                    for old, more in zip(self._unpacked, new, strict=True)
-                )
-        return self._unpacked
+        return _view(self.event), _view(self.node), _view(self.route)
 
-    def _unpack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Unpack the codes still packed, in chunks, so that the temporaries stay small."""
-        codes = _view(self.code)
-        event = np.empty(len(codes), dtype=np.int8)
-        node = np.empty(len(codes), dtype=np.dtype(code_type(self.nodes)))
-        route = np.empty(len(codes), dtype=np.dtype(code_type(self.routes)))
-        node_mask = (1 << self.node_bits) - 1
-        for start in range(0, len(codes), UNPACK_CHUNK):
-            chunk = codes[start : start + UNPACK_CHUNK]
-            rows = slice(start, start + len(chunk))
-            event[rows] = chunk & EVENT_MASK
-            node[rows] = ((chunk >> EVENT_BITS) & node_mask) - 1
-            route[rows] = (chunk >> (EVENT_BITS + self.node_bits)) - 1
-        return event, node, route
-
-    def to_frame(self, node_ids: tuple[str, ...], route_ids: tuple[str, ...]) -> pd.DataFrame:
-        """Columns: day, event, lot, node, route, kg, usd; node and route are
-        categorical ids, missing where a row has none (a seizure in transit
-        has a route and no node). Day, lot and kg share the ledger's memory."""
-        event, node, route = self.unpacked()
+    def to_frame(
+        self, node_ids: tuple[str, ...], route_ids: tuple[str, ...], replication: int = 0
+    ) -> pd.DataFrame:
+        """Columns: replication, day, event, lot, node, route, kg, usd; node and route
+        are categorical ids, missing where a row has none (a seizure in transit has a
+        route and no node). Every column but the replication shares the ledger's memory."""
+        event, node, route = self.codes()
         return pd.DataFrame(
             {
+                "replication": np.full(len(event), replication, dtype=REPLICATION_TYPE),
                 "day": _view(self.day),
                 "event": pd.Categorical.from_codes(event, categories=EVENTS),
                 "lot": _view(self.lot),
@@ -166,6 +158,12 @@ class Ledger:
         )
 
 
+def _append(column: array, values: np.ndarray) -> None:
+    """Append ``values`` to ``column``, in the column's type."""
+    typed = np.ascontiguousarray(values, dtype=np.dtype(column.typecode))
+    column.frombytes(typed.view(np.uint8))
+
+
 def _move(buffer: bytearray, rows: np.dtype, columns: tuple[array, ...]) -> None:
     """Append the packed rows of ``buffer`` to ``columns`` (one per field of ``rows``),
     and empty it."""
@@ -173,7 +171,7 @@ def _move(buffer: bytearray, rows: np.dtype, columns: tuple[array, ...]) -> None
         return
     packed = np.frombuffer(buffer, dtype=rows)
     for name, column in zip(rows.names, columns, strict=True):
-        column.frombytes(np.ascontiguousarray(packed[name]).view(np.uint8))
+        _append(column, packed[name])
     del packed  # the buffer can be resized only once no array looks at it
     buffer.clear()
 
@@ -219,12 +217,12 @@ class Receipts:
         "usd",
     )
 
-    def __init__(self, nodes: int = 2**20) -> None:
-        node_type = code_type(nodes)
+    def __init__(self, nodes: int = 2**20, categories: int = 2**20) -> None:
+        node_type, category_type = code_type(nodes), code_type(categories)
         self.day = array("d")
         self.node = array(node_type)
         self.lot = array("i")
-        self.category = array("i")
+        self.category = array(category_type)
         self.touched = array("b")
         self.kg = array("d")
         self.usd = array("d")
@@ -232,11 +230,12 @@ class Receipts:
         # Rows are packed into a buffer with one call, and moved into the columns by
         # flush (as the ledger's are).
         self._rows = np.dtype(
-            [("day", "<f8"), ("node", "<" + node_type), ("lot", "<i4"), ("category", "<i4"),
-             ("touched", "<i1"), ("kg", "<f8"), ("usd", "<f8"), ("sanctioned", "<i1")]
+            [("day", "<f8"), ("node", "<" + node_type), ("lot", "<i4"),
+             ("category", "<" + category_type), ("touched", "<i1"), ("kg", "<f8"),
+             ("usd", "<f8"), ("sanctioned", "<i1")]
         )  # fmt: skip
         self._buffer = bytearray()
-        pack = struct.Struct(f"<d{node_type}ii?dd?").pack
+        pack = struct.Struct(f"<d{node_type}i{category_type}?dd?").pack
         extend = self._buffer.extend
 
         def add(d: float, n: int, lt: int, c: int, t: bool, k: float, u: float, s: bool) -> None:
@@ -254,14 +253,17 @@ class Receipts:
     def __len__(self) -> int:
         return len(self.day) + len(self._buffer) // self._rows.itemsize
 
-    def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
+    def to_frame(self, node_ids: tuple[str, ...], replication: int = 0) -> pd.DataFrame:
+        """One row per receipt and origin category; every column but the replication
+        shares the receipts' memory."""
         self.flush()
         return pd.DataFrame(
             {
+                "replication": np.full(len(self.day), replication, dtype=REPLICATION_TYPE),
                 "day": _view(self.day),
                 "node": pd.Categorical.from_codes(_view(self.node), categories=node_ids),
                 "lot": _view(self.lot),
-                "category": _view(self.category).astype(np.int64),
+                "category": _view(self.category),
                 "touched_designated_entity": _view(self.touched).view(np.bool_),
                 "kg": _view(self.kg),
                 "usd": _view(self.usd),
@@ -290,9 +292,10 @@ class Melts:
         self.lot.append(lot)
         self.kg.append(kg)
 
-    def to_frame(self, node_ids: tuple[str, ...]) -> pd.DataFrame:
+    def to_frame(self, node_ids: tuple[str, ...], replication: int = 0) -> pd.DataFrame:
         return pd.DataFrame(
             {
+                "replication": np.full(len(self.day), replication, dtype=REPLICATION_TYPE),
                 "day": np.frombuffer(self.day, dtype=np.float64).copy(),
                 "node": pd.Categorical.from_codes(
                     np.frombuffer(self.node, dtype=np.int32).astype(np.int64), categories=node_ids

@@ -74,13 +74,9 @@ def simulate(
     for k, stream in enumerate(streams):
         t0 = time.perf_counter()
         out = make_engine(network, np.random.default_rng(stream)).run()
-        ledger = out.ledger.to_frame(network.node_ids, network.route_ids)
-        ledger.insert(0, "replication", np.full(len(ledger), k, dtype=np.int64))
-        ledgers.append(ledger)
-        for frames, table in ((receipts, out.receipts), (melts, out.melts)):
-            frame = table.to_frame(network.node_ids)
-            frame.insert(0, "replication", np.full(len(frame), k, dtype=np.int64))
-            frames.append(frame)
+        ledgers.append(out.ledger.to_frame(network.node_ids, network.route_ids, replication=k))
+        receipts.append(out.receipts.to_frame(network.node_ids, replication=k))
+        melts.append(out.melts.to_frame(network.node_ids, replication=k))
         end_states.append(
             pd.DataFrame(
                 {

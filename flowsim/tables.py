@@ -72,7 +72,7 @@ def _monthly(results: Results, event: str, ids: list[str], value_cols: list[str]
         names=["replication", "month", "node"],
     )
     sums.index = sums.index.set_levels(sums.index.levels[2].astype(str), level=2)
-    return sums.reindex(grid, fill_value=0.0).reset_index()
+    return _replication_int64(sums.reindex(grid, fill_value=0.0).reset_index())
 
 
 def exports_monthly(results: Results) -> pd.DataFrame:
@@ -91,9 +91,8 @@ def seizures(results: Results) -> pd.DataFrame:
     """Every seizure: in transit (``route`` set) or from a node's stock (``node`` set)."""
     rows = with_month(results, _rows(results, "seized"))
     rows = rows.assign(where=np.where(rows["node"].isna(), "transit", "stock"))
-    return rows[
-        ["replication", "day", "date", "month", "where", "node", "route", "lot", "kg"]
-    ].reset_index(drop=True)
+    columns = ["replication", "day", "date", "month", "where", "node", "route", "lot", "kg"]
+    return _replication_int64(rows[columns].reset_index(drop=True))
 
 
 def exposure_monthly(results: Results) -> pd.DataFrame:
@@ -105,7 +104,8 @@ def exposure_monthly(results: Results) -> pd.DataFrame:
         names=["replication", "month", "node"],
     )
     receipts = with_month(results, results.receipts)
-    return exposure_table(receipts, results.categories, ["replication", "month", "node"], grid)
+    table = exposure_table(receipts, results.categories, ["replication", "month", "node"], grid)
+    return _replication_int64(table)
 
 
 def exposure(results: Results) -> pd.DataFrame:
@@ -114,7 +114,8 @@ def exposure(results: Results) -> pd.DataFrame:
     grid = pd.MultiIndex.from_product(
         [range(results.replications), receivers], names=["replication", "node"]
     )
-    return exposure_table(results.receipts, results.categories, ["replication", "node"], grid)
+    table = exposure_table(results.receipts, results.categories, ["replication", "node"], grid)
+    return _replication_int64(table)
 
 
 def stocks_monthly(results: Results) -> pd.DataFrame:
@@ -133,4 +134,10 @@ def stocks_monthly(results: Results) -> pd.DataFrame:
         names=["replication", "node", "month"],
     )
     table = flows.reindex(grid, fill_value=0.0).groupby(level=["replication", "node"]).cumsum()
-    return table.reset_index()[["replication", "month", "node", "kg"]]
+    return _replication_int64(table.reset_index()[["replication", "month", "node", "kg"]])
+
+
+def _replication_int64(table: pd.DataFrame) -> pd.DataFrame:
+    """The tidy tables number replications in int64 whatever the type of the rows they
+    sum (int32 in a run's ledger and receipts, where every byte a row counts)."""
+    return table.astype({"replication": np.int64})

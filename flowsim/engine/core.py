@@ -134,7 +134,7 @@ class Engine:
         (choice_rng,) = rng.spawn(1)
         self.env = simpy.Environment()
         self.ledger = Ledger(len(network.node_ids), len(network.route_ids))
-        self.receipts = Receipts(len(network.node_ids))
+        self.receipts = Receipts(len(network.node_ids), len(network.categories))
         self.melts = Melts()
         self.policy = Levers(network, policy_rng)
         self.chooser = chooser or make_chooser(network, self.policy, choice_rng)
