@@ -1,15 +1,19 @@
-"""Measure flowsim against the bare-SimPy reference and its targets: `python -m benchmarks`.
+"""Measure flowsim against plain-SimPy references and its targets: `python -m benchmarks`.
 
-First a table of sizes. Each size runs in a fresh process. Inside it the
-reference and flowsim alternate, several repetitions each, and the best time
-of each is kept: the ratio of two timings taken side by side holds on a
-shared, noisy machine where absolute seconds do not. The peak RSS is that of
-one ``simulate()`` of the size, alone in another fresh process.
+First a table of sizes. Each size runs in a fresh process. Inside it the two
+references, ``lean_simpy`` (benchmarks/lean.py, the leanest plain-SimPy model of
+the schedule) and ``bare.py`` (the same model with a process per lot and numpy
+draws), and flowsim's per-lot engine alternate, several repetitions each, and the
+best time of each is kept: the ratio of two timings taken side by side holds on a
+shared, noisy machine where absolute seconds do not. The peak RSS is that of one
+``simulate()`` of the size, alone in another fresh process. The per-size targets
+follow the table, with PASS or FAIL.
 
-Then one section per further measurement (benchmarks/sections.py), each in a
-fresh process too, with PASS or FAIL against its target: shipment mode
-against per-lot mode, a sweep on 1 and on 2 worker processes, and flowsim
-against Ciw on a chain both can express.
+Then one section per further measurement (benchmarks/sections.py and
+benchmarks/targets.py), each in a fresh process too, with PASS or FAIL against its
+target: shipment mode against per-lot mode, a sweep on 1 and on 2 worker
+processes, flowsim against Ciw on a chain both can express, held lots, a real
+scenario's cost per lot, and what a user waits for as whole processes.
 
     python -m benchmarks                 # sizes S, M1, M and L, then every section at size M
     python -m benchmarks --quick         # size S, and each section on a small scale
@@ -31,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import bare, sections
+from benchmarks import bare, lean, sections, targets
 from benchmarks.networks import CHAINS, QUICK, SIZES, scenario
 
 
@@ -45,9 +49,14 @@ def measure(size_name: str, repetitions: int) -> dict:
     size = SIZES[size_name]
     built = scenario(size)
     network = Network.build(built)
-    bare_simpy_seconds, engine_seconds = [], []
-    lots = events = bare_events = 0
+    lean_seconds, bare_simpy_seconds, engine_seconds = [], [], []
+    lots = events = bare_events = lean_events = 0
     for k in range(repetitions):
+        gc.collect()
+        started = time.perf_counter()
+        reference = lean.run(size, seed=k)
+        lean_seconds.append(time.perf_counter() - started)
+        lean_events = reference["events"]
         gc.collect()
         started = time.perf_counter()
         reference = bare.run(size, seed=k)
@@ -76,6 +85,10 @@ def measure(size_name: str, repetitions: int) -> dict:
         "events": events,
         "seconds": best,
         "lots_per_s": lots / best,
+        "us_per_lot": best / lots * 1e6,
+        "lean_seconds": min(lean_seconds),
+        "lean_events": lean_events,
+        "ratio_to_lean": best / min(lean_seconds),
         "simulate_seconds": simulate_seconds,
         "bare_simpy_seconds": min(bare_simpy_seconds),
         "bare_events": bare_events,
@@ -112,6 +125,10 @@ def measure_one(args: argparse.Namespace) -> dict:
         return sections.measure_ciw(CHAINS[args.chain], args.repetitions)
     if args.one == "held":
         return sections.measure_held(args.years, args.repetitions)
+    if args.one == "user_wait":
+        return targets.measure_user_wait(args.times)
+    if args.one == "real_model":
+        return targets.measure_real_model(args.repetitions, args.size)
     raise SystemExit(f"--one: unknown measurement {args.one!r}")
 
 
@@ -153,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="runs of the sweep, scaling section (8)")
     parser.add_argument("--chain", choices=list(CHAINS), help="chain of the ciw section (full)")
     parser.add_argument("--years", type=int, help="calendar of the held section (2)")
+    parser.add_argument("--times", type=int, help="processes timed, user_wait section (5)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # run one measurement in this process
     args = parser.parse_args(argv)
 
@@ -174,13 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         args.size, args.replications, args.runs, args.chain = size, replications, runs, chain
         args.years = years
         args.repetitions = args.repetitions or 3
+        args.times = args.times or 5
         print(json.dumps(measure_one(args)))
         return 0
 
     records = []
     if "sizes" not in skip:
-        print(f"{'size':>4} {'lots':>9} {'events':>10} {'s/rep':>8} {'lots/s':>9} "
-              f"{'bare s':>8} {'ratio':>6} {'simulate s':>10} {'peak MB':>8}")  # fmt: skip
+        print(f"{'size':>4} {'lots':>9} {'events':>10} {'s/rep':>8} {'us/lot':>7} "
+              f"{'lean s':>7} {'bare s':>7} {'/lean':>6} {'/bare':>6} {'simulate s':>10} "
+              f"{'peak MB':>8}")  # fmt: skip
     for name in () if "sizes" in skip else names:
         repetitions = args.repetitions or 5
         record = {"name": name, **run_one([name, "--repetitions", str(repetitions)])}
@@ -192,11 +212,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(
             f"{name:>4} {record['lots']:>9,} {record['events']:>10,} {record['seconds']:>8.2f} "
-            f"{record['lots_per_s']:>9,.0f} {record['bare_simpy_seconds']:>8.2f} "
+            f"{record['us_per_lot']:>7.1f} {record['lean_seconds']:>7.2f} "
+            f"{record['bare_simpy_seconds']:>7.2f} {record['ratio_to_lean']:>6.2f} "
             f"{record['ratio_to_bare']:>6.2f} {record['simulate_seconds']:>10.2f} "
             f"{record['peak_rss_mb']:>8.0f}",
             flush=True,
         )
+    print("\n".join(targets.report_sizes(records)), flush=True)
 
     chain_repetitions = str(args.repetitions or (2 if quick else 3))
     plan = {
@@ -226,6 +248,16 @@ def main(argv: list[str] | None = None) -> int:
             f"held_{years}y",
             ["held", "--years", str(years), "--repetitions", chain_repetitions],
         ),
+        "real_model": (
+            f"the Venezuela sanctions scenario's cost per lot against size {size}'s",
+            f"real_model_{size}",
+            ["real_model", "--size", size, "--repetitions", chain_repetitions],
+        ),
+        "user_wait": (
+            "what a user waits for: whole processes",
+            "user_wait",
+            ["user_wait", "--times", str(args.times or (3 if quick else 5))],
+        ),
     }
     for section, (title, name, arguments) in plan.items():
         if section in skip:
@@ -233,7 +265,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{title}", flush=True)
         record = {"name": name, **run_one(arguments)}
         records.append(record)
-        print("\n".join(sections.report(record)), flush=True)
+        if "error" in record:
+            print(f"  not measured: {record['error']}", flush=True)
+        elif section == "real_model":
+            print("\n".join(targets.report_real_model(record)), flush=True)
+        elif section == "user_wait":
+            print("\n".join(targets.report_user_wait(record)), flush=True)
+        else:
+            print("\n".join(sections.report(record)), flush=True)
 
     if args.json:
         payload = {
