@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from flowsim.draws import blocks
 from flowsim.network import PARTNER, Network
 
 if TYPE_CHECKING:
@@ -156,19 +157,30 @@ class PerceivedRisk:
 
 
 class LogitChoice:
-    """Route choice by a multinomial logit over expected net value."""
+    """Route choice by a multinomial logit over expected net value.
+
+    A sender weighs each open route by what a kg is worth at its end, times the chance
+    of getting through (one minus the route's perceived risk, at the lot's time), less
+    the route's cost. What a kg is worth at a buyer or a refiner is what that node's own
+    choice expects downstream, valued afresh for every lot: perceived risks change with
+    every lot seized and fade with time, so no valuation holds from one lot to the next.
+    """
 
     def __init__(self, network: Network, policy: Levers, rng: np.random.Generator):
         self.network = network
         self.policy = policy
-        self.rng = rng
+        self._uniform = blocks(rng.random)
         self.beta = network.logit_sensitivity
         self.weights = list(network.route_weight)
         self.cost = list(network.route_cost)
         self.price_factor = list(network.price_factor)
+        self.target = network.route_target
         self.risk = PerceivedRisk(
             list(network.route_seizure), network.risk_learning_rate, network.risk_memory_days
         )
+        # What a kg with a given taint is worth at each node, for the lot being routed.
+        self._values: dict[tuple[int, int], float] = {}
+        self._price = 0.0
 
     def observe(self, route: int, seized: bool, day: float) -> None:
         self.risk.observe(route, seized, day)
@@ -184,7 +196,7 @@ class LogitChoice:
         if len(candidates) == 1:
             return candidates[0]
         probabilities = self._route_probabilities(lot, candidates, day)
-        u = self.rng.random()
+        u = self._uniform()
         for r, p in zip(candidates, probabilities, strict=True):
             u -= p
             if u < 0.0:
@@ -192,40 +204,35 @@ class LogitChoice:
         return candidates[-1]
 
     def _route_probabilities(self, lot: Lot, candidates: Sequence[int], day: float) -> list[float]:
-        price = self.network.price_usd_per_kg(day)
-        memo: dict[tuple[int, int], float] = {}
-        nets = [self._net(r, lot.taint, day, price, memo) for r in candidates]
+        self._values.clear()
+        price = self._price = self.network.price_usd_per_kg(day)
+        taint, risk, cost, target = lot.taint, self.risk.get, self.cost, self.target
+        nets = [
+            self._value(target[r], taint, day) * (1.0 - risk(r, day)) - cost[r] for r in candidates
+        ]
         return self._probabilities(candidates, nets, price)
 
     def _probabilities(self, routes: Sequence[int], nets: Sequence[float], price: float):
-        weights = self.weights
+        weights = [self.weights[r] for r in routes]
         # Routes of weight 0 are fallbacks, as in the static split.
-        if any(weights[r] > 0.0 for r in routes):
-            pairs = [(weights[r], n) for r, n in zip(routes, nets, strict=True)]
-        else:
-            pairs = [(1.0, n) for n in nets]
-        best = max(n for w, n in pairs if w > 0.0)
+        if not any(w > 0.0 for w in weights):
+            weights = [1.0] * len(weights)
+        best = max(n for w, n in zip(weights, nets, strict=True) if w > 0.0)
+        beta = self.beta
         scores = [
-            w * math.exp(self.beta * (n - best) / price) if w > 0.0 else 0.0 for w, n in pairs
+            w * math.exp(beta * (n - best) / price) if w > 0.0 else 0.0
+            for w, n in zip(weights, nets, strict=True)
         ]
         total = sum(scores)
         return [x / total for x in scores]
 
-    def _net(
-        self, route: int, taint: int, day: float, price: float, memo: dict[tuple[int, int], float]
-    ) -> float:
-        target = self.network.route_target[route]
-        value = self._value(target, taint, day, price, memo)
-        return value * (1.0 - self.risk.get(route, day)) - self.cost[route]
-
-    def _value(
-        self, node: int, taint: int, day: float, price: float, memo: dict[tuple[int, int], float]
-    ) -> float:
+    def _value(self, node: int, taint: int, day: float) -> float:
         """What a kg of gold with this taint is worth on arriving at ``node``."""
         key = (node, taint)
-        if key in memo:
-            return memo[key]
-        policy = self.policy
+        value = self._values.get(key)
+        if value is not None:
+            return value
+        policy, price = self.policy, self._price
         if self.network.kinds[node] == PARTNER:
             refuse, discount = policy.refusal(node, taint, day) if taint else (0.0, 0.0)
             value = price * self.price_factor[node] * (1.0 - discount) * (1.0 - refuse)
@@ -233,13 +240,13 @@ class LogitChoice:
             leaving = taint | policy.node_taint_now(node, day) if policy.has_sanctions else taint
             routes, nets = [], []
             for r in self.network.out_routes[node]:
-                net = self._net(r, leaving, day, price, memo)
-                if self._value(self.network.route_target[r], leaving, day, price, memo) > 0.0:
+                ahead = self._value(self.target[r], leaving, day)
+                if ahead > 0.0:
                     routes.append(r)
-                    nets.append(net)
+                    nets.append(ahead * (1.0 - self.risk.get(r, day)) - self.cost[r])
             value = 0.0
             if routes:
                 probabilities = self._probabilities(routes, nets, price)
                 value = sum(p * n for p, n in zip(probabilities, nets, strict=True))
-        memo[key] = value
+        self._values[key] = value
         return value

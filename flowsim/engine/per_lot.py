@@ -14,27 +14,17 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
-from itertools import chain, repeat
 
 import numpy as np
 import simpy
 
+from flowsim.draws import blocks
 from flowsim.engine.core import MIN_CAPACITY_FACTOR, Engine, Site
 from flowsim.ledger import PRODUCED
 from flowsim.lots import Lot, mark_touched
 from flowsim.network import PARTNER, REFINER, Duration, MineSpec, ProcessorSpec
 
 __all__ = ["LotEngine", "block_sampler"]
-
-# Draws made at once: enough that a call to the generator is rare, few enough that a
-# route that carries little does not hold many.
-BLOCK = 256
-
-
-def _blocks(draw: Callable[[int], np.ndarray]) -> Callable[[], float]:
-    """A function that returns the next of the draws that ``draw(BLOCK)`` makes a block
-    at a time, as a float: iterators written in C, so that a draw calls no Python."""
-    return chain.from_iterable(map(np.ndarray.tolist, map(draw, repeat(BLOCK)))).__next__
 
 
 def block_sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
@@ -45,19 +35,19 @@ def block_sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], floa
         value = p[0]
         return lambda: value
     if dist.kind == "exponential":
-        return _blocks(partial(rng.exponential, p[0]))
+        return blocks(partial(rng.exponential, p[0]))
     if dist.kind == "lognormal":
         mean, cv = p
         if cv == 0:
             return lambda: mean
         sigma = math.sqrt(math.log1p(cv**2))
-        return _blocks(partial(rng.lognormal, math.log(mean) - sigma**2 / 2, sigma))
+        return blocks(partial(rng.lognormal, math.log(mean) - sigma**2 / 2, sigma))
     if dist.kind == "triangular":
         low, mode, high = p
         if low == high:
             return lambda: low
-        return _blocks(partial(rng.triangular, low, mode, high))
-    return _blocks(partial(rng.uniform, p[0], p[1]))
+        return blocks(partial(rng.triangular, low, mode, high))
+    return blocks(partial(rng.uniform, p[0], p[1]))
 
 
 class Mine:
@@ -311,7 +301,7 @@ class LotEngine(Engine):
 
     def _prepare(self) -> None:
         # Every draw of the hot path from a block: one call to numpy every BLOCK draws.
-        self._uniform = _blocks(self.rng.random)
+        self._uniform = blocks(self.rng.random)
         transits = self.network.route_transit
         self.route_transit = [block_sampler(d, self.service_rng) for d in transits]
         self._timeout = self.env.timeout
