@@ -16,19 +16,16 @@ All randomness comes from the one ``numpy.random.Generator`` passed in.
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right
-from collections import deque
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Sequence
 from functools import partial
-from typing import Any
 
 import numpy as np
 import simpy
 
 from flowsim.choice import RouteChooser, StaticSplit, make_chooser
+from flowsim.engine.holding import Holding
 from flowsim.engine.simpy_adapter import pending_timeout_values
+from flowsim.engine.state import MIN_CAPACITY_FACTOR, EngineOutput, Site, sampler
 from flowsim.ledger import (
     DELIVERED,
     EXPORTED,
@@ -48,7 +45,6 @@ from flowsim.network import (
     MINE,
     PARTNER,
     REFINER,
-    Duration,
     MineSpec,
     Network,
     ProcessorSpec,
@@ -57,65 +53,10 @@ from flowsim.network import (
 
 __all__ = ["MIN_CAPACITY_FACTOR", "Engine", "EngineOutput", "Site", "sampler"]
 
-# A node whose capacity a raid destroyed outright still works this slowly,
-# rather than holding a lot forever.
-MIN_CAPACITY_FACTOR = 0.01
 FLUSH_DAYS = 7.0  # how often the tables move their buffered rows into columns
 
 
-@dataclass
-class Site:
-    """Runtime state of one node."""
-
-    index: int
-    kind: int
-    present: dict[int, Lot]  # every lot physically here: queued, in service or held
-    # Lots that no route takes: offered again on the next day that a lever may open one.
-    held: list[Lot] = field(default_factory=list)
-    reoffer_scheduled: bool = False
-    # Lots that an open route had no room for: offered again, first come first served,
-    # when the routes' capacity renews (the next day).
-    waiting_for_room: deque[Lot] = field(default_factory=deque)
-    room_scheduled: bool = False
-    store: simpy.Store | None = None  # per-lot mode with stores: the queue servers pull from
-    waiting: list[Lot] | None = None  # shipment mode: what the next batch takes
-    processor: Any = None  # per-lot mode: the node's queue and servers
-
-
-@dataclass(frozen=True)
-class EngineOutput:
-    ledger: Ledger
-    receipts: Receipts
-    melts: Melts
-    stock_kg_by_node: tuple[float, ...]
-    in_transit_kg: float
-    fuel_premium_usd: float
-    lots: int
-
-
-def sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
-    """A function that draws one duration in days from a compiled distribution."""
-    p = dist.params
-    if dist.kind == "fixed":
-        value = p[0]
-        return lambda: value
-    if dist.kind == "exponential":
-        return partial(rng.exponential, p[0])
-    if dist.kind == "lognormal":
-        mean, cv = p
-        if cv == 0:
-            return lambda: mean
-        sigma = math.sqrt(math.log1p(cv**2))
-        return partial(rng.lognormal, math.log(mean) - sigma**2 / 2, sigma)
-    if dist.kind == "triangular":
-        low, mode, high = p
-        if low == high:
-            return lambda: low
-        return partial(rng.triangular, low, mode, high)
-    return partial(rng.uniform, p[0], p[1])
-
-
-class Engine:
+class Engine(Holding):
     """One replication of one scenario: what both modes share. A mode implements the
     methods under "what each mode does its own way"."""
 
@@ -377,89 +318,6 @@ class Engine:
         part.taint, part.touched, part.mix = lot.taint, lot.touched, lot.mix
         part.refused_by = lot.refused_by
         return part
-
-    def _hold(self, lot: Lot, i: int, day: float, for_room: bool | None = None) -> None:
-        """Keep ``lot`` at node ``i``: until the routes have room again if an open route
-        was full (``for_room``), else until the next day a lever may open a route."""
-        site = self.sites[i]
-        site.present[lot.id] = lot
-        if for_room is None:
-            for_room = any(self._route_open(r, lot, day) for r in self._out[i])
-        if for_room:
-            site.waiting_for_room.append(lot)
-            if not site.room_scheduled:
-                renewed = math.floor(day) + 1.0  # daily capacities renew at midnight
-                if renewed < self.horizon:
-                    site.room_scheduled = True
-                    self.env.timeout(renewed - day).callbacks.append(self._room_on[i])
-            return
-        site.held.append(lot)
-        if not site.reoffer_scheduled:
-            k = bisect_right(self.reopen_days, day)
-            if k < len(self.reopen_days) and self.reopen_days[k] < self.horizon:
-                site.reoffer_scheduled = True
-                reopen = self.reopen_days[k]
-                self.env.timeout(reopen - day).callbacks.append(self._reoffer_on[i])
-
-    def _reoffer_held(self, i: int, event: simpy.Event) -> None:
-        """A day on which a lever may have opened a route: offer the held lots again."""
-        site = self.sites[i]
-        site.reoffer_scheduled = False
-        waiting, site.held = site.held, []
-        for lot in waiting:
-            del site.present[lot.id]
-            self.dispatch(lot, i)
-
-    def _offer_room(self, i: int, event: simpy.Event) -> None:
-        """The routes' capacity has renewed: send the lots that waited for room, in the
-        order they came, until one finds no room again; the rest wait behind it."""
-        site = self.sites[i]
-        site.room_scheduled = False
-        queue = site.waiting_for_room
-        while queue:
-            lot = queue.popleft()
-            del site.present[lot.id]
-            self.dispatch(lot, i)
-            if queue and queue[-1] is lot:  # no room again: it keeps its place in line
-                queue.pop()
-                queue.appendleft(lot)
-                break
-
-    def _route_open(self, r: int, lot: Lot, day: float) -> bool:
-        """Whether route ``r`` leads where ``lot`` is taken, room aside."""
-        target = self.network.route_target[r]
-        if self.sites[target].kind == PARTNER:
-            if target in lot.refused_by:
-                return False
-            return not (lot.taint and self.policy.refusal(target, lot.taint, day)[0] >= 1.0)
-        if self.policy.capacity_factor(target, day) <= 0.0:
-            return False
-        if self.policy.has_sanctions:
-            return self._can_export(target, lot.taint, day)
-        return True
-
-    def _can_export(self, node: int, taint: int, day: float) -> bool:
-        """Whether some path from ``node`` ends at a partner that would take gold
-        with this taint under the sanctions in force today."""
-        epoch = self.policy.sanctions_epoch(day)
-        if epoch != self._reach_epoch:
-            self._reach_cache.clear()
-            self._reach_epoch = epoch
-        key = (node, taint)
-        found = self._reach_cache.get(key)
-        if found is None:
-            taint_here = taint | self.policy.node_taint_now(node, day)
-            found = False
-            for r in self.network.out_routes[node]:
-                target = self.network.route_target[r]
-                if self.sites[target].kind == PARTNER:
-                    found = self.policy.refusal(target, taint_here, day)[0] < 1.0
-                else:
-                    found = self._can_export(target, taint_here, day)
-                if found:
-                    break
-            self._reach_cache[key] = found
-        return found
 
     def _arrive(self, r: int, event: simpy.Event, returning: bool = False) -> None:
         """A lot (the value of the transit's timeout) reaches the end of route ``r``,
