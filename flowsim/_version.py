@@ -1,6 +1,3 @@
-from importlib.metadata import PackageNotFoundError, version
+"""flowsim's version: the one place it is written (pyproject.toml reads it from here)."""
 
-try:
-    __version__ = version("flowsim")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

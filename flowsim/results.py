@@ -9,6 +9,7 @@ the run folder that :meth:`Results.save` writes and :meth:`Results.load` reads i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -160,7 +161,12 @@ class Results:
 
     def summary(self) -> dict[str, Any]:
         """The content of ``summary.json`` (docs/summary.md): means over replications,
-        with ``sd`` and ``ci95`` at the same key paths."""
+        with ``sd`` and ``ci95`` at the same key paths. A fresh copy each call, made once:
+        saving a run, its report and the command line all read it."""
+        return copy.deepcopy(self._summary)
+
+    @cached_property
+    def _summary(self) -> dict[str, Any]:
         return _summary.summary(self)
 
     # --- on disk (flowsim.runfolder) ----------------------------------------------
