@@ -31,6 +31,17 @@ def test_summary_holds_the_contract_fields(results):
     json.dumps(summary)  # plain JSON types only
 
 
+def test_each_reader_of_the_summary_gets_its_own_copy(results):
+    """The summary is made once; a caller that edits what it got does not change what
+    the next caller (the run folder, the report) reads."""
+    first = results.summary()
+    first["exports_kg_by_partner"].clear()
+    first["scenario"] = "edited"
+    again = results.summary()
+    assert again["exports_kg_by_partner"] and again["scenario"] != "edited"
+    assert again == results.summary()
+
+
 def test_summary_figures_are_means_over_replications(results):
     per_replication = results.totals_kg().set_index("replication")
     assert per_replication["produced"].nunique() == 2
