@@ -141,15 +141,19 @@ class Processor:
         "batch_kg",
         "capacity",
         "capacity_may_change",
+        "choose",
         "dispatch",
         "engine",
         "free",
         "index",
         "loss",
+        "plans",
         "present",
         "process_time",
         "purity",
         "queue",
+        "record",
+        "routes",
         "served_bound",
         "timeout",
     )
@@ -168,6 +172,14 @@ class Processor:
         self.served_bound = self.served
         self.timeout = engine._timeout
         self.dispatch = engine.dispatch
+        # A node with nothing to check before the chooser and no limit on its routes
+        # ships its lots itself: the engine's plans of its routes, or None to ask it.
+        self.routes = engine._out[i]
+        self.plans = None
+        if engine._plain[i] and not any(engine._plans[r][0] for r in self.routes):
+            self.plans = engine._plans
+        self.choose = engine._choose
+        self.record = engine._record
 
     def arrive(self, lot: Lot) -> None:
         if self.free:
@@ -207,7 +219,15 @@ class Processor:
                 self.engine._leave(self.index, lot, self.loss, purity)
             else:  # it leaves as it came: nothing to record before it goes on
                 del self.present[lot.id]
-                self.dispatch(lot, self.index)
+                if self.plans is None:
+                    self.dispatch(lot, self.index)
+                else:  # the engine's dispatch, inline
+                    routes, day = self.routes, event.env.now
+                    one = len(routes) == 1
+                    r = routes[0] if one else self.choose(self.index, lot, routes, day)
+                    _, code, transit, arrive = self.plans[r]
+                    self.record(day, code, lot.id, lot.mass)
+                    self.timeout(transit(), lot).callbacks.append(arrive)
         queue = self.queue
         while queue:
             nxt = queue.popleft()
