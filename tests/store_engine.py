@@ -16,6 +16,7 @@ import numpy as np
 import simpy
 
 from flowsim.engine.core import MIN_CAPACITY_FACTOR, Engine, Site, sampler
+from flowsim.engine.per_lot import LotEngine
 from flowsim.ledger import PRODUCED
 from flowsim.lots import Lot
 from flowsim.network import MineSpec, ProcessorSpec
@@ -44,25 +45,9 @@ class StoreLotEngine(Engine):
         else:
             self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
 
-    def _use_capacity(self, r: int, kg: float, day: float) -> None:
-        """Count ``kg`` against route ``r``'s capacity for the calendar day."""
-        today = int(day)
-        if self.route_day[r] != today:
-            self.route_day[r], self.route_used[r] = today, 0.0
-        self.route_used[r] += kg
-
-    def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
-        """Whether route ``r`` has room for ``lot`` today and leads where it is taken:
-        the first lot of a day always fits."""
-        capacity = self.route_capacity[r]
-        if (
-            capacity is not None
-            and self.route_day[r] == int(day)
-            and self.route_used[r] > 0.0
-            and self.route_used[r] + lot.mass > capacity
-        ):
-            return False
-        return self._route_open(r, lot, day)
+    # Route capacity counts as in the engine that replaced this one.
+    _use_capacity = LotEngine._use_capacity
+    _route_takes = LotEngine._route_takes
 
     def _mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
         env, policy = self.env, self.policy

@@ -172,7 +172,8 @@ class Engine(Holding):
         raise NotImplementedError
 
     def _send(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
-        """Send a lot ready at node ``i`` down one or more of the open ``candidates``."""
+        """Send a lot ready at node ``i`` down one or more of the open ``candidates``
+        (for a mode that keeps :meth:`dispatch`; per-lot mode writes its own)."""
         raise NotImplementedError
 
     def _use_capacity(self, r: int, kg: float, day: float) -> None:
@@ -273,9 +274,7 @@ class Engine(Holding):
         present, add_melt = site.present, self.melts.add
         for lot in batch:
             if policy.has_sanctions:  # what each lot touched here before the melt
-                lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
-                if policy.designated_entity_on_leave(i, lot.arrived, day):
-                    mark_touched(lot)
+                self._touch_on_leave(lot, i, day)
             melted.taint |= lot.taint
             if lot.refused_by:
                 refused.update(lot.refused_by)
@@ -291,19 +290,27 @@ class Engine(Holding):
     def dispatch(self, lot: Lot, i: int) -> None:
         """Send a lot that is ready at node ``i`` down a route, or hold it there."""
         day = self.env.now
-        if self._sanctions:
-            policy = self.policy
-            lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
-            if policy.designated_entity_on_leave(i, lot.arrived, day):
-                mark_touched(lot)
-        if self._filter[i]:
-            candidates = [r for r in self._out[i] if self._route_takes(r, lot, day)]
-        else:
-            candidates = self._out[i]
-        if not candidates:
-            self._hold(lot, i, day)
-        else:
+        candidates = self._routes_taking(lot, i, day)
+        if candidates:
             self._send(lot, i, candidates, day)
+        else:
+            self._hold(lot, i, day)
+
+    def _routes_taking(self, lot: Lot, i: int, day: float) -> Sequence[int]:
+        """The routes out of node ``i`` that take ``lot`` now (none: it is to be held),
+        once it carries what it touched at ``i``."""
+        if self._sanctions:
+            self._touch_on_leave(lot, i, day)
+        if self._filter[i]:
+            return [r for r in self._out[i] if self._route_takes(r, lot, day)]
+        return self._out[i]
+
+    def _touch_on_leave(self, lot: Lot, i: int, day: float) -> None:
+        """Mark ``lot`` with the sanctions' targets it touched while it was at node ``i``."""
+        policy = self.policy
+        lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+        if policy.designated_entity_on_leave(i, lot.arrived, day):
+            mark_touched(lot)
 
     def _ship(self, lot: Lot, i: int, r: int, day: float) -> None:
         """Send ``lot`` from node ``i`` down route ``r``."""

@@ -10,7 +10,7 @@ capacity is kilograms a calendar day.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -18,7 +18,7 @@ import simpy
 from flowsim.draws import blocks
 from flowsim.engine.core import Engine, Site
 from flowsim.engine.nodes import IntoPartner, IntoProcessor, Mine, Processor, block_sampler
-from flowsim.lots import Lot, mark_touched
+from flowsim.lots import Lot
 from flowsim.network import PARTNER, MineSpec, ProcessorSpec
 
 __all__ = ["LotEngine", "block_sampler"]
@@ -90,20 +90,6 @@ class LotEngine(Engine):
     def _enqueue(self, site: Site, lot: Lot) -> None:
         site.processor.arrive(lot)
 
-    def _send(self, lot: Lot, i: int, candidates: Sequence[int], day: float) -> None:
-        if len(candidates) == 1:
-            self._ship(lot, i, candidates[0], day)
-        else:
-            self._ship(lot, i, self.chooser.choose(i, lot, candidates, day), day)
-
-    def _ship(self, lot: Lot, i: int, r: int, day: float) -> None:
-        """Send ``lot`` from node ``i`` down route ``r``."""
-        limited, code, transit, arrive = self._plans[r]
-        if limited:
-            self._use_capacity(r, lot.mass, day)
-        self._record(day, code, lot.id, lot.mass)
-        self._timeout(transit(), lot).callbacks.append(arrive)
-
     def dispatch(self, lot: Lot, i: int) -> None:
         """Send a lot ready at node ``i`` down a route, or hold it there (the core's
         dispatch, with the sending of this mode written in, as it runs for every hop)."""
@@ -111,20 +97,12 @@ class LotEngine(Engine):
         if self._plain[i]:
             candidates = self._out[i]
         else:
-            if self._sanctions:
-                policy = self.policy
-                lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
-                if policy.designated_entity_on_leave(i, lot.arrived, day):
-                    mark_touched(lot)
-            if self._filter[i]:
-                candidates = [r for r in self._out[i] if self._route_takes(r, lot, day)]
-                if not candidates:
-                    self._hold(lot, i, day)
-                    return
-            else:
-                candidates = self._out[i]
+            candidates = self._routes_taking(lot, i, day)
+            if not candidates:
+                self._hold(lot, i, day)
+                return
         r = candidates[0] if len(candidates) == 1 else self._choose(i, lot, candidates, day)
-        limited, code, transit, arrive = self._plans[r]  # the shipping of _ship, inline
+        limited, code, transit, arrive = self._plans[r]  # the core's _ship, inline
         if limited:
             self._use_capacity(r, lot.mass, day)
         self._record(day, code, lot.id, lot.mass)
