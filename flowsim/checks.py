@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowsim.findings import Finding, hint
+from flowsim.findings import Finding, check_known
 from flowsim.levers import check_levers
 from flowsim.schema import Mine, Partner, Processor, Scenario
 
@@ -50,8 +50,7 @@ def _check_prices(s: Scenario) -> Iterator[Finding]:
 def _check_routes(s: Scenario) -> Iterator[Finding]:
     for rid, route in s.routes.items():
         for key, node_id in (("from", route.source), ("to", route.target)):
-            if node_id not in s.nodes:
-                yield (("routes", rid, key), f"unknown node '{node_id}'{hint(node_id, s.nodes)}")
+            yield from check_known(("routes", rid, key), node_id, s.nodes, "unknown node '{}'")
         if route.source == route.target:
             yield (("routes", rid, "to"), f"route leads from '{route.source}' back to itself")
             continue
@@ -151,11 +150,8 @@ def _check_stocks(s: Scenario) -> Iterator[Finding]:
         if node.kind == "buyer" and node.batch_kg is not None:
             yield (("nodes", node_id, "batch_kg"), "only refiners melt lots into batches")
         for i, lot in enumerate(node.initial_stock):
-            if lot.origin not in mines:
-                yield (
-                    ("nodes", node_id, "initial_stock", i, "origin"),
-                    f"'{lot.origin}' is not a mine{hint(lot.origin, mines)}",
-                )
+            path = ("nodes", node_id, "initial_stock", i, "origin")
+            yield from check_known(path, lot.origin, mines, "'{}' is not a mine")
 
 
 def _check_lot_intervals(s: Scenario) -> Iterator[Finding]:

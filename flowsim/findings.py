@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import date as Date
 from typing import Any
 
-__all__ = ["Finding", "check_date", "check_window", "hint"]
+__all__ = ["Finding", "check_date", "check_known", "check_window", "hint"]
 
 Finding = tuple[tuple[str | int, ...], str]
 
@@ -25,6 +25,15 @@ def hint(word: str, options: Iterable[str]) -> str:
     if 0 < len(options) <= 25:
         return f" (known: {', '.join(options)})"
     return ""
+
+
+def check_known(
+    path: tuple[str | int, ...], name: str, known: Collection[str], message: str
+) -> Iterator[Finding]:
+    """``name`` one of ``known``; if not, ``message`` (``{}`` stands for the name), with
+    a suggestion."""
+    if name not in known:
+        yield (path, message.format(name) + hint(name, known))
 
 
 def check_date(s: Any, path: tuple[str | int, ...], when: Date | None) -> Iterator[Finding]:

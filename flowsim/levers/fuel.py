@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowsim.findings import Finding, check_window, hint
+from flowsim.findings import Finding, check_known, check_window
 from flowsim.levers.base import Lever as BaseLever
 
 if TYPE_CHECKING:
@@ -55,11 +55,9 @@ def check(s: Scenario) -> Iterator[Finding]:
     for name, rule in s.policies.fuel_restrictions.items():
         prefix = ("policies", "fuel_restrictions", name)
         yield from check_window(s, prefix, "start", "end", rule.start, rule.end)
-        if rule.region not in fuel_regions:
-            yield (
-                (*prefix, "region"),
-                f"no mine draws fuel from region '{rule.region}'{hint(rule.region, fuel_regions)}",
-            )
+        yield from check_known(
+            (*prefix, "region"), rule.region, fuel_regions, "no mine draws fuel from region '{}'"
+        )
 
 
 def describe(scenario: Scenario) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowsim.findings import Finding, check_window, hint
+from flowsim.findings import Finding, check_known, check_window
 from flowsim.levers.base import Lever as BaseLever
 
 if TYPE_CHECKING:
@@ -65,18 +65,12 @@ def check(s: Scenario) -> Iterator[Finding]:
         prefix = ("policies", "interdictions", name)
         yield from check_window(s, prefix, "start", "end", rule.start, rule.end)
         for i, route_id in enumerate(rule.routes):
-            if route_id not in s.routes:
-                yield (
-                    (*prefix, "routes", i),
-                    f"unknown route '{route_id}'{hint(route_id, s.routes)}",
-                )
+            yield from check_known((*prefix, "routes", i), route_id, s.routes, "unknown route '{}'")
         for key in ("into_jurisdictions", "from_jurisdictions"):
             for i, code in enumerate(getattr(rule, key)):
-                if code not in jurisdictions:
-                    yield (
-                        (*prefix, key, i),
-                        f"no node is in jurisdiction '{code}'{hint(code, jurisdictions)}",
-                    )
+                yield from check_known(
+                    (*prefix, key, i), code, jurisdictions, "no node is in jurisdiction '{}'"
+                )
 
 
 def describe(scenario: Scenario) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowsim.findings import Finding, check_date, check_window, hint
+from flowsim.findings import Finding, check_date, check_known, check_window
 from flowsim.levers.base import Lever as BaseLever
 
 if TYPE_CHECKING:
@@ -103,24 +103,16 @@ def check(s: Scenario) -> Iterator[Finding]:
         prefix = ("policies", "sanctions", name)
         yield from check_window(s, prefix, "effective", "until", regime.effective, regime.until)
         for partner in regime.compliance:
-            if partner not in partners:
-                yield (
-                    (*prefix, "compliance", partner),
-                    f"'{partner}' is not a partner{hint(partner, partners)}",
-                )
+            path = (*prefix, "compliance", partner)
+            yield from check_known(path, partner, partners, "'{}' is not a partner")
         for i, entity in enumerate(regime.target_entities):
-            if entity not in entities:
-                yield (
-                    (*prefix, "target_entities", i),
-                    f"no node is operated by '{entity}'{hint(entity, entities)}",
-                )
+            path = (*prefix, "target_entities", i)
+            yield from check_known(path, entity, entities, "no node is operated by '{}'")
         for i, change in enumerate(regime.compliance_changes):
             where = (*prefix, "compliance_changes", i)
-            if change.partner not in partners:
-                yield (
-                    (*where, "partner"),
-                    f"'{change.partner}' is not a partner{hint(change.partner, partners)}",
-                )
+            yield from check_known(
+                (*where, "partner"), change.partner, partners, "'{}' is not a partner"
+            )
             yield from check_date(s, (*where, "date"), change.date)
             earlier = [
                 c
@@ -133,11 +125,8 @@ def check(s: Scenario) -> Iterator[Finding]:
                     f"'{change.partner}' already has a compliance change on {change.date}",
                 )
         for i, code in enumerate(regime.target_jurisdictions):
-            if code not in jurisdictions:
-                yield (
-                    (*prefix, "target_jurisdictions", i),
-                    f"no node is in jurisdiction '{code}'{hint(code, jurisdictions)}",
-                )
+            path = (*prefix, "target_jurisdictions", i)
+            yield from check_known(path, code, jurisdictions, "no node is in jurisdiction '{}'")
 
 
 def describe(scenario: Scenario) -> list[dict[str, Any]]:
