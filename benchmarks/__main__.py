@@ -38,6 +38,10 @@ import numpy as np
 from benchmarks import bare, lean, sections, targets
 from benchmarks.networks import CHAINS, QUICK, SIZES, scenario
 
+# The sections of benchmarks/targets.py print their own records; sections.report the rest
+# (and any record that holds an error).
+REPORTS = {"real_model": targets.report_real_model, "user_wait": targets.report_user_wait}
+
 
 def measure(size_name: str, repetitions: int) -> dict:
     """Run one size here and return its record."""
@@ -265,14 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{title}", flush=True)
         record = {"name": name, **run_one(arguments)}
         records.append(record)
-        if "error" in record:
-            print(f"  not measured: {record['error']}", flush=True)
-        elif section == "real_model":
-            print("\n".join(targets.report_real_model(record)), flush=True)
-        elif section == "user_wait":
-            print("\n".join(targets.report_user_wait(record)), flush=True)
-        else:
-            print("\n".join(sections.report(record)), flush=True)
+        report = sections.report if "error" in record else REPORTS.get(section, sections.report)
+        print("\n".join(report(record)), flush=True)
 
     if args.json:
         payload = {

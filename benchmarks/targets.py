@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.networks import SIZES, scenario
+from benchmarks.sections import verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SCENARIO = ROOT / "scenarios" / "venezuela_sanctions.toml"
@@ -106,10 +107,6 @@ def measure_real_model(repetitions: int, size_name: str = "M") -> dict[str, Any]
         "synthetic_us_per_lot": best["synthetic"] * 1e6,
         "ratio": best["real"] / best["synthetic"],
     }
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def report_user_wait(r: dict[str, Any]) -> list[str]:
