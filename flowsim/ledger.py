@@ -43,7 +43,7 @@ class Ledger:
     writes once. The hot path packs each row into a small buffer with one call
     (:mod:`struct`: one C call a row, where appending to seven columns takes
     seven); :meth:`flush`, which the engine calls once a simulated week, unpacks
-    the buffer into the columns. A row then takes 29 to 33 bytes, the codes of
+    the buffer into the columns. A row then takes 31 to 37 bytes, the codes of
     event, node and route in the integer types of their Categoricals, which
     :meth:`to_frame` makes without a copy.
     """
