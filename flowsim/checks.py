@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from flowsim.findings import Finding, check_known
 from flowsim.levers import check_levers
+from flowsim.schedules import calendar_months, check_schedules
 from flowsim.schema import Mine, Partner, Processor, Scenario
 
 __all__ = ["MAX_LOTS", "check_scenario", "expected_lots", "find_cycle"]
@@ -21,6 +22,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
     if findings:
         return findings
     findings += _check_prices(scenario)
+    findings += check_schedules(scenario)
     graph = list(_check_routes(scenario))
     findings += graph
     if not graph:
@@ -42,9 +44,24 @@ def _check_calendar(s: Scenario) -> Iterator[Finding]:
 
 
 def _check_prices(s: Scenario) -> Iterator[Finding]:
-    for year in range(s.calendar.start.year, s.calendar.end.year + 1):
-        if year not in s.prices.usd_per_oz:
+    """Every month of the calendar has a gold price: its own, or its year's."""
+    prices = s.prices.usd_per_oz
+    months = calendar_months(s.calendar.start, s.calendar.end)
+    for year in sorted({y for y, _ in months}):
+        if year in prices:
+            continue
+        missing = [f"{y}-{m:02d}" for y, m in months if y == year and f"{y}-{m:02d}" not in prices]
+        if not any(f"{year}-{m:02d}" in prices for m in range(1, 13)):
             yield (("prices", "usd_per_oz"), f"no gold price for {year}, a year of the calendar")
+        elif missing:
+            yield (
+                ("prices", "usd_per_oz"),
+                f"no gold price for {', '.join(missing)} (months of the calendar): give one "
+                f"for {year} as a whole, or for each of these months",
+            )
+    for key in prices:
+        if isinstance(key, str) and key[:7] not in {f"{y}-{m:02d}" for y, m in months}:
+            yield (("prices", "usd_per_oz", key), f"{key} is outside the calendar")
 
 
 def _check_routes(s: Scenario) -> Iterator[Finding]:

@@ -26,6 +26,7 @@ import numpy as np
 
 from flowsim.draws import blocks
 from flowsim.network import PARTNER, Network
+from flowsim.rates import Rates
 
 if TYPE_CHECKING:
     from flowsim.levers import Levers
@@ -53,12 +54,21 @@ class RouteChooser(Protocol):
         """Hear whether a lot sent down ``route`` was seized on the way."""
         ...
 
+    def rates_changed(self, day: float) -> None:
+        """A schedule changed routes' weights or risks, or partners' price factors,
+        today: read them again from the run's :class:`~flowsim.rates.Rates`."""
+        ...
 
-def make_chooser(network: Network, policy: Levers, rng: np.random.Generator) -> RouteChooser:
-    """The chooser the scenario's ``[behaviour] route_choice`` asks for."""
+
+def make_chooser(
+    network: Network, policy: Levers, rng: np.random.Generator, rates: Rates | None = None
+) -> RouteChooser:
+    """The chooser the scenario's ``[behaviour] route_choice`` asks for, reading the
+    rates that schedules change from ``rates`` (the network's own, without it)."""
+    rates = rates if rates is not None else Rates(network)
     if network.route_choice == "logit":
-        return LogitChoice(network, policy, rng)
-    return StaticSplit(network)
+        return LogitChoice(network, policy, rng, rates)
+    return StaticSplit(network, rates)
 
 
 class StaticSplit:
@@ -72,8 +82,8 @@ class StaticSplit:
     catch up on what it missed.
     """
 
-    def __init__(self, network: Network):
-        self.weights = list(network.route_weight)
+    def __init__(self, network: Network, rates: Rates | None = None):
+        self.weights = rates.route_weight if rates is not None else list(network.route_weight)
         self.credit = [0.0] * len(self.weights)
         # With every route of a node open (the common case), its shares are fixed.
         self.all_open = network.out_routes
@@ -88,6 +98,11 @@ class StaticSplit:
 
     def observe(self, route: int, seized: bool, day: float) -> None:
         """A static split does not learn."""
+
+    def rates_changed(self, day: float) -> None:
+        """Weights changed: the shares of nodes with every route open follow them.
+        Credits carry over, so a route whose weight rises takes more from now on."""
+        self.shares = [self._shares(routes) for routes in self.all_open]
 
     def split(
         self, node: int, lot: Lot, candidates: Sequence[int], day: float
@@ -150,6 +165,14 @@ class PerceivedRisk:
             return prior
         return prior + gap * math.exp(-(day - self.updated[route]) / self.memory)
 
+    def set_prior(self, route: int, prior: float, day: float) -> None:
+        """A new prior for ``route``: what was learnt above or below the old one, as it
+        stands on ``day``, stays above or below the new one."""
+        learnt = self.get(route, day) - self.prior[route]
+        self.prior[route] = prior
+        self.value[route] = min(max(prior + learnt, 0.0), 1.0)
+        self.updated[route] = day
+
     def observe(self, route: int, seized: bool, day: float) -> None:
         current = self.get(route, day)
         self.value[route] = current + self.rate * ((1.0 if seized else 0.0) - current)
@@ -166,14 +189,21 @@ class LogitChoice:
     every lot seized and fade with time, so no valuation holds from one lot to the next.
     """
 
-    def __init__(self, network: Network, policy: Levers, rng: np.random.Generator):
+    def __init__(
+        self,
+        network: Network,
+        policy: Levers,
+        rng: np.random.Generator,
+        rates: Rates | None = None,
+    ):
         self.network = network
         self.policy = policy
         self._uniform = blocks(rng.random)
         self.beta = network.logit_sensitivity
-        self.weights = list(network.route_weight)
+        self.rates = rates = rates if rates is not None else Rates(network)
+        self.weights = rates.route_weight
         self.cost = list(network.route_cost)
-        self.price_factor = list(network.price_factor)
+        self.price_factor = rates.price_factor
         self.target = network.route_target
         self.risk = PerceivedRisk(
             list(network.route_seizure), network.risk_learning_rate, network.risk_memory_days
@@ -184,6 +214,13 @@ class LogitChoice:
 
     def observe(self, route: int, seized: bool, day: float) -> None:
         self.risk.observe(route, seized, day)
+
+    def rates_changed(self, day: float) -> None:
+        """Weights and price factors are read live; a route's scheduled risk moves
+        the prior of its perceived risk, and what was learnt stays on top of it."""
+        for r, p in enumerate(self.rates.route_seizure):
+            if self.risk.prior[r] != p:
+                self.risk.set_prior(r, p, day)
 
     def split(
         self, node: int, lot: Lot, candidates: Sequence[int], day: float

@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from flowsim.levers import compile_levers
+from flowsim.schedules import calendar_months, daily_values, initial
 
 if TYPE_CHECKING:
     from flowsim.schema import Scenario
@@ -156,6 +157,9 @@ class Network:
     risk_learning_rate: float
     risk_memory_days: float
     levers: Mapping[str, Any]  # each lever's compiled tables, by its section
+    # The rates that schedules change: by quantity (a list of flowsim.rates.Rates), the
+    # value on each day of the run of each scheduled node or route, by its index.
+    schedules: Mapping[str, Mapping[int, tuple[float, ...]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:
@@ -168,7 +172,10 @@ class Network:
         out: list[list[int]] = [[] for _ in node_ids]
         for r, s in enumerate(sources):
             out[s].append(r)
-        years = sorted(scenario.prices.usd_per_oz)
+        # The price changes at the start of each month: a month's own, else its year's.
+        prices = scenario.prices.usd_per_oz
+        months = calendar_months(scenario.calendar.start, scenario.calendar.end)
+        month_price = [prices.get(f"{y}-{m:02d}", prices.get(y)) for y, m in months]
         origins = [(n.jurisdiction, n.legal_status) for n in nodes]
         categories = tuple(
             sorted({o for o, n in zip(origins, nodes, strict=True) if n.kind == "mine"})
@@ -182,7 +189,7 @@ class Network:
                 mines.append(
                     MineSpec(
                         node=i,
-                        kg_per_day=node.production_kg_per_day,
+                        kg_per_day=initial(node.production_kg_per_day),
                         cv=node.production_cv,
                         purity=node.purity or dore,
                         interval=(
@@ -213,7 +220,7 @@ class Network:
                 processors.append(
                     ProcessorSpec(
                         node=i,
-                        capacity_kg_per_day=node.capacity_kg_per_day,
+                        capacity_kg_per_day=initial(node.capacity_kg_per_day),
                         servers=node.servers,
                         processing=Duration.of(node.processing_days),
                         loss_fraction=node.loss_fraction,
@@ -230,8 +237,8 @@ class Network:
             route_ids=tuple(scenario.routes),
             route_source=sources,
             route_target=targets,
-            price_change_days=tuple(scenario.day_of(Date(y, 1, 1)) for y in years),
-            usd_per_kg=tuple(scenario.prices.usd_per_oz[y] * KG_TO_TROY_OZ for y in years),
+            price_change_days=tuple(scenario.day_of(Date(y, m, 1)) for y, m in months),
+            usd_per_kg=tuple(usd * KG_TO_TROY_OZ for usd in month_price),
             categories=categories,
             category_of=tuple(categories.index(o) if o in categories else -1 for o in origins),
             names=tuple(n.name or node_id for node_id, n in zip(node_ids, nodes, strict=True)),
@@ -239,14 +246,16 @@ class Network:
             entities=tuple(n.entity for n in nodes),
             legal_statuses=tuple(n.legal_status for n in nodes),
             regions=tuple(n.region for n in nodes),
-            price_factor=tuple(n.price_factor if n.kind == "partner" else 0.0 for n in nodes),
+            price_factor=tuple(
+                initial(n.price_factor) if n.kind == "partner" else 0.0 for n in nodes
+            ),
             mines=tuple(mines),
             processors=tuple(processors),
             route_transit=tuple(Duration.of(r.transit_days) for r in routes),
             route_cost=tuple(r.cost_usd_per_kg for r in routes),
             route_capacity=tuple(r.capacity_kg_per_day for r in routes),
-            route_seizure=tuple(r.seizure_probability for r in routes),
-            route_weight=tuple(r.weight for r in routes),
+            route_seizure=tuple(initial(r.seizure_probability) for r in routes),
+            route_weight=tuple(initial(r.weight) for r in routes),
             route_release=tuple(r.release_share for r in routes),
             days=scenario.days,
             granularity=settings.granularity,
@@ -257,7 +266,16 @@ class Network:
             risk_learning_rate=behaviour.risk_learning_rate,
             risk_memory_days=behaviour.risk_memory_days,
             levers=compile_levers(scenario, index),
+            schedules=_compile_schedules(scenario, nodes, routes),
         )
+
+    def change_days(self) -> tuple[int, ...]:
+        """The days (after the first) on which a schedule changes a rate, in order."""
+        days: set[int] = set()
+        for tables in self.schedules.values():
+            for table in tables.values():
+                days.update(d for d in range(1, len(table)) if table[d] != table[d - 1])
+        return tuple(sorted(days))
 
     def index(self, node_id: str) -> int:
         return self.node_ids.index(node_id)
@@ -307,3 +325,33 @@ class Network:
                 "release_share": list(self.route_release),
             }
         )
+
+
+def _compile_schedules(
+    scenario: Scenario, nodes: list[Any], routes: list[Any]
+) -> dict[str, dict[int, tuple[float, ...]]]:
+    """Each scheduled rate's value on each day, by quantity and node or route index."""
+    start, days = scenario.calendar.start, scenario.days
+    sources = {
+        "kg_per_day": [
+            (i, n.production_kg_per_day) for i, n in enumerate(nodes) if n.kind == "mine"
+        ],
+        "capacity": [
+            (i, n.capacity_kg_per_day)
+            for i, n in enumerate(nodes)
+            if n.kind in ("buyer", "refiner")
+        ],
+        "price_factor": [(i, n.price_factor) for i, n in enumerate(nodes) if n.kind == "partner"],
+        "route_seizure": [(r, route.seizure_probability) for r, route in enumerate(routes)],
+        "route_weight": [(r, route.weight) for r, route in enumerate(routes)],
+    }
+    compiled = {}
+    for quantity, values in sources.items():
+        tables = {
+            k: table
+            for k, value in values
+            if (table := daily_values(value, start, days)) is not None
+        }
+        if tables:
+            compiled[quantity] = tables
+    return compiled

@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from flowsim import schema as S
+from flowsim.schedules import Schedulable
 from flowsim.sweep import Linked, Range, SideBySide, Sweep, SweepSettings
 
 __all__ = ["reference_markdown"]
@@ -52,6 +53,9 @@ def _type_name(annotation: Any) -> str:
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
         base, *meta = args
+        for item in meta:
+            if isinstance(item, Schedulable):
+                return f"{_type_name(item.number)}, or a schedule"
         name = _type_name(base)
         bounds = []
         for item in meta:
@@ -124,6 +128,14 @@ def reference_markdown() -> str:
     for title, model, summary in SECTIONS:
         out += ["", f"### {title}", "", summary, "", *_table(model)]
     out += [
+        "",
+        "### Schedules",
+        "",
+        'A rate whose type says "or a schedule" is a number for every day, or a table of',
+        "dates and values: `{ 2018-01-01 = 30.0, 2019-06-01 = 22.0 }`. Each value holds from",
+        'its date (`interpolation = "step"`, the default) or moves in a straight line to the',
+        'next (`interpolation = "linear"`). The first date is the calendar\'s first day; the',
+        "dates are in order and inside the calendar. See [scenarios.md](scenarios.md#schedules).",
         "",
         "### Durations",
         "",

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from flowsim.checks import check_scenario
 from flowsim.errors import Issue, ScenarioError
+from flowsim.schedules import is_date_key, put_dates_in_order
 from flowsim.schema import REMOVED_KEYS, Fixed, Scenario
 
 __all__ = [
@@ -342,6 +343,14 @@ def apply_overrides(
             table = nxt
         else:
             table[parts[-1]] = value
+            if is_date_key(parts[-1]):
+                # A point of a schedule given on its own takes its place among the dates.
+                table = put_dates_in_order(table)
+                parent = data
+                for part in parts[:-2]:
+                    parent = parent[part]
+                if len(parts) > 1:
+                    parent[parts[-2]] = table
             _record_origins(value, tuple(parts), "--set", origins)
     if issues:
         raise ScenarioError(issues)

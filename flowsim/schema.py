@@ -8,6 +8,7 @@ each error can be reported with its own key path.
 
 from __future__ import annotations
 
+import re
 from datetime import date as Date
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -16,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     PrivateAttr,
     StringConstraints,
     model_validator,
@@ -37,6 +39,7 @@ from flowsim.fields import (
     Purity,
     Text,
 )
+from flowsim.schedules import scheduled
 
 __all__ = [
     "Behaviour",
@@ -153,9 +156,33 @@ class Calendar(Frozen):
     end: CalendarDate = Field(description="Last simulated day (included).")
 
 
+_PRICE_KEY = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
+
+
+def _price_key(value: object) -> int | str:
+    """A year (2018, or '2018' as TOML writes keys) or a month ('2018-03')."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and (match := _PRICE_KEY.match(value)):
+        return int(match[1]) if match[2] is None else value
+    raise ValueError(f"{value!r} is neither a year (2018) nor a month (2018-03)")
+
+
+PriceKey = Annotated[
+    Union[int, str],
+    PlainValidator(
+        _price_key,
+        json_schema_input_type=Annotated[str, StringConstraints(pattern=_PRICE_KEY.pattern)],
+    ),
+]
+
+
 class Prices(Frozen):
-    usd_per_oz: dict[int, PositiveFloat] = Field(
-        description="Gold price by calendar year, USD per troy ounce of fine gold."
+    usd_per_oz: dict[PriceKey, PositiveFloat] = Field(
+        description=(
+            "Gold price, USD per troy ounce of fine gold, by calendar year (2018 = ...) or "
+            "by month ('2018-03' = ...); a month's price replaces its year's for that month."
+        )
     )
     dore_purity: Purity = Field(
         0.9,
@@ -248,7 +275,12 @@ class NodeBase(Frozen):
 
 class Mine(NodeBase):
     kind: Literal["mine"]
-    production_kg_per_day: PositiveFloat = Field(description="Mean production, kg of doré per day.")
+    production_kg_per_day: scheduled(PositiveFloat, NonNegativeFloat) = Field(
+        description=(
+            "Mean production, kg of doré per day; a schedule's points may be 0 (a site that "
+            "stops for a while)."
+        )
+    )
     production_cv: Annotated[float, Field(ge=0, le=100, strict=True)] = Field(
         0.0, description="Coefficient of variation of each lot's mass (gamma-distributed)."
     )
@@ -295,8 +327,11 @@ class Processor(NodeBase):
     """A buyer or a refiner: a queue in front of ``servers`` parallel servers."""
 
     kind: Literal["buyer", "refiner"]
-    capacity_kg_per_day: PositiveFloat = Field(
-        description="A lot of m kg keeps a server busy m / capacity days, plus processing_days."
+    capacity_kg_per_day: scheduled(PositiveFloat) = Field(
+        description=(
+            "A lot of m kg keeps a server busy m / capacity days, plus processing_days "
+            "(the capacity of the day its service starts)."
+        )
     )
     processing_days: Distribution = Field(
         default_factory=lambda: Fixed(dist="fixed", value=0.0),
@@ -328,7 +363,7 @@ class Processor(NodeBase):
 
 class Partner(NodeBase):
     kind: Literal["partner"]
-    price_factor: PositiveFloat = Field(
+    price_factor: scheduled(PositiveFloat) = Field(
         1.0, description="Share of the world price of fine gold that the partner pays."
     )
 
@@ -355,10 +390,14 @@ class Route(Frozen):
         None,
         description="Most kg a day on this route (a bigger lot may go alone); unset: no limit.",
     )
-    seizure_probability: Probability = Field(
-        0.0, description="Chance that a shipment is seized on the way, decided on arrival."
+    seizure_probability: scheduled(Probability) = Field(
+        0.0,
+        description=(
+            "Chance that a shipment is seized on the way, decided on arrival (on the day "
+            "of arrival, for a schedule)."
+        ),
     )
-    weight: NonNegativeFloat = Field(
+    weight: scheduled(NonNegativeFloat) = Field(
         1.0, description="Share of the origin's outflow sent this way, relative to its siblings."
     )
     release_share: Probability = Field(

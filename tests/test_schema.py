@@ -71,3 +71,18 @@ def test_committed_reference_is_current():
 
     committed = (ROOT / "docs" / "reference.md").read_text()
     assert committed == reference_markdown(), "run: python -m flowsim.reference > docs/reference.md"
+
+
+def test_schema_and_validate_agree_on_schedules():
+    data = jsonable(tomllib.loads((ROOT / "scenarios" / "venezuela_baseline.toml").read_text()))
+    validator = jsonschema.Draft202012Validator(scenario_schema())
+    mine = data["nodes"]["el_callao"]
+    mine["production_kg_per_day"] = {"2018-01-01": 30.0, "2019-06-01": 22.0}
+    data["prices"]["usd_per_oz"]["2019-03"] = 1300.0
+    assert not list(validator.iter_errors(data))
+    mine["production_kg_per_day"] = {"2018-01-01": 30.0, "interpolation": "cubic"}
+    assert list(validator.iter_errors(data))
+    mine["production_kg_per_day"] = {"2018-01-01": 30.0, "June": 22.0}
+    assert list(validator.iter_errors(data))
+    mine["production_kg_per_day"] = {"2018-01-01": -1.0}
+    assert list(validator.iter_errors(data))

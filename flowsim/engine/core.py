@@ -50,10 +50,13 @@ from flowsim.network import (
     ProcessorSpec,
     StockSpec,
 )
+from flowsim.rates import Rates
 
 __all__ = ["MIN_CAPACITY_FACTOR", "Engine", "EngineOutput", "Site", "sampler"]
 
 FLUSH_DAYS = 7.0  # how often the tables move their buffered rows into columns
+# The scheduled rates that route choosers weigh.
+CHOOSER_READS = frozenset({"route_weight", "price_factor", "route_seizure"})
 
 
 class Engine(Holding):
@@ -77,8 +80,13 @@ class Engine(Holding):
         self.ledger = Ledger(len(network.node_ids), len(network.route_ids))
         self.receipts = Receipts(len(network.node_ids), len(network.categories))
         self.melts = Melts()
-        self.policy = Levers(network, policy_rng)
-        self.chooser = chooser or make_chooser(network, self.policy, choice_rng)
+        self.rates = Rates(network)
+        # A rate changes at the start of its day, before anything else happens that day:
+        # these timeouts are made before any other, so they come first among their day's.
+        for day in self.rates.change_days:
+            self.env.timeout(day).callbacks.append(self._rates_change)
+        self.policy = Levers(network, policy_rng, self.rates)
+        self.chooser = chooser or make_chooser(network, self.policy, choice_rng, self.rates)
         self.category_of = network.category_of
         self.category_jurisdiction = [c[0] for c in network.categories]
         self.horizon = float(network.days)
@@ -94,7 +102,7 @@ class Engine(Holding):
         self.route_capacity = list(network.route_capacity)
         self.route_day = [-1] * len(routes)
         self.route_used = [0.0] * len(routes)
-        self.price_factor = list(network.price_factor)
+        self.price_factor = self.rates.price_factor
         self.sites = [Site(i, kind, {}) for i, kind in enumerate(network.kinds)]
         self._reach_cache: dict[tuple[int, int], bool] = {}
         self._reach_epoch = -1
@@ -117,7 +125,7 @@ class Engine(Holding):
         self._learns = not isinstance(self.chooser, StaticSplit)
         self._sanctions = self.policy.has_sanctions
         self._seizure_varies = self.policy.seizure_varies
-        self._base_seizure = network.route_seizure
+        self._base_seizure = self.rates.route_seizure
         self._add_receipt = self.receipts.add
         # Prices change on the first day of a year: one lookup per day of the run.
         self._price_on = [network.price_usd_per_kg(day) for day in range(int(self.horizon) + 1)]
@@ -215,6 +223,13 @@ class Engine(Holding):
         self.ledger = self.receipts = self.melts = None  # type: ignore[assignment]
         self._record = self._record_valued = self._add_receipt = None  # type: ignore[assignment]
         return out
+
+    def _rates_change(self, event: simpy.Event) -> None:
+        """A schedule changes a rate today: set them all, and tell the chooser if what
+        it weighs changed."""
+        changed = self.rates.set_day(int(event.env.now))
+        if changed & CHOOSER_READS:
+            self.chooser.rates_changed(event.env.now)
 
     def _flush_tables(self, event: simpy.Event) -> None:
         self.ledger.flush()

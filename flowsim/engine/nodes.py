@@ -72,7 +72,7 @@ class Mine:
         "only_route",
         "produced",
         "purity",
-        "rate",
+        "rates",
         "shape",
         "tick_bound",
     )
@@ -83,7 +83,7 @@ class Mine:
         self.interval = mine.interval.mean
         self.fixed = mine.interval.kind == "fixed"
         self.next_interval = block_sampler(mine.interval, rng)
-        self.rate, self.purity = mine.kg_per_day, mine.purity
+        self.rates, self.purity = engine.rates.kg_per_day, mine.purity
         variance = mine.cv**2  # may underflow to 0 for a tiny cv: then no noise
         self.shape = 1.0 / variance if variance > 0.0 else 0.0
         self.gamma = rng.gamma
@@ -110,10 +110,11 @@ class Mine:
         engine = self.engine
         day = event.env.now
         interval = self.interval
+        rate = self.rates[self.index]
         if self.levered:
-            mass = engine.policy.production_kg_per_day(self.index, self.rate, day) * interval
+            mass = engine.policy.production_kg_per_day(self.index, rate, day) * interval
         else:
-            mass = self.rate * interval
+            mass = rate * interval
         if self.fixed and day + interval > self.horizon:  # the last lot: the days left
             mass *= (self.horizon - day) / interval
         shape = self.shape
@@ -139,7 +140,7 @@ class Processor:
 
     __slots__ = (
         "batch_kg",
-        "capacity",
+        "capacities",
         "capacity_may_change",
         "choose",
         "dispatch",
@@ -163,7 +164,7 @@ class Processor:
         self.queue: deque[Lot] = deque()
         self.free = node.servers
         self.process_time = block_sampler(node.processing, engine.service_rng)
-        self.capacity = node.capacity_kg_per_day
+        self.capacities = engine.rates.capacity
         self.loss = node.loss_fraction
         self.purity = node.refines_to
         self.batch_kg = node.batch_kg
@@ -206,9 +207,9 @@ class Processor:
             engine = self.engine
             day = engine.env.now
             factor = max(engine.policy.capacity_factor(self.index, day), MIN_CAPACITY_FACTOR)
-            busy = self.process_time() + lot.mass / (self.capacity * factor)
+            busy = self.process_time() + lot.mass / (self.capacities[self.index] * factor)
         else:
-            busy = self.process_time() + lot.mass / self.capacity
+            busy = self.process_time() + lot.mass / self.capacities[self.index]
         self.timeout(busy, lot).callbacks.append(self.served_bound)
 
     def served(self, event: simpy.Event) -> None:
@@ -297,13 +298,13 @@ class IntoPartner:
     and no sanctions to refuse gold for: the core's export, with nothing to draw or
     refuse."""
 
-    __slots__ = ("arrive", "category_of", "code", "engine", "price_on", "target", "value_factor")
+    __slots__ = ("arrive", "category_of", "code", "engine", "price_factor", "price_on", "target")
 
     def __init__(self, engine: LotEngine, r: int):
         self.engine = engine
         self.target = engine._target[r]
         self.code = engine._exported_code[r]
-        self.value_factor = engine.price_factor[self.target]
+        self.price_factor = engine.price_factor
         self.category_of = engine.category_of
         self.price_on = engine._price_on
         self.arrive = self._arrive
@@ -313,7 +314,7 @@ class IntoPartner:
         engine = self.engine
         day = engine.env.now
         mass = lot.mass
-        usd = mass * lot.purity * self.price_on[int(day)] * self.value_factor
+        usd = mass * lot.purity * self.price_on[int(day)] * self.price_factor[self.target]
         engine._record_valued(day, self.code, lot.id, mass, usd)
         if lot.mix is None:
             category = self.category_of[lot.origin]

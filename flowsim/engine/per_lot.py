@@ -37,8 +37,9 @@ class LotEngine(Engine):
         # Per route, what a shipment down it needs, looked up once per lot. A route into
         # a buyer or refiner that nothing can seize on, with no one learning from it,
         # delivers straight to its node's queue.
+        rates = self.rates
         plain = [
-            self._base_seizure[r] == 0.0
+            rates.peak("route_seizure", r) == 0.0
             and not self._seizure_varies[r]
             and not self._learns
             and kinds[self._target[r]] != PARTNER
@@ -47,7 +48,7 @@ class LotEngine(Engine):
         # A route into a partner that nothing can seize on, with no one learning and no
         # sanctions to refuse gold for, ends in an export with nothing to draw or decide.
         exports = [
-            self._base_seizure[r] == 0.0
+            rates.peak("route_seizure", r) == 0.0
             and not self._seizure_varies[r]
             and not self._learns
             and not self._sanctions

@@ -77,7 +77,8 @@ class ShipmentEngine(Engine):
         produced = self.ledger.code_of(PRODUCED, i, -1)
         interval = mine.interval.mean
         drawn = mine.own_interval and not mine.interval.constant
-        rate = mine.kg_per_day
+        rates = self.rates
+        scheduled = rates.scheduled("kg_per_day", i)
         purity = mine.purity
         variance = mine.cv**2
         shape = 1.0 / variance if variance > 0.0 else 0.0
@@ -90,6 +91,8 @@ class ShipmentEngine(Engine):
             lots = days / interval
             if drawn and lots < 1e12:  # beyond, the count's noise is below a millionth
                 lots = rng.poisson(lots)
+            # A scheduled output: its mean over the period the collection holds.
+            rate = rates.mean("kg_per_day", i, day, days) if scheduled else rates.kg_per_day[i]
             per_day = policy.production_kg_per_day(i, rate, day)
             if shape and lots > 0:
                 lots = rng.gamma(lots * shape, 1.0 / shape)
@@ -113,7 +116,7 @@ class ShipmentEngine(Engine):
         env, policy = self.env, self.policy
         site = self.sites[i]
         process_time = sampler(node.processing, self.service_rng)
-        capacity = node.capacity_kg_per_day * node.servers
+        capacities, servers = self.rates.capacity, node.servers
         loss = node.loss_fraction
         purity = node.refines_to
         period = self.network.batch_days
@@ -124,6 +127,7 @@ class ShipmentEngine(Engine):
             site.waiting = []
             if lots:
                 mass = sum(lot.mass for lot in lots)
+                capacity = capacities[i] * servers
                 if policy.capacity_changed(i):
                     factor = max(policy.capacity_factor(i, env.now), MIN_CAPACITY_FACTOR)
                     busy = process_time() + mass / (capacity * factor)

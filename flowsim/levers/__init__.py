@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from flowsim.findings import Finding
     from flowsim.network import Network
+    from flowsim.rates import Rates
     from flowsim.schema import Scenario
 
 __all__ = ["LEVERS", "Levers", "check_levers", "compile_levers", "describe_levers"]
@@ -58,13 +59,14 @@ class Levers:
     how often lots are refused or seized does not change when raids fall.
     """
 
-    def __init__(self, network: Network, rng: np.random.Generator):
+    def __init__(self, network: Network, rng: np.random.Generator, rates: Rates | None = None):
         self.levers: tuple[Lever, ...] = tuple(
             module.Lever(network.levers[module.SECTION], network, rng) for module in LEVERS
         )
         by_section = dict(zip((m.SECTION for m in LEVERS), self.levers, strict=True))
         self.sanctions: sanctions.Lever = by_section[sanctions.SECTION]
-        self.base_seizure = network.route_seizure
+        # A route's own risk as its schedule sets it today (the network's, without one).
+        self.base_seizure = rates.route_seizure if rates is not None else network.route_seizure
         self.base_release = network.route_release
         self.has_sanctions = self.sanctions.any
         nodes, routes = range(len(network.node_ids)), range(len(network.route_ids))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flowsim.findings import Finding, check_date, check_window, hint
 from flowsim.levers.base import Lever as BaseLever
 from flowsim.levers.base import StockHolder
+from flowsim.schedules import initial
 
 if TYPE_CHECKING:
     import numpy as np
@@ -116,11 +117,13 @@ def compile(scenario: Scenario, index: Mapping[str, int]) -> RaidTables:
         if node.kind != "mine" or node.displacement_share <= 0:
             displacement.append(None)
             continue
-        rates = {n: s.nodes[n].production_kg_per_day for n in node.displacement_to}
+        # Split by the destinations' output on the first day, even where a schedule
+        # changes it later (docs/behaviour.md).
+        rates = {n: initial(s.nodes[n].production_kg_per_day) for n in node.displacement_to}
         total = sum(rates.values())
         displacement.append(
             Displacement(
-                kg_per_day=node.production_kg_per_day,
+                kg_per_day=initial(node.production_kg_per_day),
                 share=node.displacement_share,
                 delay_days=node.displacement_delay_days,
                 to=tuple((index[n], rate) for n, rate in rates.items()),
@@ -205,6 +208,8 @@ class Lever(BaseLever):
         route_source, route_target = network.route_source, network.route_target
         self.route_ends = tuple(zip(route_source, route_target, strict=True))
         nodes = len(tables.displacement)
+        # A mine's output by day where a schedule sets it: a raid displaces what it took.
+        self.kg_per_day_on = network.schedules.get("kg_per_day", {})
         self.events_by_day = self._schedule(tables.plans, rng)
         # Raid damage per node: (day, loss, hold days, recovery days).
         self.damage: list[list[tuple[float, float, float, float]]] = [[] for _ in range(nodes)]
@@ -258,7 +263,7 @@ class Lever(BaseLever):
                 self.damage[i] = [*self._live(self.damage[i], day), record]
                 moved = self.tables.displacement[i]
                 if moved is not None:
-                    self._displace(moved, day, plan)
+                    self._displace(i, moved, day, plan)
             if plan.stock_seized > 0:
                 stock.seize_stock(i, plan.stock_seized)
             if plan.route_seizure_increase > 0 and plan.route_seizure_days > 0:
@@ -273,15 +278,20 @@ class Lever(BaseLever):
         factor by exactly 1, so dropping it changes no figure, only the time it costs."""
         return [r for r in records if _loss_profile(day - r[0], r[2], r[3]) > 0.0]
 
-    def _displace(self, moved: Displacement, day: float, plan: RaidPlan) -> None:
+    def _displace(self, mine: int, moved: Displacement, day: float, plan: RaidPlan) -> None:
         """Send a share of the production a raid takes from a mine to its neighbours,
         in proportion to their own production, after the miners' travel time."""
-        kg = moved.kg_per_day * plan.capacity_loss * moved.share
+        scheduled = self.kg_per_day_on.get(mine)
+        rate = (
+            moved.kg_per_day if scheduled is None else scheduled[min(int(day), len(scheduled) - 1)]
+        )
+        kg = rate * plan.capacity_loss * moved.share
         start = day + moved.delay_days
         total = moved.total_kg_per_day
-        for mine, rate in moved.to:
-            record = (start, kg * rate / total, plan.hold_days, plan.recovery_days)
-            self.displaced[mine].append(record)
+        for to, rate in moved.to:
+            part = rate / total if total > 0 else 1.0 / len(moved.to)
+            record = (start, kg * part, plan.hold_days, plan.recovery_days)
+            self.displaced[to].append(record)
 
     def may_change_capacity(self, node: int) -> bool:
         return any(node in e.nodes and e.plan.capacity_loss > 0 for e in self.events_by_day)

@@ -1,0 +1,78 @@
+"""The rates of one replication that schedules change, as the run reads them.
+
+:class:`Rates` holds one list per quantity, by node or route index: what each mine
+produces a day, each buyer's and refiner's capacity, each partner's price factor,
+and each route's seizure probability and weight. It starts from the network's
+values on the first day; the engine calls :meth:`Rates.set_day` at the start of
+each day on which a schedule changes one (``Network.change_days``). Whatever reads
+a rate during the run reads it from here, so a run without schedules reads the
+network's values all along.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowsim.network import Network
+
+__all__ = ["QUANTITIES", "Rates"]
+
+# The quantities a schedule may change: the names of the lists of Rates and the keys
+# of Network.schedules.
+QUANTITIES = ("kg_per_day", "capacity", "price_factor", "route_seizure", "route_weight")
+
+
+class Rates:
+    """Each scheduled quantity's value now, by node or route index."""
+
+    def __init__(self, network: Network):
+        nodes = len(network.node_ids)
+        self.kg_per_day = [0.0] * nodes
+        for mine in network.mines:
+            self.kg_per_day[mine.node] = mine.kg_per_day
+        self.capacity = [0.0] * nodes
+        for processor in network.processors:
+            self.capacity[processor.node] = processor.capacity_kg_per_day
+        self.price_factor = list(network.price_factor)
+        self.route_seizure = list(network.route_seizure)
+        self.route_weight = list(network.route_weight)
+        self.tables = network.schedules
+        self.change_days = network.change_days()
+
+    def scheduled(self, quantity: str, index: int) -> bool:
+        """Whether a schedule sets ``quantity`` of node or route ``index``."""
+        return index in self.tables.get(quantity, {})
+
+    def peak(self, quantity: str, index: int) -> float:
+        """The highest value the quantity takes in the run."""
+        table = self.tables.get(quantity, {}).get(index)
+        return max(table) if table is not None else getattr(self, quantity)[index]
+
+    def mean(self, quantity: str, index: int, start: float, days: float) -> float:
+        """The mean of a scheduled quantity over ``days`` days from ``start``, each day
+        at its own value."""
+        table = self.tables[quantity][index]
+        end = start + days
+        if days <= 0.0:
+            return table[min(int(start), len(table) - 1)]
+        total, at = 0.0, start
+        while at < end:
+            day = int(at)
+            step = min(day + 1.0, end) - at
+            total += table[min(day, len(table) - 1)] * step
+            at += step
+        return total / days
+
+    def set_day(self, day: int) -> set[str]:
+        """Set every scheduled rate to its value on ``day``; return the quantities
+        whose values changed."""
+        changed = set()
+        for quantity, tables in self.tables.items():
+            values = getattr(self, quantity)
+            for index, table in tables.items():
+                value = table[min(day, len(table) - 1)]
+                if values[index] != value:
+                    values[index] = value
+                    changed.add(quantity)
+        return changed
