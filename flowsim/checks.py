@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowsim.findings import Finding, check_known
+from flowsim.findings import Finding, check_date, check_known
 from flowsim.levers import check_levers
 from flowsim.schedules import calendar_months, check_schedules
-from flowsim.schema import Mine, Partner, Processor, Scenario
+from flowsim.schema import Mine, Partner, Processor, Reserve, Scenario
 
 __all__ = ["MAX_LOTS", "check_scenario", "expected_lots", "find_cycle"]
 
@@ -134,7 +134,14 @@ def _check_graph(s: Scenario) -> Iterator[Finding]:
         yield (("nodes",), "the scenario has no partner")
     if not mines or not partners:
         return
-    from_mines = _reach(mines, {n: [t for _, t in edges] for n, edges in out.items()})
+    # Gold starts at mines, and at nodes that hold a reserve or a stock at the start.
+    holders = [
+        n
+        for n, node in s.nodes.items()
+        if isinstance(node, Processor) and (node.reserve is not None or node.initial_stock)
+    ]
+    sources = mines + holders
+    from_mines = _reach(sources, {n: [t for _, t in edges] for n, edges in out.items()})
     to_partners = _reach(partners, into)
     for node_id in s.nodes:
         if node_id not in from_mines:
@@ -169,6 +176,22 @@ def _check_stocks(s: Scenario) -> Iterator[Finding]:
         for i, lot in enumerate(node.initial_stock):
             path = ("nodes", node_id, "initial_stock", i, "origin")
             yield from check_known(path, lot.origin, mines, "'{}' is not a mine")
+        if node.reserve is not None:
+            yield from _check_reserve(s, node_id, node.reserve, mines)
+
+
+def _check_reserve(s: Scenario, node_id: str, reserve: Reserve, mines: list[str]):
+    prefix = ("nodes", node_id, "reserve")
+    yield from check_known((*prefix, "origin"), reserve.origin, mines, "'{}' is not a mine")
+    buyers = [r.target for r in s.routes.values() if r.source == node_id]
+    for i, sale in enumerate(reserve.sales):
+        yield from check_date(s, (*prefix, "sales", i, "date"), sale.date)
+        yield from check_known(
+            (*prefix, "sales", i, "to"),
+            sale.to,
+            buyers,
+            f"'{{}}' is not a node that {node_id} has a route to",
+        )
 
 
 def _check_lot_intervals(s: Scenario) -> Iterator[Finding]:

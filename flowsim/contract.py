@@ -17,6 +17,7 @@ from flowsim.fields import CalendarDate, Frozen
 __all__ = [
     "METRIC_SECTIONS",
     "MONTHLY_METRICS",
+    "RESERVE_METRIC",
     "SUMMARY_FORMAT_VERSION",
     "SUMMARY_TOTALS",
     "Expectation",
@@ -36,6 +37,8 @@ SUMMARY_TOTALS = (
     "in_transit",
 )
 MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
+# A level, not a flow: a rule names one month of it, as <name>.<node>.<YYYY-MM>.
+RESERVE_METRIC = "reserve_kg_end_of_month"
 # The sections of summary.json whose figures a rule may name (Results.metrics()).
 METRIC_SECTIONS = (
     "totals_kg",
@@ -48,6 +51,7 @@ METRIC_SECTIONS = (
     "transport_cost_usd",
     "black_market_fuel_premium_usd",
     *MONTHLY_METRICS,
+    RESERVE_METRIC,
 )
 
 
@@ -99,6 +103,10 @@ class Expectation(Frozen):
         if self.metric.split(".")[0] in MONTHLY_METRICS and self.metric.count(".") != 1:
             raise ValueError(
                 "a monthly metric is <name>.<partner>; set after/before for the months"
+            )
+        if section == RESERVE_METRIC and self.metric.count(".") != 2:
+            raise ValueError(
+                f"a reserve's level is {RESERVE_METRIC}.<node>.<YYYY-MM>: one month's end"
             )
         return self
 

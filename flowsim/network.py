@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date as Date
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -36,6 +38,7 @@ __all__ = [
     "MineSpec",
     "Network",
     "ProcessorSpec",
+    "ReserveSpec",
     "StockSpec",
 ]
 
@@ -106,6 +109,18 @@ class StockSpec:
 
 
 @dataclass(frozen=True)
+class ReserveSpec:
+    """A node's reserve: gold outside its queue that leaves only as it is sold."""
+
+    node: int
+    kg: float
+    origin: int
+    purity: float
+    daily_sale_kg: tuple[float, ...]  # the scheduled sales of each day of the run
+    sales: tuple[tuple[float, float, int], ...]  # dated sales: (day, kg, route), by day
+
+
+@dataclass(frozen=True)
 class ProcessorSpec:
     node: int
     capacity_kg_per_day: float
@@ -115,6 +130,7 @@ class ProcessorSpec:
     refines_to: float | None  # a refiner's output purity; None for a buyer
     batch_kg: float | None
     stock: tuple[StockSpec, ...]
+    reserve: ReserveSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +176,8 @@ class Network:
     # The rates that schedules change: by quantity (a list of flowsim.rates.Rates), the
     # value on each day of the run of each scheduled node or route, by its index.
     schedules: Mapping[str, Mapping[int, tuple[float, ...]]] = field(default_factory=dict)
+    # The day each month of the calendar starts (the first may be before day 0).
+    month_start_days: tuple[float, ...] = ()
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:
@@ -227,6 +245,7 @@ class Network:
                         refines_to=refines_to,
                         batch_kg=node.batch_kg,
                         stock=stock,
+                        reserve=_compile_reserve(scenario, i, node, index, sources, targets),
                     )
                 )
         behaviour = scenario.behaviour
@@ -267,6 +286,7 @@ class Network:
             risk_memory_days=behaviour.risk_memory_days,
             levers=compile_levers(scenario, index),
             schedules=_compile_schedules(scenario, nodes, routes),
+            month_start_days=tuple(scenario.day_of(Date(y, m, 1)) for y, m in months),
         )
 
     def change_days(self) -> tuple[int, ...]:
@@ -355,3 +375,37 @@ def _compile_schedules(
         if tables:
             compiled[quantity] = tables
     return compiled
+
+
+def _compile_reserve(
+    scenario: Scenario,
+    i: int,
+    node: Any,
+    index: Mapping[str, int],
+    sources: tuple[int, ...],
+    targets: tuple[int, ...],
+) -> ReserveSpec | None:
+    reserve = node.reserve
+    if reserve is None:
+        return None
+    start, days = scenario.calendar.start, scenario.days
+    per_month = daily_values(reserve.sales_kg_per_month, start, days) or (
+        (reserve.sales_kg_per_month,) * days
+    )
+    daily = []
+    for d, kg in enumerate(per_month):
+        when = start + timedelta(days=d)
+        daily.append(kg / monthrange(when.year, when.month)[1])
+    route_to = {targets[r]: r for r in reversed(range(len(sources))) if sources[r] == i}
+    sales = sorted(
+        (scenario.day_of(sale.date), sale.kg, route_to[index[sale.to]]) for sale in reserve.sales
+    )
+    origin = scenario.nodes[reserve.origin]
+    return ReserveSpec(
+        node=i,
+        kg=reserve.kg,
+        origin=index[reserve.origin],
+        purity=reserve.purity or origin.purity or scenario.prices.dore_purity,
+        daily_sale_kg=tuple(daily),
+        sales=tuple(sales),
+    )

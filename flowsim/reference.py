@@ -31,6 +31,8 @@ SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ('[nodes.<id>] kind = "buyer" or "refiner"', S.Processor, "A queue before servers."),
     ('[nodes.<id>] kind = "partner"', S.Partner, "An export destination."),
     ("initial_stock entries", S.StockLot, "Gold already at a buyer or refiner at the start."),
+    ("reserve", S.Reserve, "Gold a buyer or refiner holds outside its queue, sold over time."),
+    ("reserve.sales entries", S.ReserveSale, "A dated one-off sale out of a reserve."),
     ("[routes.<id>]", S.Route, "A directed route between two nodes."),
     ("[policies.sanctions.<name>]", S.Sanction, "A sanctions regime."),
     ("compliance_changes entries", S.ComplianceChange, "A partner's compliance from a date on."),

@@ -49,6 +49,7 @@ class Results:
         end_state: pd.DataFrame,
         runs: pd.DataFrame,
         meta: RunMeta | Mapping[str, Any],
+        reserves: pd.DataFrame | None = None,
     ):
         self.ledger = ledger
         self.receipts = receipts
@@ -58,6 +59,8 @@ class Results:
         self.routes = routes
         self.end_state = end_state
         self.runs = runs
+        # Each reserve's level at the end of each month (docs/summary.md).
+        self.reserves = reserves if reserves is not None else _tables.empty_reserves()
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 
     def __repr__(self) -> str:

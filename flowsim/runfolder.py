@@ -106,6 +106,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     },
     "categories": {"category": "int", "jurisdiction": "text", "legal_status": "text"},
     "end_state": {"replication": "int", "node": "text", "kg": "float"},
+    "reserves": {"replication": "int", "month": "date", "node": "text", "kg": "float"},
     "runs": {
         "replication": "int",
         "lots": "int",
@@ -115,6 +116,8 @@ BASE_TABLES: dict[str, dict[str, str]] = {
         "wall_seconds": "float",
     },
 }
+# Base tables that folders written before them lack, read as empty.
+OPTIONAL_TABLES = frozenset({"reserves"})
 DERIVED_TABLES = (
     "exports_monthly",
     "exposure_monthly",
@@ -180,7 +183,10 @@ def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], RunMeta]:
         )
     meta = _meta(directory, owned.manifest)
     tables = {}
+    written = set(owned.manifest.get("tables", ()))
     for name, columns in BASE_TABLES.items():
+        if name in OPTIONAL_TABLES and name not in written:
+            continue  # a folder of a flowsim before the table: the run had none
         path = directory / f"{name}.parquet"
         data = read_verified(directory, owned, path.name)
         try:
@@ -204,6 +210,7 @@ _KIND_CHECKS: dict[str, Callable[[pd.Series], bool]] = {
     "int": pd.api.types.is_integer_dtype,
     "float": lambda s: pd.api.types.is_float_dtype(s) or s.isna().all(),
     "bool": pd.api.types.is_bool_dtype,
+    "date": pd.api.types.is_datetime64_any_dtype,
     "text": lambda s: (
         isinstance(s.dtype, pd.CategoricalDtype)
         or pd.api.types.is_string_dtype(s)
@@ -239,7 +246,9 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         raise fail(
             "runs", f"not one row for each of the {replications} replications {MANIFEST} gives"
         )
-    for name in ("ledger", "receipts", "melts", "end_state"):
+    for name in ("ledger", "receipts", "melts", "end_state", "reserves"):
+        if name not in tables:
+            continue
         column = tables[name]["replication"]
         if len(column) and (column.min() < 0 or column.max() >= replications):
             raise fail(name, f"replication numbers outside 0 to {replications - 1}")
@@ -265,8 +274,11 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         ("receipts", "category", categories),
         ("melts", "node", known),
         ("end_state", "node", known),
+        ("reserves", "node", known),
     )
     for name, column, allowed in checks:
+        if name not in tables:
+            continue
         values = tables[name][column].dropna()
         unknown = set(values.astype(object).unique()) - allowed
         if unknown:
@@ -277,8 +289,11 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         ("receipts", ("day", "kg", "usd")),
         ("melts", ("day", "kg")),
         ("end_state", ("kg",)),
+        ("reserves", ("kg",)),
         ("runs", ("in_transit_kg", "fuel_premium_usd")),
     ):
+        if name not in tables:
+            continue
         table = tables[name]
         for column in columns:
             values = table[column].to_numpy(dtype=float)

@@ -57,6 +57,8 @@ __all__ = [
     "Prices",
     "Processor",
     "Raid",
+    "Reserve",
+    "ReserveSale",
     "Route",
     "Sanction",
     "Scenario",
@@ -323,6 +325,40 @@ class StockLot(Frozen):
     )
 
 
+class ReserveSale(Frozen):
+    """One sale out of a reserve: a charter of ``kg`` on ``date`` to a named buyer."""
+
+    date: CalendarDate = Field(description="Day the gold leaves the reserve.")
+    kg: PositiveFloat = Field(
+        description="Mass sold, kg (what is left, if the reserve holds less)."
+    )
+    to: Identifier = Field(
+        description="Node it is sold to: one this node has a route to (the sale takes that route)."
+    )
+    description: Text = ""
+
+
+class Reserve(Frozen):
+    """Gold a node holds from the start that no mine of the run produced, such as a
+    central bank's, which leaves only as it is sold (docs/behaviour.md)."""
+
+    kg: PositiveFloat = Field(description="Mass held on the calendar's first day, kg.")
+    origin: Identifier = Field(
+        description="Id of the mine whose origin category the gold has (its provenance)."
+    )
+    purity: Purity | None = Field(
+        None, description="Purity of the reserve's gold; defaults to the origin mine's."
+    )
+    sales_kg_per_month: scheduled(NonNegativeFloat) = Field(
+        0.0,
+        description=(
+            "Kg sold a month, spread evenly over the days of the month and sent down the "
+            "node's routes as its route choice splits them; a number or a schedule."
+        ),
+    )
+    sales: list[ReserveSale] = Field([], description="Dated one-off sales to named buyers.")
+
+
 class Processor(NodeBase):
     """A buyer or a refiner: a queue in front of ``servers`` parallel servers."""
 
@@ -358,7 +394,12 @@ class Processor(NodeBase):
             "their provenance. Unset: each lot is processed alone."
         ),
     )
-    initial_stock: list[StockLot] = Field([], description="Gold at the node when the run starts.")
+    initial_stock: list[StockLot] = Field(
+        [], description="Gold at the node when the run starts, queued to be processed."
+    )
+    reserve: Reserve | None = Field(
+        None, description="Gold held outside the queue that leaves only as it is sold."
+    )
 
 
 class Partner(NodeBase):

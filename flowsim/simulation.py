@@ -69,7 +69,12 @@ def simulate(
         np.random.SeedSequence(int(seed), spawn_key=(k,))
         for k in range(first_replication, first_replication + int(replications))
     ]
-    ledgers, receipts, melts, end_states, runs = [], [], [], [], []
+    ledgers, receipts, melts, end_states, runs, reserves = [], [], [], [], [], []
+    months = pd.date_range(
+        pd.Timestamp(scenario.calendar.start).to_period("M").to_timestamp(),
+        periods=len(network.month_start_days),
+        freq="MS",
+    )
     started = time.perf_counter()
     for k, stream in enumerate(streams):
         t0 = time.perf_counter()
@@ -86,6 +91,7 @@ def simulate(
                 }
             )
         )
+        reserves.append(_reserve_table(k, out.reserve_levels, months, network.node_ids))
         runs.append(
             {
                 "replication": k,
@@ -121,6 +127,7 @@ def simulate(
         nodes=network.node_table(),
         routes=network.route_table(),
         end_state=pd.concat(end_states, ignore_index=True),
+        reserves=pd.concat(reserves, ignore_index=True),
         runs=pd.DataFrame(runs),
         meta=meta,
     )
@@ -165,6 +172,23 @@ def _check_arguments(
                 raise TypeError(
                     f"overrides must be 'key.path=value' strings, not {type(item).__name__}"
                 )
+
+
+def _reserve_table(
+    k: int,
+    levels: tuple[tuple[int, int, float], ...],
+    months: pd.DatetimeIndex,
+    node_ids: tuple[str, ...],
+) -> pd.DataFrame:
+    """Each reserve's level at the end of each month of one replication."""
+    return pd.DataFrame(
+        {
+            "replication": np.full(len(levels), k, dtype=np.int64),
+            "month": pd.DatetimeIndex([months[m] for m, _, _ in levels], dtype="datetime64[ns]"),
+            "node": pd.Series([node_ids[n] for _, n, _ in levels], dtype=object),
+            "kg": np.asarray([kg for _, _, kg in levels], dtype=float),
+        }
+    )
 
 
 def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from flowsim.contract import MONTHLY_METRICS, SUMMARY_FORMAT_VERSION, SUMMARY_TOTALS
+from flowsim.contract import (
+    MONTHLY_METRICS,
+    RESERVE_METRIC,
+    SUMMARY_FORMAT_VERSION,
+    SUMMARY_TOTALS,
+)
 from flowsim.provenance import EXPOSURES
 from flowsim.stats import aggregate
 
@@ -93,7 +98,8 @@ def metrics(results: Results) -> pd.DataFrame:
     """Every figure of every replication as a long table: ``replication``, ``metric``
     (the key path in ``summary.json``, dotted, e.g. ``exports_kg_by_partner.turkey``)
     and ``value``; plus monthly exports as ``exports_kg_monthly.<partner>.<YYYY-MM>``
-    and ``exports_usd_monthly...``."""
+    and ``exports_usd_monthly...``, and each reserve's level at the end of each month as
+    ``reserve_kg_end_of_month.<node>.<YYYY-MM>``."""
     rows: list[tuple[int, str, float]] = []
     for k, figures in enumerate(figures_by_replication(results)):
         rows.extend((k, name, value) for name, value in _flatten(figures))
@@ -102,6 +108,16 @@ def metrics(results: Results) -> pd.DataFrame:
     for section, unit in zip(MONTHLY_METRICS, ("kg", "usd"), strict=True):
         names = section + "." + monthly["partner"].astype(str) + "." + months
         rows.extend(zip(monthly["replication"], names, monthly[unit].astype(float), strict=True))
+    reserves = results.reserves
+    if len(reserves):
+        names = (
+            RESERVE_METRIC
+            + "."
+            + reserves["node"].astype(str)
+            + "."
+            + reserves["month"].dt.strftime("%Y-%m")
+        )
+        rows.extend(zip(reserves["replication"], names, reserves["kg"].astype(float), strict=True))
     return pd.DataFrame(rows, columns=["replication", "metric", "value"])
 
 

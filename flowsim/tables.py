@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STOCK_SIGNS",
+    "empty_reserves",
     "exports_monthly",
     "exposure",
     "exposure_monthly",
@@ -135,6 +136,18 @@ def stocks_monthly(results: Results) -> pd.DataFrame:
     )
     table = flows.reindex(grid, fill_value=0.0).groupby(level=["replication", "node"]).cumsum()
     return _replication_int64(table.reset_index()[["replication", "month", "node", "kg"]])
+
+
+def empty_reserves() -> pd.DataFrame:
+    """The reserves table of a run without reserves."""
+    return pd.DataFrame(
+        {
+            "replication": pd.Series([], dtype=np.int64),
+            "month": pd.Series([], dtype="datetime64[ns]"),
+            "node": pd.Series([], dtype=object),
+            "kg": pd.Series([], dtype=float),
+        }
+    )
 
 
 def _replication_int64(table: pd.DataFrame) -> pd.DataFrame:

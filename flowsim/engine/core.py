@@ -24,6 +24,7 @@ import simpy
 
 from flowsim.choice import RouteChooser, StaticSplit, make_chooser
 from flowsim.engine.holding import Holding
+from flowsim.engine.reserves import Reserves
 from flowsim.engine.simpy_adapter import pending_timeout_values
 from flowsim.engine.state import MIN_CAPACITY_FACTOR, EngineOutput, Site, sampler
 from flowsim.ledger import (
@@ -59,7 +60,7 @@ FLUSH_DAYS = 7.0  # how often the tables move their buffered rows into columns
 CHOOSER_READS = frozenset({"route_weight", "price_factor", "route_seizure"})
 
 
-class Engine(Holding):
+class Engine(Holding, Reserves):
     """One replication of one scenario: what both modes share. A mode implements the
     methods under "what each mode does its own way"."""
 
@@ -95,6 +96,10 @@ class Engine(Holding):
         self.reopen_days = self.policy.reopen_days()
         self.next_lot = 0
         self.fuel_premium_usd = 0.0
+        # Each reserve's lot, by node (None once it is sold or seized whole), and its
+        # level at the end of each month.
+        self.reserves: dict[int, Lot | None] = {}
+        self.reserve_levels: list[tuple[int, int, float]] = []
 
         routes = network.route_ids
         self.route_transit = [sampler(d, transit_rng) for d in network.route_transit]
@@ -154,6 +159,8 @@ class Engine(Holding):
                 self._start_processor(i, processors[i])
                 for stock in processors[i].stock:
                     self._open_stock(i, stock)
+                if processors[i].reserve is not None:
+                    self._open_reserve(processors[i].reserve)
         if self.policy.events:
             self.env.process(self._raids())
         # The tables pack rows into a buffer; moving them into their columns once a
@@ -215,6 +222,7 @@ class Engine(Holding):
             in_transit_kg=sum(lot.mass for lot in self.in_transit()),
             fuel_premium_usd=self.fuel_premium_usd,
             lots=self.next_lot,
+            reserve_levels=(*self.reserve_levels, *self._reserve_levels_now()),
         )
         # The engine lives in reference cycles (its processes refer to it) that only the
         # cyclic collector frees, at a time of its choosing. Let go of the tables, so

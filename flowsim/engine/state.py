@@ -56,6 +56,8 @@ class EngineOutput:
     in_transit_kg: float
     fuel_premium_usd: float
     lots: int
+    # (month of the run from 0, node, kg) of each reserve at the end of each month.
+    reserve_levels: tuple[tuple[int, int, float], ...] = ()
 
 
 def sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:

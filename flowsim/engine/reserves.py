@@ -1,0 +1,101 @@
+"""Reserves: gold a node holds from the start, outside its queue, that leaves only as
+it is sold.
+
+The engine's side of a reserve (:class:`Reserves`, a base of
+:class:`~flowsim.engine.core.Engine`): the reserve is one lot at its node, recorded as
+opening stock; each sale splits a lot off it at the start of its day (after the day's
+change of rates) and sends it down the node's routes as its route choice splits them,
+or, for a dated sale, down the route to its named buyer. The level of every reserve is
+recorded at the end of each month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+import simpy
+
+from flowsim.ledger import OPENING, Ledger
+from flowsim.lots import Lot
+
+if TYPE_CHECKING:
+    from flowsim.engine.state import Site
+    from flowsim.network import Network, ReserveSpec
+
+__all__ = ["Reserves"]
+
+
+class Reserves:
+    """Opening, selling and recording the reserves of a run."""
+
+    network: Network
+    env: simpy.Environment
+    sites: list[Site]
+    ledger: Ledger
+    reserves: dict[int, Lot | None]  # by node; None once sold or seized whole
+    reserve_levels: list[tuple[int, int, float]]  # (month, node, kg) at each month's end
+    _sanctions: bool
+    _new_lot: Callable[[float, int, float, float], Lot]
+    _part_of: Callable[[Lot, float], Lot]
+    dispatch: Callable[[Lot, int], None]
+    _touch_on_leave: Callable[[Lot, int, float], None]
+    _route_takes: Callable[[int, Lot, float], bool]
+    _ship: Callable[[Lot, int, int, float], None]
+    _hold: Callable[..., None]
+
+    def _open_reserve(self, spec: ReserveSpec) -> None:
+        """Put a reserve at its node, outside the queue, and set its sales going: each
+        on the start of its day, after the day's change of rates."""
+        node = spec.node
+        lot = self._new_lot(spec.kg, spec.origin, spec.purity, 0.0)
+        self.ledger.add(0.0, OPENING, lot.id, node, -1, spec.kg)
+        self.sites[node].present[lot.id] = lot
+        self.reserves[node] = lot
+        timeout = self.env.timeout
+        if len(self.reserves) == 1:  # the first reserve: record the levels monthly,
+            # before any sale of the day that starts the next month
+            for month, day in enumerate(self.network.month_start_days[1:]):
+                timeout(day).callbacks.append(partial(self._record_reserve_levels, month))
+        for day, kg in enumerate(spec.daily_sale_kg):
+            if kg > 0.0:
+                timeout(float(day)).callbacks.append(partial(self._sell, node, kg, None))
+        for day, kg, route in spec.sales:
+            timeout(day).callbacks.append(partial(self._sell, node, kg, route))
+
+    def _sell(self, node: int, kg: float, route: int | None, event: simpy.Event) -> None:
+        """Sell ``kg`` of node's reserve (what is left, if less): down ``route`` to its
+        named buyer, or down the node's routes as its route choice splits them."""
+        lot = self.reserves[node]
+        if lot is None or lot.mass <= 0.0:
+            return
+        day = self.env.now
+        if kg >= lot.mass:  # the rest of the reserve goes as it is
+            part = lot
+            del self.sites[node].present[lot.id]
+            self.reserves[node] = None
+        else:
+            part = self._part_of(lot, kg)
+            lot.mass -= kg
+        if route is None:
+            self.dispatch(part, node)
+            return
+        if self._sanctions:
+            self._touch_on_leave(part, node, day)
+        if self._route_takes(route, part, day):
+            self._ship(part, node, route, day)
+        else:  # its buyer's route is closed or full: held, as any lot no route takes
+            self._hold(part, node, day)
+
+    def _reserve_levels_now(self) -> list[tuple[int, int, float]]:
+        month = len(self.network.month_start_days) - 1
+        return [
+            (month, node, lot.mass if lot is not None else 0.0)
+            for node, lot in self.reserves.items()
+        ]
+
+    def _record_reserve_levels(self, month: int, event: simpy.Event) -> None:
+        self.reserve_levels.extend(
+            (month, node, level) for _, node, level in self._reserve_levels_now()
+        )

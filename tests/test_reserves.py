@@ -1,0 +1,167 @@
+"""Reserves: gold held from the start that leaves only as it is sold, on a schedule or in
+dated sales, with exact expected flows on tiny networks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from networks import chain, node, route, rows, run
+
+import flowsim
+
+
+def _bank(days: int = 90, **reserve) -> dict:
+    """mine -> bank -> partner, and bank -> other, a route of weight 0 that takes gold
+    only when sent down it by name; the bank holds 1,000 kg of the mine's gold."""
+    data = chain(days)
+    data["nodes"]["buyer"]["reserve"] = {"kg": 1000.0, "origin": "mine", **reserve}
+    data["nodes"]["other"] = node("partner", jurisdiction="ARE")
+    data["routes"]["buyer_other"] = route("buyer", "other", weight=0.0)
+    return data
+
+
+def _levels(results: flowsim.Results) -> list[float]:
+    table = results.reserves
+    assert (table["node"] == "buyer").all()
+    return table.sort_values("month")["kg"].tolist()
+
+
+def _exported_to(results: flowsim.Results, partner: str) -> pd.DataFrame:
+    exported = rows(results, "exported")
+    return exported[exported["node"] == partner]
+
+
+@pytest.mark.parametrize("granularity", ["lot", "shipment"])
+def test_a_dated_sale_reaches_its_buyer_in_its_month_exactly(granularity):
+    data = _bank(sales=[{"date": "2018-02-10", "kg": 300.0, "to": "other"}])
+    data["simulation"] = {"granularity": granularity}
+    results = run(data)
+    to_other = _exported_to(results, "other")
+    assert to_other["kg"].sum() == pytest.approx(300.0, rel=1e-12)
+    assert to_other["day"].tolist() == [41.0]  # shipped on 10 February, a day's transit
+    monthly = results.exports_monthly
+    february = monthly[(monthly["partner"] == "other") & (monthly["month"] == "2018-02-01")]
+    assert february["kg"].sum() == pytest.approx(300.0, rel=1e-12)
+    assert _levels(results) == pytest.approx([1000.0, 700.0, 700.0])
+
+
+def test_scheduled_sales_spread_a_month_over_its_days():
+    data = _bank(sales_kg_per_month={"2018-01-01": 310.0, "2018-02-01": 0.0, "2018-03-01": 62.0})
+    results = run(data)
+    # January: 10 kg a day; February nothing; March 2 kg a day.
+    assert _levels(results) == pytest.approx([690.0, 690.0, 628.0])
+    shipped = rows(results, "shipped")
+    sold = shipped[(shipped["node"] == "buyer") & (shipped["day"] % 1 == 0)]
+    assert sold[sold["day"] < 31]["kg"].tolist() == pytest.approx([10.0] * 31)
+
+
+def test_a_reserve_sells_what_it_has_left_and_then_nothing():
+    data = _bank(
+        sales_kg_per_month=600.0,
+        sales=[{"date": "2018-01-15", "kg": 5000.0, "to": "other"}],
+    )
+    results = run(data)
+    assert _levels(results) == [0.0, 0.0, 0.0]
+    # Up to 15 January, 15 days of about 19.35 kg (on the 15th the day's scheduled sale
+    # goes first); the dated sale takes the rest.
+    sold_by_name = _exported_to(results, "other")["kg"].sum()
+    assert sold_by_name == pytest.approx(1000.0 - 15 * 600.0 / 31)
+    totals = results.summary()["totals_kg"]
+    assert totals["opening_stock"] == pytest.approx(1000.0)
+
+
+def test_gold_sold_after_a_designation_carries_it():
+    data = _bank(sales=[{"date": "2018-02-10", "kg": 300.0, "to": "other"}])
+    data["policies"] = {
+        "sanctions": {
+            "bank": {
+                "issuer": "USA",
+                "effective": "2018-02-01",
+                "target_entities": ["buyer operator"],
+                "compliance": {"other": 1.0},
+            }
+        }
+    }
+    results = run(data)
+    # The buyer it was sold to refuses every lot the designation touched, so its route
+    # does not take the sale: it is held, and goes to the partner that takes it.
+    assert _exported_to(results, "other").empty
+    receipts = results.receipts
+    at_partner = receipts[receipts["node"] == "partner"]
+    touched = at_partner[at_partner["touched_designated_entity"]]
+    assert touched["kg"].eq(300.0).sum() == 1  # the sale, as one lot
+    assert (at_partner[at_partner["day"] < 32]["touched_designated_entity"]).sum() == 0
+    assert _levels(results) == pytest.approx([1000.0, 700.0, 700.0])
+
+
+def test_a_reserve_round_trips_through_the_run_folder(tmp_path):
+    results = run(_bank(sales_kg_per_month=100.0))
+    folder = results.save(tmp_path / "run")
+    again = flowsim.Results.load(folder)
+    pd.testing.assert_frame_equal(again.reserves, results.reserves, check_dtype=False)
+    assert not results.reserves.empty
+
+
+def test_a_run_without_reserves_has_an_empty_table(tmp_path):
+    results = run(chain(10))
+    assert results.reserves.empty
+    assert list(results.reserves.columns) == ["replication", "month", "node", "kg"]
+    again = flowsim.Results.load(results.save(tmp_path / "run"))
+    assert again.reserves.empty
+
+
+@pytest.mark.parametrize(
+    ("reserve", "key", "words"),
+    [
+        ({"origin": "partner"}, "nodes.buyer.reserve.origin", "'partner' is not a mine"),
+        (
+            {"sales": [{"date": "2018-02-10", "kg": 1.0, "to": "mine"}]},
+            "nodes.buyer.reserve.sales[0].to",
+            "not a node that buyer has a route to",
+        ),
+        (
+            {"sales": [{"date": "2019-02-10", "kg": 1.0, "to": "other"}]},
+            "nodes.buyer.reserve.sales[0].date",
+            "outside the calendar",
+        ),
+        ({"kg": 0.0}, "nodes.buyer.reserve.kg", "greater than 0"),
+    ],
+)
+def test_a_wrong_reserve_is_named_by_its_key(reserve, key, words):
+    data = _bank()
+    data["nodes"]["buyer"]["reserve"].update(reserve)
+    with pytest.raises(flowsim.ScenarioError) as caught:
+        flowsim.scenario_from_dict(data)
+    found = [(i.path, i.message) for i in caught.value.issues]
+    assert any(path == key and words in message for path, message in found), found
+
+
+def test_a_node_fed_only_by_its_reserve_is_a_source_of_gold():
+    data = _bank(sales_kg_per_month=100.0)
+    data["nodes"]["bank"] = node("buyer", reserve={"kg": 50.0, "origin": "mine"})
+    data["nodes"]["bank"]["reserve"]["sales_kg_per_month"] = 100.0
+    data["routes"]["bank_other"] = route("bank", "other")
+    results = run(data)
+    assert _exported_to(results, "other")["kg"].sum() == pytest.approx(50.0)
+
+
+def test_a_reserve_level_is_a_metric_a_rule_can_check():
+    data = _bank(sales_kg_per_month=100.0)
+    data["expect"] = [
+        {
+            "name": "the reserve lasts",
+            "metric": "reserve_kg_end_of_month.buyer.2018-02",
+            "at_least": 799.0,
+            "at_most": 801.0,
+        }
+    ]
+    results = run(data)
+    metrics = results.metrics().set_index("metric")["value"]
+    assert metrics["reserve_kg_end_of_month.buyer.2018-01"] == pytest.approx(900.0)
+    scenario = flowsim.scenario_from_dict(data)
+    table = results.metrics().assign(scenario=scenario.name, point=0)
+    (verdict,) = flowsim.evaluate_expectations(scenario.expect, table)
+    assert verdict.passed, verdict
+    data["expect"][0]["metric"] = "reserve_kg_end_of_month.buyer"
+    with pytest.raises(flowsim.ScenarioError, match="one month's end"):
+        flowsim.scenario_from_dict(data)
