@@ -272,7 +272,8 @@ class LogitChoice:
         policy, price = self.policy, self._price
         if self.network.kinds[node] == PARTNER:
             refuse, discount = policy.refusal(node, taint, day) if taint else (0.0, 0.0)
-            value = price * self.price_factor[node] * (1.0 - discount) * (1.0 - refuse)
+            outlet = self.rates.outlet[node]  # below 1 past its appetite for the month
+            value = price * self.price_factor[node] * outlet * (1.0 - discount) * (1.0 - refuse)
         else:
             leaving = taint | policy.node_taint_now(node, day) if policy.has_sanctions else taint
             routes, nets = [], []

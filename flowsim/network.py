@@ -178,6 +178,10 @@ class Network:
     schedules: Mapping[str, Mapping[int, tuple[float, ...]]] = field(default_factory=dict)
     # The day each month of the calendar starts (the first may be before day 0).
     month_start_days: tuple[float, ...] = ()
+    # Partners' appetites: kg each month of the calendar (None: no limit), and the share
+    # of their price they pay beyond it.
+    appetite: tuple[tuple[float, ...] | None, ...] = ()
+    beyond_appetite: tuple[float, ...] = ()
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:
@@ -287,6 +291,10 @@ class Network:
             levers=compile_levers(scenario, index),
             schedules=_compile_schedules(scenario, nodes, routes),
             month_start_days=tuple(scenario.day_of(Date(y, m, 1)) for y, m in months),
+            appetite=tuple(_monthly_appetite(scenario, n, months) for n in nodes),
+            beyond_appetite=tuple(
+                n.beyond_appetite_price_factor if n.kind == "partner" else 0.0 for n in nodes
+            ),
         )
 
     def change_days(self) -> tuple[int, ...]:
@@ -409,3 +417,17 @@ def _compile_reserve(
         daily_sale_kg=tuple(daily),
         sales=tuple(sales),
     )
+
+
+def _monthly_appetite(
+    scenario: Scenario, node: Any, months: list[tuple[int, int]]
+) -> tuple[float, ...] | None:
+    """A partner's appetite in each month of the calendar: its value on the first of the
+    month (on the first day, for the month the calendar starts in)."""
+    appetite = getattr(node, "appetite_kg_per_month", None)
+    if appetite is None:
+        return None
+    start, days = scenario.calendar.start, scenario.days
+    daily = daily_values(appetite, start, days) or (appetite,) * days
+    first_days = [max(0, (Date(y, m, 1) - start).days) for y, m in months]
+    return tuple(daily[min(d, days - 1)] for d in first_days)

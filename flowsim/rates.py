@@ -37,6 +37,9 @@ class Rates:
         self.price_factor = list(network.price_factor)
         self.route_seizure = list(network.route_seizure)
         self.route_weight = list(network.route_weight)
+        # The share of its price a partner pays for the next kg: below 1 once its
+        # appetite for the month is used up (flowsim.engine.outlets).
+        self.outlet = [1.0] * nodes
         self.tables = network.schedules
         self.change_days = network.change_days()
 

@@ -407,6 +407,21 @@ class Partner(NodeBase):
     price_factor: scheduled(PositiveFloat) = Field(
         1.0, description="Share of the world price of fine gold that the partner pays."
     )
+    appetite_kg_per_month: scheduled(PositiveFloat) | None = Field(
+        None,
+        description=(
+            "Most kg a calendar month that the partner takes at its price, counted as gold "
+            "is sent to it (a number, or a schedule read on the first of each month); "
+            "unset: no limit."
+        ),
+    )
+    beyond_appetite_price_factor: Annotated[float, Field(ge=0, lt=1, strict=True)] = Field(
+        0.0,
+        description=(
+            "Share of its price that the partner pays for gold beyond its appetite; 0: it "
+            "takes none until the next month, so the gold goes elsewhere or waits."
+        ),
+    )
 
 
 Node = Annotated[Union[Mine, Processor, Partner], Field(discriminator="kind")]

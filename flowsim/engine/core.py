@@ -24,6 +24,7 @@ import simpy
 
 from flowsim.choice import RouteChooser, StaticSplit, make_chooser
 from flowsim.engine.holding import Holding
+from flowsim.engine.outlets import Outlets
 from flowsim.engine.reserves import Reserves
 from flowsim.engine.simpy_adapter import pending_timeout_values
 from flowsim.engine.state import MIN_CAPACITY_FACTOR, EngineOutput, Site, sampler
@@ -105,6 +106,13 @@ class Engine(Holding, Reserves):
         self.route_transit = [sampler(d, transit_rng) for d in network.route_transit]
         self.service_rng = transit_rng
         self.route_capacity = list(network.route_capacity)
+        self.outlets = Outlets(network, self.rates, self.env)
+        self._into_outlet = [self.outlets.limits(t) for t in network.route_target]
+        # Routes whose use is counted: against their capacity, or their partner's appetite.
+        self._counted = [
+            c is not None or into
+            for c, into in zip(self.route_capacity, self._into_outlet, strict=True)
+        ]
         self.route_day = [-1] * len(routes)
         self.route_used = [0.0] * len(routes)
         self.price_factor = self.rates.price_factor
@@ -145,8 +153,7 @@ class Engine(Holding, Reserves):
         # chooser with all its routes, unfiltered.
         can_close = self.policy.closes_routes
         self._filter = [
-            can_close or any(self.route_capacity[r] is not None for r in routes)
-            for routes in network.out_routes
+            can_close or any(self._counted[r] for r in routes) for routes in network.out_routes
         ]
 
         self._prepare()
@@ -337,10 +344,22 @@ class Engine(Holding, Reserves):
 
     def _ship(self, lot: Lot, i: int, r: int, day: float) -> None:
         """Send ``lot`` from node ``i`` down route ``r``."""
-        if self.route_capacity[r] is not None:
-            self._use_capacity(r, lot.mass, day)
+        if self._counted[r]:
+            self._count(r, lot, day)
         self._record(day, self._shipped_code[r], lot.id, lot.mass)
         self.env.timeout(self.route_transit[r](), lot).callbacks.append(self._arrive_on[r])
+
+    def _count(self, r: int, lot: Lot, day: float) -> None:
+        """Count ``lot``, sent down route ``r``, against the route's capacity and its
+        partner's appetite."""
+        if self.route_capacity[r] is not None:
+            self._use_capacity(r, lot.mass, day)
+        if self._into_outlet[r]:
+            self.outlets.order(self._target[r], lot)
+
+    def _outlet_takes(self, r: int, lot: Lot) -> bool:
+        """Whether the partner at the end of route ``r`` has appetite for ``lot`` now."""
+        return not self._into_outlet[r] or self.outlets.takes(self._target[r], lot.mass)
 
     def _part_of(self, lot: Lot, mass: float) -> Lot:
         """A new lot of ``mass`` split off ``lot``, with its provenance."""
@@ -380,6 +399,7 @@ class Engine(Holding, Reserves):
             self._deliver(lot, target, r, day)
             return
         discount = 0.0
+        share = self.outlets.price_share(lot) if self._into_outlet[r] else 1.0
         if lot.taint:
             refuse, discount = self.policy.refusal(target, lot.taint, day)
             if refuse > 0.0 and (refuse >= 1.0 or self._uniform() < refuse):
@@ -393,6 +413,7 @@ class Engine(Holding, Reserves):
             * lot.purity
             * self._price_on[int(day)]
             * self.price_factor[target]
+            * share
             * (1.0 - discount)
         )
         self._record_valued(day, self._exported_code[r], lot.id, lot.mass, usd)

@@ -52,6 +52,7 @@ class LotEngine(Engine):
             and not self._seizure_varies[r]
             and not self._learns
             and not self._sanctions
+            and not self._into_outlet[r]
             and kinds[self._target[r]] == PARTNER
             for r in range(len(transits))
         ]
@@ -68,7 +69,7 @@ class LotEngine(Engine):
                 arrivals.append(self._arrive_on[r])
         self._plans = [
             (
-                self.route_capacity[r] is not None,
+                self._counted[r],
                 self._shipped_code[r],
                 self.route_transit[r],
                 arrivals[r],
@@ -105,7 +106,7 @@ class LotEngine(Engine):
         r = candidates[0] if len(candidates) == 1 else self._choose(i, lot, candidates, day)
         limited, code, transit, arrive = self._plans[r]  # the core's _ship, inline
         if limited:
-            self._use_capacity(r, lot.mass, day)
+            self._count(r, lot, day)
         self._record(day, code, lot.id, lot.mass)
         self._timeout(transit(), lot).callbacks.append(arrive)
 
@@ -127,7 +128,7 @@ class LotEngine(Engine):
             and self.route_used[r] + lot.mass > capacity
         ):
             return False
-        return self._route_open(r, lot, day)
+        return self._outlet_takes(r, lot) and self._route_open(r, lot, day)
 
     def in_transit(self) -> list[Lot]:
         """The lots on a route now. Services are timeouts that carry their lot too, and

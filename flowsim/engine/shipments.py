@@ -56,8 +56,7 @@ class ShipmentEngine(Engine):
 
     def _route_takes(self, r: int, lot: Lot, day: float) -> bool:
         """Whether route ``r`` has room left and leads where ``lot`` is taken."""
-        capacity = self.route_capacity[r]
-        if capacity is not None and self._room(r, day) <= 0.0:
+        if self._counted[r] and self._room(r, day) <= 0.0:
             return False
         return self._route_open(r, lot, day)
 
@@ -162,7 +161,7 @@ class ShipmentEngine(Engine):
         chooser gives them (per-lot mode sends that share of the lots there), each
         part limited by its route's room; what does not fit is held for a retry."""
         if len(candidates) == 1:
-            if self.route_capacity[candidates[0]] is None:  # the common case: all of it, one way
+            if not self._counted[candidates[0]]:  # the common case: all of it, one way
                 self._ship(lot, i, candidates[0], day)
                 return
             parts = [(candidates[0], 1.0)]
@@ -199,7 +198,13 @@ class ShipmentEngine(Engine):
             self._hold(lot, i, day, for_room=True)
 
     def _room(self, r: int, day: float) -> float:
-        """Shipment mode: kg route ``r`` can take now (infinite without a capacity)."""
+        """Shipment mode: kg route ``r`` can take now, by its capacity and its partner's
+        appetite (infinite without either)."""
+        if self._into_outlet[r]:
+            return min(self._route_room(r, day), self.outlets.room(self._target[r]))
+        return self._route_room(r, day)
+
+    def _route_room(self, r: int, day: float) -> float:
         capacity = self.route_capacity[r]
         if capacity is None:
             return math.inf
