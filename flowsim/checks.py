@@ -23,6 +23,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
         return findings
     findings += _check_prices(scenario)
     findings += check_schedules(scenario)
+    findings += _check_economics(scenario)
     graph = list(_check_routes(scenario))
     findings += graph
     if not graph:
@@ -62,6 +63,26 @@ def _check_prices(s: Scenario) -> Iterator[Finding]:
     for key in prices:
         if isinstance(key, str) and key[:7] not in {f"{y}-{m:02d}" for y, m in months}:
             yield (("prices", "usd_per_oz", key), f"{key} is outside the calendar")
+
+
+def _check_economics(s: Scenario) -> Iterator[Finding]:
+    fuel_price = s.prices.fuel_usd_per_gal
+    for node_id, node in s.nodes.items():
+        elastic = isinstance(node, Mine) and node.supply_elasticity > 0
+        if elastic and node.fuel_gal_per_kg > 0 and fuel_price is None:
+            yield (
+                ("nodes", node_id, "supply_elasticity"),
+                "an output that answers the margin needs the price of the fuel it burns: "
+                "set prices.fuel_usd_per_gal",
+            )
+    if fuel_price is None:
+        return
+    for name, rule in s.policies.fuel_restrictions.items():
+        if "fuel_price_usd_per_gal" in rule.model_fields_set:
+            yield (
+                ("policies", "fuel_restrictions", name, "fuel_price_usd_per_gal"),
+                "the pump price is prices.fuel_usd_per_gal: give it once, and delete this key",
+            )
 
 
 def _check_routes(s: Scenario) -> Iterator[Finding]:

@@ -204,6 +204,8 @@ class LogitChoice:
         self.weights = rates.route_weight
         self.cost = list(network.route_cost)
         self.price_factor = rates.price_factor
+        margins = network.economics.margin if network.economics else (0.0,) * len(network.kinds)
+        self.keep = [1.0 - m for m in margins]
         self.target = network.route_target
         self.risk = PerceivedRisk(
             list(network.route_seizure), network.risk_learning_rate, network.risk_memory_days
@@ -239,6 +241,13 @@ class LogitChoice:
             if u < 0.0:
                 return r
         return candidates[-1]
+
+    def node_value(self, node: int, taint: int, day: float) -> float:
+        """What a kg with this taint is worth on arriving at ``node`` today, valued afresh
+        (for prices and margins, flowsim.economics)."""
+        self._values.clear()
+        self._price = self.network.price_usd_per_kg(day)
+        return self._value(node, taint, day)
 
     def _route_probabilities(self, lot: Lot, candidates: Sequence[int], day: float) -> list[float]:
         self._values.clear()
@@ -286,5 +295,6 @@ class LogitChoice:
             if routes:
                 probabilities = self._probabilities(routes, nets, price)
                 value = sum(p * n for p, n in zip(probabilities, nets, strict=True))
+                value *= self.keep[node]  # what the node pays: less the margin it keeps
         self._values[key] = value
         return value

@@ -35,6 +35,7 @@ __all__ = [
     "PARTNER",
     "REFINER",
     "Duration",
+    "EconomicsSpec",
     "MineSpec",
     "Network",
     "ProcessorSpec",
@@ -106,6 +107,18 @@ class StockSpec:
     kg: float
     lot_kg: float
     purity: float
+
+
+@dataclass(frozen=True)
+class EconomicsSpec:
+    """What prices and margins read, by node index (0 where a kind has none)."""
+
+    margin: tuple[float, ...]  # the share a buyer or refiner keeps
+    elasticity: tuple[float, ...]  # a mine's supply elasticity
+    fuel_gal_per_kg: tuple[float, ...]
+    purity: tuple[float, ...]  # a mine's doré
+    other_cost: tuple[tuple[float, ...] | float, ...]  # a mine's, USD/kg: by day, or one value
+    fuel_usd_per_gal: tuple[float, ...] | None  # the pump price by day; None: not given
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,7 @@ class Network:
     # of their price they pay beyond it.
     appetite: tuple[tuple[float, ...] | None, ...] = ()
     beyond_appetite: tuple[float, ...] = ()
+    economics: EconomicsSpec | None = None
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:
@@ -295,6 +309,7 @@ class Network:
             beyond_appetite=tuple(
                 n.beyond_appetite_price_factor if n.kind == "partner" else 0.0 for n in nodes
             ),
+            economics=_compile_economics(scenario, nodes),
         )
 
     def change_days(self) -> tuple[int, ...]:
@@ -431,3 +446,27 @@ def _monthly_appetite(
     daily = daily_values(appetite, start, days) or (appetite,) * days
     first_days = [max(0, (Date(y, m, 1) - start).days) for y, m in months]
     return tuple(daily[min(d, days - 1)] for d in first_days)
+
+
+def _compile_economics(scenario: Scenario, nodes: list[Any]) -> EconomicsSpec:
+    start, days = scenario.calendar.start, scenario.days
+    dore = scenario.prices.dore_purity
+    mine = [n.kind == "mine" for n in nodes]
+    pump = scenario.prices.fuel_usd_per_gal
+    return EconomicsSpec(
+        margin=tuple(getattr(n, "margin", 0.0) for n in nodes),
+        elasticity=tuple(
+            n.supply_elasticity if m else 0.0 for n, m in zip(nodes, mine, strict=True)
+        ),
+        fuel_gal_per_kg=tuple(
+            n.fuel_gal_per_kg if m else 0.0 for n, m in zip(nodes, mine, strict=True)
+        ),
+        purity=tuple((n.purity or dore) if m else 0.0 for n, m in zip(nodes, mine, strict=True)),
+        other_cost=tuple(
+            (daily_values(n.cost_usd_per_kg, start, days) or n.cost_usd_per_kg) if m else 0.0
+            for n, m in zip(nodes, mine, strict=True)
+        ),
+        fuel_usd_per_gal=(
+            None if pump is None else (daily_values(pump, start, days) or (pump,) * days)
+        ),
+    )

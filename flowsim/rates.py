@@ -40,6 +40,9 @@ class Rates:
         # The share of its price a partner pays for the next kg: below 1 once its
         # appetite for the month is used up (flowsim.engine.outlets).
         self.outlet = [1.0] * nodes
+        # What a mine's margin makes of its output (flowsim.economics): kg_per_day holds
+        # the output with it; shipment mode's mean of a schedule is multiplied by it.
+        self.output_factor = [1.0] * nodes
         self.tables = network.schedules
         self.change_days = network.change_days()
 

@@ -50,6 +50,7 @@ class Results:
         runs: pd.DataFrame,
         meta: RunMeta | Mapping[str, Any],
         reserves: pd.DataFrame | None = None,
+        prices_monthly: pd.DataFrame | None = None,
     ):
         self.ledger = ledger
         self.receipts = receipts
@@ -61,6 +62,10 @@ class Results:
         self.runs = runs
         # Each reserve's level at the end of each month (docs/summary.md).
         self.reserves = reserves if reserves is not None else _tables.empty_reserves()
+        # Each node's price and margin for a kg on the first of each month.
+        self.prices_monthly = (
+            prices_monthly if prices_monthly is not None else _tables.empty_prices()
+        )
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 
     def __repr__(self) -> str:

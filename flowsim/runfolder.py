@@ -107,6 +107,14 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     "categories": {"category": "int", "jurisdiction": "text", "legal_status": "text"},
     "end_state": {"replication": "int", "node": "text", "kg": "float"},
     "reserves": {"replication": "int", "month": "date", "node": "text", "kg": "float"},
+    "prices_monthly": {
+        "replication": "int",
+        "month": "date",
+        "node": "text",
+        "usd_per_kg": "float",
+        "margin_usd_per_kg": "float",
+        "output_factor": "float",
+    },
     "runs": {
         "replication": "int",
         "lots": "int",
@@ -117,7 +125,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     },
 }
 # Base tables that folders written before them lack, read as empty.
-OPTIONAL_TABLES = frozenset({"reserves"})
+OPTIONAL_TABLES = frozenset({"reserves", "prices_monthly"})
 DERIVED_TABLES = (
     "exports_monthly",
     "exposure_monthly",
@@ -246,7 +254,7 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         raise fail(
             "runs", f"not one row for each of the {replications} replications {MANIFEST} gives"
         )
-    for name in ("ledger", "receipts", "melts", "end_state", "reserves"):
+    for name in ("ledger", "receipts", "melts", "end_state", "reserves", "prices_monthly"):
         if name not in tables:
             continue
         column = tables[name]["replication"]
@@ -275,6 +283,7 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         ("melts", "node", known),
         ("end_state", "node", known),
         ("reserves", "node", known),
+        ("prices_monthly", "node", known),
     )
     for name, column, allowed in checks:
         if name not in tables:

@@ -190,6 +190,13 @@ class Prices(Frozen):
         0.9,
         description="Fine-gold share of unrefined gold (doré) when a mine does not state its own.",
     )
+    fuel_usd_per_gal: scheduled(PositiveFloat) | None = Field(
+        None,
+        description=(
+            "Pump price of the fuel mines burn, USD per gallon (a number or a schedule): "
+            "their fuel cost in margins, and the price fuel restrictions' premium is on."
+        ),
+    )
 
 
 # Keys that earlier versions read, and why they are gone: named in the error instead of
@@ -314,6 +321,21 @@ class Mine(NodeBase):
     displacement_delay_days: NonNegativeFloat = Field(
         30.0, description="Days miners take to start producing at the new sites."
     )
+    cost_usd_per_kg: scheduled(NonNegativeFloat) = Field(
+        0.0,
+        description=(
+            "Costs per kg of doré besides fuel (labour, mercury, protection paid to armed "
+            "groups), USD; a number or a schedule."
+        ),
+    )
+    supply_elasticity: Annotated[float, Field(ge=0, le=10, strict=True)] = Field(
+        0.0,
+        description=(
+            "How output answers the margin: production x (margin / first-day margin) ^ "
+            "elasticity, the margin being the price received less fuel and other costs. "
+            "0: output ignores prices."
+        ),
+    )
 
 
 class StockLot(Frozen):
@@ -396,6 +418,13 @@ class Processor(NodeBase):
     )
     initial_stock: list[StockLot] = Field(
         [], description="Gold at the node when the run starts, queued to be processed."
+    )
+    margin: Annotated[float, Field(ge=0, lt=1, strict=True)] = Field(
+        0.0,
+        description=(
+            "Share of what a kg is worth downstream that the node keeps: it pays its "
+            "sellers the rest."
+        ),
     )
     reserve: Reserve | None = Field(
         None, description="Gold held outside the queue that leaves only as it is sold."
@@ -567,7 +596,11 @@ class FuelRestriction(PolicyBase):
         0.35, description="Black-market price premium over the pump price (0.35 = 35% dearer)."
     )
     fuel_price_usd_per_gal: PositiveFloat = Field(
-        3.65, description="Pump price of fuel, USD per gallon, for the black-market premium."
+        3.65,
+        description=(
+            "Pump price of fuel, USD per gallon, for the black-market premium, where "
+            "prices.fuel_usd_per_gal does not give it."
+        ),
     )
 
 

@@ -69,7 +69,7 @@ def simulate(
         np.random.SeedSequence(int(seed), spawn_key=(k,))
         for k in range(first_replication, first_replication + int(replications))
     ]
-    ledgers, receipts, melts, end_states, runs, reserves = [], [], [], [], [], []
+    ledgers, receipts, melts, end_states, runs, reserves, prices = [], [], [], [], [], [], []
     months = pd.date_range(
         pd.Timestamp(scenario.calendar.start).to_period("M").to_timestamp(),
         periods=len(network.month_start_days),
@@ -92,6 +92,7 @@ def simulate(
             )
         )
         reserves.append(_reserve_table(k, out.reserve_levels, months, network.node_ids))
+        prices.append(_price_table(k, out.prices, months, network.node_ids))
         runs.append(
             {
                 "replication": k,
@@ -128,6 +129,7 @@ def simulate(
         routes=network.route_table(),
         end_state=pd.concat(end_states, ignore_index=True),
         reserves=pd.concat(reserves, ignore_index=True),
+        prices_monthly=pd.concat(prices, ignore_index=True),
         runs=pd.DataFrame(runs),
         meta=meta,
     )
@@ -187,6 +189,26 @@ def _reserve_table(
             "month": pd.DatetimeIndex([months[m] for m, _, _ in levels], dtype="datetime64[ns]"),
             "node": pd.Series([node_ids[n] for _, n, _ in levels], dtype=object),
             "kg": np.asarray([kg for _, _, kg in levels], dtype=float),
+        }
+    )
+
+
+def _price_table(
+    k: int,
+    records: tuple[tuple[int, int, float, float, float], ...],
+    months: pd.DatetimeIndex,
+    node_ids: tuple[str, ...],
+) -> pd.DataFrame:
+    """Each node's price and margin for a kg on the first of each month."""
+    month, node, usd, margin, factor = zip(*records, strict=True) if records else ((),) * 5
+    return pd.DataFrame(
+        {
+            "replication": np.full(len(records), k, dtype=np.int64),
+            "month": pd.DatetimeIndex([months[m] for m in month], dtype="datetime64[ns]"),
+            "node": pd.Series([node_ids[n] for n in node], dtype=object),
+            "usd_per_kg": np.asarray(usd, dtype=float),
+            "margin_usd_per_kg": np.asarray(margin, dtype=float),
+            "output_factor": np.asarray(factor, dtype=float),
         }
     )
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STOCK_SIGNS",
+    "empty_prices",
     "empty_reserves",
     "exports_monthly",
     "exposure",
@@ -146,6 +147,20 @@ def empty_reserves() -> pd.DataFrame:
             "month": pd.Series([], dtype="datetime64[ns]"),
             "node": pd.Series([], dtype=object),
             "kg": pd.Series([], dtype=float),
+        }
+    )
+
+
+def empty_prices() -> pd.DataFrame:
+    """The prices table of a run folder written before it existed."""
+    return pd.DataFrame(
+        {
+            "replication": pd.Series([], dtype=np.int64),
+            "month": pd.Series([], dtype="datetime64[ns]"),
+            "node": pd.Series([], dtype=object),
+            "usd_per_kg": pd.Series([], dtype=float),
+            "margin_usd_per_kg": pd.Series([], dtype=float),
+            "output_factor": pd.Series([], dtype=float),
         }
     )
 

@@ -23,6 +23,7 @@ import numpy as np
 import simpy
 
 from flowsim.choice import RouteChooser, StaticSplit, make_chooser
+from flowsim.economics import Economics
 from flowsim.engine.holding import Holding
 from flowsim.engine.outlets import Outlets
 from flowsim.engine.reserves import Reserves
@@ -87,8 +88,11 @@ class Engine(Holding, Reserves):
         # these timeouts are made before any other, so they come first among their day's.
         for day in self.rates.change_days:
             self.env.timeout(day).callbacks.append(self._rates_change)
+        # A month opens each partner's appetite again before prices are read that day.
+        self.outlets = Outlets(network, self.rates, self.env)
         self.policy = Levers(network, policy_rng, self.rates)
         self.chooser = chooser or make_chooser(network, self.policy, choice_rng, self.rates)
+        self.economics = Economics(network, self.rates, self.policy, self.chooser, self.env)
         self.category_of = network.category_of
         self.category_jurisdiction = [c[0] for c in network.categories]
         self.horizon = float(network.days)
@@ -106,7 +110,6 @@ class Engine(Holding, Reserves):
         self.route_transit = [sampler(d, transit_rng) for d in network.route_transit]
         self.service_rng = transit_rng
         self.route_capacity = list(network.route_capacity)
-        self.outlets = Outlets(network, self.rates, self.env)
         self._into_outlet = [self.outlets.limits(t) for t in network.route_target]
         # Routes whose use is counted: against their capacity, or their partner's appetite.
         self._counted = [
@@ -230,6 +233,7 @@ class Engine(Holding, Reserves):
             fuel_premium_usd=self.fuel_premium_usd,
             lots=self.next_lot,
             reserve_levels=(*self.reserve_levels, *self._reserve_levels_now()),
+            prices=tuple(self.economics.records),
         )
         # The engine lives in reference cycles (its processes refer to it) that only the
         # cyclic collector frees, at a time of its choosing. Let go of the tables, so

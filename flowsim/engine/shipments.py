@@ -91,7 +91,10 @@ class ShipmentEngine(Engine):
             if drawn and lots < 1e12:  # beyond, the count's noise is below a millionth
                 lots = rng.poisson(lots)
             # A scheduled output: its mean over the period the collection holds.
-            rate = rates.mean("kg_per_day", i, day, days) if scheduled else rates.kg_per_day[i]
+            if scheduled:
+                rate = rates.mean("kg_per_day", i, day, days) * rates.output_factor[i]
+            else:
+                rate = rates.kg_per_day[i]
             per_day = policy.production_kg_per_day(i, rate, day)
             if shape and lots > 0:
                 lots = rng.gamma(lots * shape, 1.0 / shape)

@@ -58,6 +58,8 @@ class EngineOutput:
     lots: int
     # (month of the run from 0, node, kg) of each reserve at the end of each month.
     reserve_levels: tuple[tuple[int, int, float], ...] = ()
+    # (month, node, USD a kg, margin USD a kg, output factor) on the first of each month.
+    prices: tuple[tuple[int, int, float, float, float], ...] = ()
 
 
 def sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowsim.findings import Finding, check_known, check_window
 from flowsim.levers.base import Lever as BaseLever
+from flowsim.schedules import daily_values
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,16 +37,22 @@ class FuelTables:
 def compile(scenario: Scenario, index: Mapping[str, int]) -> FuelTables:
     s = scenario
     cuts: list[list[tuple[float, float, float, float]]] = [[] for _ in s.nodes]
+    pump = s.prices.fuel_usd_per_gal
+    pump_daily = daily_values(pump, s.calendar.start, s.days) if pump is not None else None
     for rule in s.policies.fuel_restrictions.values():
         if not rule.enabled:
             continue
         start, end = s.day_of(rule.start), s.day_of(rule.end) + 1
+        # The pump price is the scenario's, on the day the cut starts, where it gives one.
+        price = rule.fuel_price_usd_per_gal
+        if pump is not None:
+            price = pump_daily[int(start)] if pump_daily is not None else pump
         for i, node in enumerate(s.nodes.values()):
             if node.kind != "mine" or (node.fuel_region or node.region) != rule.region:
                 continue
             lost = node.fuel_dependence * rule.supply_cut * (1 - rule.black_market_share)
             black_gal_per_kg = node.fuel_gal_per_kg * rule.supply_cut * rule.black_market_share
-            premium = black_gal_per_kg * rule.fuel_price_usd_per_gal * rule.black_market_premium
+            premium = black_gal_per_kg * price * rule.black_market_premium
             cuts[i].append((start, end, lost, premium))
     return FuelTables(tuple(tuple(c) for c in cuts))
 

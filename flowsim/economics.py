@@ -1,0 +1,168 @@
+"""Prices, margins and output: what gold is worth at each node, what a mine earns on a
+kg, and how much it produces in answer.
+
+A kg of fine gold arriving at a partner is worth the partner's price now: the world
+price times its price factor, times the share of its price it pays past its appetite,
+less the discount on gold that touched a designated entity, times the chance it is not
+refused. At a buyer or a refiner it is worth what the node pays for it: the share it
+does not keep (``1 - margin``) of what it expects for the kg downstream, route by route,
+each route's value at its end times the chance of getting through less its cost, the
+routes weighted as the node's route choice splits its gold. A sanctions discount or a
+lost outlet therefore lowers the prices paid all the way up.
+
+A mine receives its doré's purity times what its gold is worth leaving it, and its
+margin is that less its costs per kg: fuel at the pump price, the black-market premium
+while fuel is cut, and its other costs. A mine with ``supply_elasticity = ε > 0``
+produces its scheduled output times ``(margin / first-day margin) ^ ε``, revalued at the
+start of each day. :class:`Economics` does this for one replication and records each
+node's price and margin on the first of each month (docs/behaviour.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+import simpy
+
+from flowsim.errors import FlowsimError
+from flowsim.network import MINE, PARTNER, Network
+
+if TYPE_CHECKING:
+    from flowsim.choice import RouteChooser
+    from flowsim.levers import Levers
+    from flowsim.rates import Rates
+
+__all__ = ["Economics", "PriceRecord"]
+
+# (month of the run from 0, node, USD a kg, margin USD a kg, output factor)
+PriceRecord = tuple[int, int, float, float, float]
+
+
+class Economics:
+    """Prices and margins in one replication, and the output they call for."""
+
+    def __init__(
+        self,
+        network: Network,
+        rates: Rates,
+        policy: Levers,
+        chooser: RouteChooser,
+        env: simpy.Environment,
+    ):
+        self.network, self.rates, self.policy, self.env = network, rates, policy, env
+        self.spec = spec = network.economics
+        value_at = getattr(chooser, "node_value", None)
+        self.value_at: Callable[[int, int, float], float] = value_at or self._static_value
+        self.records: list[PriceRecord] = []
+        kinds = network.kinds
+        self.elastic = [m.node for m in network.mines if spec and spec.elasticity[m.node] > 0]
+        scheduled = network.schedules.get("kg_per_day", {})
+        self.base = {
+            m.node: scheduled.get(m.node) or (m.kg_per_day,) * network.days for m in network.mines
+        }
+        self.first_margin: dict[int, float] = {}
+        for i in self.elastic:
+            margin = self.mine_margin(i, 0.0)
+            if margin <= 0.0:
+                price = self.mine_price(i, 0.0)
+                raise FlowsimError(
+                    f"nodes.{network.node_ids[i]}: its margin on the first day is "
+                    f"{margin:,.0f} USD a kg (it receives {price:,.0f} and spends "
+                    f"{price - margin:,.0f}): with supply_elasticity above 0 its output is "
+                    "relative to that margin, so it must be above 0; lower its costs, or set "
+                    "supply_elasticity = 0"
+                )
+            self.first_margin[i] = margin
+        self._kinds = kinds
+        timeout = env.timeout
+        if self.elastic:
+            for day in range(1, network.days):
+                timeout(float(day)).callbacks.append(self._revalue)
+        for month, day in enumerate(network.month_start_days):
+            timeout(max(day, 0.0)).callbacks.append(partial(self._record, month))
+
+    # --- values --------------------------------------------------------------------
+
+    def mine_price(self, i: int, day: float) -> float:
+        """USD a mine receives for a kg of its doré on ``day``."""
+        return self.spec.purity[i] * self.value_at(i, 0, day)
+
+    def mine_cost(self, i: int, day: float) -> float:
+        """USD a mine spends to produce a kg of doré on ``day``."""
+        spec, d = self.spec, int(day)
+        other = spec.other_cost[i]
+        cost = other[min(d, len(other) - 1)] if isinstance(other, tuple) else other
+        pump = spec.fuel_usd_per_gal
+        if pump is not None:
+            cost += spec.fuel_gal_per_kg[i] * pump[min(d, len(pump) - 1)]
+        if self.policy.cuts_fuel(i):
+            cost += self.policy.fuel_premium_usd(i, day, 1.0)
+        return cost
+
+    def mine_margin(self, i: int, day: float) -> float:
+        return self.mine_price(i, day) - self.mine_cost(i, day)
+
+    def _static_value(self, node: int, taint: int, day: float) -> float:
+        """What a kg with this taint is worth on arriving at ``node``, its gold split over
+        the routes by their weights, as the static split sends it."""
+        return self._value(node, taint, day, self.network.price_usd_per_kg(day), {})
+
+    def _value(self, node: int, taint: int, day: float, price: float, memo: dict) -> float:
+        key = (node, taint)
+        if key in memo:
+            return memo[key]
+        network, policy, rates = self.network, self.policy, self.rates
+        if network.kinds[node] == PARTNER:
+            refuse, discount = policy.refusal(node, taint, day) if taint else (0.0, 0.0)
+            value = price * rates.price_factor[node] * rates.outlet[node]
+            value *= (1.0 - discount) * (1.0 - refuse)
+        else:
+            leaving = taint | policy.node_taint_now(node, day) if policy.has_sanctions else taint
+            nets, weights = [], []
+            for r in network.out_routes[node]:
+                ahead = self._value(network.route_target[r], leaving, day, price, memo)
+                if ahead > 0.0:
+                    risk = policy.seizure_probability(r, day)
+                    nets.append(ahead * (1.0 - risk) - network.route_cost[r])
+                    weights.append(rates.route_weight[r])
+            if not any(w > 0.0 for w in weights):  # fallbacks only: split evenly
+                weights = [1.0] * len(weights)
+            total = sum(weights)
+            value = sum(w * n for w, n in zip(weights, nets, strict=True)) / total if total else 0.0
+            value *= 1.0 - self.spec.margin[node]
+        memo[key] = value
+        return value
+
+    # --- in the run ----------------------------------------------------------------
+
+    def _revalue(self, event: simpy.Event) -> None:
+        """The start of a day: each elastic mine's output for its margin today."""
+        day = event.env.now
+        d = int(day)
+        rates = self.rates
+        for i in self.elastic:
+            factor = self.output_factor(i, day)
+            rates.output_factor[i] = factor
+            rates.kg_per_day[i] = self.base[i][min(d, len(self.base[i]) - 1)] * factor
+
+    def output_factor(self, i: int, day: float) -> float:
+        margin = max(self.mine_margin(i, day), 0.0)
+        return (margin / self.first_margin[i]) ** self.spec.elasticity[i]
+
+    def _record(self, month: int, event: simpy.Event) -> None:
+        """The first of a month: each node's price for a kg, and its margin on it."""
+        day = event.env.now
+        rates = self.rates
+        for i, kind in enumerate(self._kinds):
+            if kind == MINE:
+                price = self.mine_price(i, day)
+                margin = price - self.mine_cost(i, day)
+                factor = rates.output_factor[i]
+            else:
+                price = self.value_at(i, 0, day)
+                kept = self.spec.margin[i] if kind != PARTNER else 0.0
+                margin = price * kept / (1.0 - kept)
+                factor = float("nan")
+            self.records.append((month, i, price, margin, factor))
