@@ -131,6 +131,7 @@ class ReserveSpec:
     purity: float
     daily_sale_kg: tuple[float, ...]  # the scheduled sales of each day of the run
     sales: tuple[tuple[float, float, int], ...]  # dated sales: (day, kg, route), by day
+    sell_before_designation: float = 0.0  # share sold between announcement and effect
 
 
 @dataclass(frozen=True)
@@ -431,6 +432,7 @@ def _compile_reserve(
         purity=reserve.purity or origin.purity or scenario.prices.dore_purity,
         daily_sale_kg=tuple(daily),
         sales=tuple(sales),
+        sell_before_designation=reserve.sell_before_designation,
     )
 
 

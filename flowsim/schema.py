@@ -379,6 +379,14 @@ class Reserve(Frozen):
         ),
     )
     sales: list[ReserveSale] = Field([], description="Dated one-off sales to named buyers.")
+    sell_before_designation: Probability = Field(
+        0.0,
+        description=(
+            "Share of what is left of the reserve on the day a designation of its node is "
+            "announced that it sells, evenly over the days before the designation takes "
+            "effect, on top of its other sales; 0: it does not act on the news."
+        ),
+    )
 
 
 class Processor(NodeBase):
@@ -513,6 +521,20 @@ class Sanction(PolicyBase):
     )
     until: CalendarDate | None = Field(
         None, description="Last day the regime applies; unset: to the end."
+    )
+    announced: CalendarDate | None = Field(
+        None,
+        description=(
+            "Day the designation is made known, on or before effective: reserves set to "
+            "sell ahead of it (sell_before_designation) do so from this day."
+        ),
+    )
+    wind_down_until: CalendarDate | None = Field(
+        None,
+        description=(
+            "Last day of a wind-down licence: until then partners neither refuse nor "
+            "discount gold the targets touched, which still carries the designation."
+        ),
     )
     target_entities: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
         [], description="Entities designated (nodes' entity names)."

@@ -165,3 +165,64 @@ def test_a_reserve_level_is_a_metric_a_rule_can_check():
     data["expect"][0]["metric"] = "reserve_kg_end_of_month.buyer"
     with pytest.raises(flowsim.ScenarioError, match="one month's end"):
         flowsim.scenario_from_dict(data)
+
+
+def _designated(**sanction) -> dict:
+    data = _bank(
+        sales=[
+            {"date": "2018-02-10", "kg": 300.0, "to": "other"},
+            {"date": "2018-02-25", "kg": 200.0, "to": "other"},
+        ]
+    )
+    data["policies"] = {
+        "sanctions": {
+            "bank": {
+                "issuer": "USA",
+                "effective": "2018-02-01",
+                "target_entities": ["buyer operator"],
+                "compliance": {"other": 1.0},
+                **sanction,
+            }
+        }
+    }
+    return data
+
+
+def test_a_wind_down_licence_lets_partners_take_designated_gold_until_it_ends():
+    results = run(_designated(wind_down_until="2018-02-20"))
+    to_other = _exported_to(results, "other")
+    # The sale of 10 February is taken under the licence; that of the 25th is not.
+    assert to_other["kg"].tolist() == [300.0]
+    receipts = results.receipts
+    taken = receipts[(receipts["node"] == "other")]
+    assert taken["touched_designated_entity"].all()  # it carries the designation
+    assert rows(results, "refused").empty
+
+
+def test_a_reserve_may_sell_ahead_of_an_announced_designation():
+    data = _designated(announced="2018-01-11")
+    data["nodes"]["buyer"]["reserve"]["sell_before_designation"] = 0.5
+    results = run(data)
+    # Half of the 1,000 kg, over the 21 days from 11 to 31 January.
+    assert _levels(results)[0] == pytest.approx(500.0)
+    shipped = rows(results, "shipped")
+    sent = shipped[(shipped["node"] == "buyer") & (shipped["day"] < 31)]
+    ahead = sent[sent["kg"] > 20.0]  # the mine's lots are 10 kg
+    assert ahead["day"].tolist() == [float(d) for d in range(10, 31)]
+    assert ahead["kg"].tolist() == pytest.approx([500.0 / 21] * 21)
+    data["nodes"]["buyer"]["reserve"]["sell_before_designation"] = 0.0
+    assert _levels(run(data))[0] == pytest.approx(1000.0)
+
+
+@pytest.mark.parametrize(
+    ("sanction", "key", "words"),
+    [
+        ({"announced": "2018-02-05"}, "announced", "announced on or before"),
+        ({"wind_down_until": "2018-01-20"}, "wind_down_until", "is before effective"),
+    ],
+)
+def test_wrong_announcement_and_wind_down_dates_are_named(sanction, key, words):
+    with pytest.raises(flowsim.ScenarioError) as caught:
+        flowsim.scenario_from_dict(_designated(**sanction))
+    found = [(i.path, i.message) for i in caught.value.issues]
+    assert any(p == f"policies.sanctions.bank.{key}" and words in m for p, m in found), found

@@ -11,6 +11,7 @@ recorded at the end of each month.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from flowsim.lots import Lot
 
 if TYPE_CHECKING:
     from flowsim.engine.state import Site
+    from flowsim.levers import Levers
     from flowsim.network import Network, ReserveSpec
 
 __all__ = ["Reserves"]
@@ -31,6 +33,7 @@ class Reserves:
     """Opening, selling and recording the reserves of a run."""
 
     network: Network
+    policy: Levers
     env: simpy.Environment
     sites: list[Site]
     ledger: Ledger
@@ -63,6 +66,12 @@ class Reserves:
                 timeout(float(day)).callbacks.append(partial(self._sell, node, kg, None))
         for day, kg, route in spec.sales:
             timeout(day).callbacks.append(partial(self._sell, node, kg, route))
+        if spec.sell_before_designation > 0.0:
+            for announced, effective in self.policy.announcements(node):
+                if effective > 0.0:
+                    start = max(announced, 0.0)
+                    act = partial(self._sell_ahead, node, spec.sell_before_designation, effective)
+                    timeout(start).callbacks.append(act)
 
     def _sell(self, node: int, kg: float, route: int | None, event: simpy.Event) -> None:
         """Sell ``kg`` of node's reserve (what is left, if less): down ``route`` to its
@@ -87,6 +96,22 @@ class Reserves:
             self._ship(part, node, route, day)
         else:  # its buyer's route is closed or full: held, as any lot no route takes
             self._hold(part, node, day)
+
+    def _sell_ahead(self, node: int, share: float, effective: float, event: simpy.Event) -> None:
+        """A designation of the node is announced: sell ``share`` of what is left,
+        evenly over the days until it takes effect, starting today."""
+        lot = self.reserves[node]
+        if lot is None or lot.mass <= 0.0:
+            return
+        today = event.env.now
+        days = list(range(math.ceil(today), math.ceil(effective)))
+        if not days:
+            return
+        kg = share * lot.mass / len(days)
+        self._sell(node, kg, None, event)
+        for day in days[1:]:
+            sell = partial(self._sell, node, kg, None)
+            self.env.timeout(day - today).callbacks.append(sell)
 
     def _reserve_levels_now(self) -> list[tuple[int, int, float]]:
         month = len(self.network.month_start_days) - 1

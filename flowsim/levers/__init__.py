@@ -99,6 +99,7 @@ class Levers:
         self.node_taint_now = self.sanctions.node_taint_now
         self.refusal = self.sanctions.refusal
         self.sanctioned_jurisdictions = self.sanctions.sanctioned_jurisdictions
+        self.announcements = self.sanctions.announcements
         self.sanctions_epoch = self.sanctions.epoch
 
     # --- production -----------------------------------------------------------------

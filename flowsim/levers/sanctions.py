@@ -44,11 +44,15 @@ class Regime:
     compliance_days: tuple[tuple[float, ...], ...]
     compliance_levels: tuple[tuple[float, ...], ...]
     discount: float
+    announced: float = -math.inf  # the day it is made known
+    licensed_until: float = -math.inf  # the first day after its wind-down licence
 
     def in_force(self, day: float) -> bool:
         return self.start <= day < self.end
 
     def compliance(self, partner: int, day: float) -> float:
+        if day < self.licensed_until:  # a wind-down licence: no one refuses yet
+            return 0.0
         days = self.compliance_days[partner]
         return self.compliance_levels[partner][bisect_right(days, day) - 1]
 
@@ -90,6 +94,10 @@ def compile(scenario: Scenario, index: Mapping[str, int]) -> tuple[Regime, ...]:
                 compliance_days=tuple(days),
                 compliance_levels=tuple(levels),
                 discount=rule.discount,
+                announced=s.day_of(rule.announced) if rule.announced else s.day_of(rule.effective),
+                licensed_until=(
+                    s.day_of(rule.wind_down_until) + 1 if rule.wind_down_until else -math.inf
+                ),
             )
         )
     return tuple(regimes)
@@ -102,6 +110,23 @@ def check(s: Scenario) -> Iterator[Finding]:
     for name, regime in s.policies.sanctions.items():
         prefix = ("policies", "sanctions", name)
         yield from check_window(s, prefix, "effective", "until", regime.effective, regime.until)
+        if regime.announced is not None:
+            yield from check_date(s, (*prefix, "announced"), regime.announced)
+            if regime.announced > regime.effective:
+                yield (
+                    (*prefix, "announced"),
+                    f"{regime.announced} is after effective ({regime.effective}): a "
+                    "designation is announced on or before the day it takes effect",
+                )
+        if regime.wind_down_until is not None:
+            yield from check_window(
+                s, prefix, "effective", "wind_down_until", regime.effective, regime.wind_down_until
+            )
+            if regime.until is not None and regime.wind_down_until > regime.until:
+                yield (
+                    (*prefix, "wind_down_until"),
+                    f"{regime.wind_down_until} is after until ({regime.until})",
+                )
         for partner in regime.compliance:
             path = (*prefix, "compliance", partner)
             yield from check_known(path, partner, partners, "'{}' is not a partner")
@@ -152,7 +177,7 @@ class Lever(BaseLever):
                 entity_regimes[i].append(k)
         self.node_regimes = tuple(tuple(ks) for ks in node_regimes)
         self.entity_regimes = tuple(tuple(ks) for ks in entity_regimes)
-        boundaries = {d for g in regimes for d in (g.start, g.end)}
+        boundaries = {d for g in regimes for d in (g.start, g.end, g.licensed_until)}
         for g in regimes:
             for days in g.compliance_days:
                 boundaries.update(days[1:])
@@ -186,12 +211,21 @@ class Lever(BaseLever):
         while taint:
             if taint & 1:
                 regime = self.regimes[k]
-                if regime.in_force(day):
+                if regime.in_force(day) and day >= regime.licensed_until:
                     refuse = max(refuse, regime.compliance(partner, day))
                     discount = max(discount, regime.discount)
             taint >>= 1
             k += 1
         return refuse, discount
+
+    def announcements(self, node: int) -> list[tuple[float, float]]:
+        """(announced, effective) of each regime that designates ``node`` and is made
+        known before it takes effect."""
+        return [
+            (regime.announced, regime.start)
+            for regime in (self.regimes[k] for k in self.node_regimes[node])
+            if regime.announced < regime.start
+        ]
 
     def sanctioned_jurisdictions(self, day: float) -> frozenset[str]:
         """Jurisdictions targeted by a regime in force on ``day``."""
