@@ -321,6 +321,15 @@ class Mine(NodeBase):
     displacement_delay_days: NonNegativeFloat = Field(
         30.0, description="Days miners take to start producing at the new sites."
     )
+    displacement_split: Literal["production", "margin"] = Field(
+        "production",
+        description=(
+            "How the moved output is split among displacement_to: production, in "
+            "proportion to their own output; margin, in proportion to what a kg earns at "
+            "each on the day of the raid, times the share of it that raids have left "
+            "working (where it pays best after the risk of enforcement)."
+        ),
+    )
     cost_usd_per_kg: scheduled(NonNegativeFloat) = Field(
         0.0,
         description=(

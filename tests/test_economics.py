@@ -145,3 +145,51 @@ def test_prices_round_trip_through_the_run_folder(tmp_path):
     assert again.prices_monthly["usd_per_kg"].tolist() == pytest.approx(
         results.prices_monthly["usd_per_kg"].tolist()
     )
+
+
+def _displacing(split: str) -> dict:
+    """Three mines, 10 kg a day each: a raid stops `raided` for 30 days from day 10, and
+    its miners go to `cheap` (no costs) and `dear` (costs of half the price)."""
+    data = chain(60)
+    mine = data["nodes"].pop("mine")
+    data["nodes"] = {
+        "raided": {
+            **mine,
+            "displacement_to": ["cheap", "dear"],
+            "displacement_share": 1.0,
+            "displacement_delay_days": 0.0,
+            "displacement_split": split,
+        },
+        "cheap": dict(mine),
+        "dear": {**mine, "cost_usd_per_kg": USD_PER_KG / 2},
+        **data["nodes"],
+    }
+    data["routes"] = {
+        f"{m}_buyer": {"from": m, "to": "buyer", "transit_days": 1.0}
+        for m in ("raided", "cheap", "dear")
+    } | {"buyer_partner": data["routes"]["buyer_partner"]}
+    data["policies"] = {
+        "raids": {
+            "sweep": {
+                "date": "2018-01-11",
+                "nodes": ["raided"],
+                "capacity_loss": 1.0,
+                "hold_days": 30.0,
+                "recovery_days": 0.0,
+            }
+        }
+    }
+    return data
+
+
+@pytest.mark.parametrize(("split", "to_cheap"), [("production", 0.5), ("margin", 2.0 / 3.0)])
+def test_displaced_miners_go_where_it_pays_when_the_split_follows_the_margin(split, to_cheap):
+    produced = rows(run(_displacing(split)), "produced")
+    during = produced[(produced["day"] >= 10) & (produced["day"] < 40)]
+    by_mine = during.groupby("node", observed=True)["kg"].sum()
+    assert "raided" not in by_mine  # it makes nothing while the raid holds
+    assert by_mine["cheap"] == pytest.approx(30 * (10.0 + 10.0 * to_cheap))
+    assert by_mine["dear"] == pytest.approx(30 * (10.0 + 10.0 * (1.0 - to_cheap)))
+    after = produced[produced["day"] >= 40].groupby("node", observed=True)["kg"].sum()
+    # When the enforcement ends the miners are back: each site makes its own again.
+    assert after.to_dict() == pytest.approx({"raided": 200.0, "cheap": 200.0, "dear": 200.0})

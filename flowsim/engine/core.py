@@ -477,6 +477,10 @@ class Engine(Holding, Reserves):
 
     # --- what policies do to stock ---------------------------------------------
 
+    def margin(self, mine: int, day: float) -> float:
+        """USD ``mine`` earns on a kg of its doré on ``day``, for the levers."""
+        return self.economics.mine_margin(mine, day)
+
     def seize_stock(self, node: int, fraction: float) -> None:
         """Take ``fraction`` of the mass of every lot at ``node`` out of the flow."""
         day = self.env.now

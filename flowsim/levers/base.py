@@ -25,6 +25,10 @@ class StockHolder(Protocol):
 
     def seize_stock(self, node: int, fraction: float) -> None: ...
 
+    def margin(self, mine: int, day: float) -> float:
+        """USD a mine earns on a kg of its doré on ``day`` (flowsim.economics)."""
+        ...
+
 
 class LeverEvent(Protocol):
     """Something a lever does on a day (a raid): on that day the engine asks the lever

@@ -61,6 +61,7 @@ class Displacement:
     delay_days: float
     to: tuple[tuple[int, float], ...]  # (mine, its own production)
     total_kg_per_day: float  # of the mines it goes to
+    by_margin: bool = False  # split by what a kg earns at each, after enforcement
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def compile(scenario: Scenario, index: Mapping[str, int]) -> RaidTables:
                 delay_days=node.displacement_delay_days,
                 to=tuple((index[n], rate) for n, rate in rates.items()),
                 total_kg_per_day=total,
+                by_margin=node.displacement_split == "margin",
             )
         )
     return RaidTables(tuple(plans), tuple(displacement))
@@ -263,7 +265,7 @@ class Lever(BaseLever):
                 self.damage[i] = [*self._live(self.damage[i], day), record]
                 moved = self.tables.displacement[i]
                 if moved is not None:
-                    self._displace(i, moved, day, plan)
+                    self._displace(i, moved, day, plan, stock)
             if plan.stock_seized > 0:
                 stock.seize_stock(i, plan.stock_seized)
             if plan.route_seizure_increase > 0 and plan.route_seizure_days > 0:
@@ -278,17 +280,29 @@ class Lever(BaseLever):
         factor by exactly 1, so dropping it changes no figure, only the time it costs."""
         return [r for r in records if _loss_profile(day - r[0], r[2], r[3]) > 0.0]
 
-    def _displace(self, mine: int, moved: Displacement, day: float, plan: RaidPlan) -> None:
+    def _displace(
+        self, mine: int, moved: Displacement, day: float, plan: RaidPlan, stock: StockHolder
+    ) -> None:
         """Send a share of the production a raid takes from a mine to its neighbours,
-        in proportion to their own production, after the miners' travel time."""
+        after the miners' travel time: in proportion to their own production, or to
+        what a kg earns at each times the share of it raids leave working."""
         scheduled = self.kg_per_day_on.get(mine)
         rate = (
             moved.kg_per_day if scheduled is None else scheduled[min(int(day), len(scheduled) - 1)]
         )
         kg = rate * plan.capacity_loss * moved.share
         start = day + moved.delay_days
+        to_mines = moved.to
         total = moved.total_kg_per_day
-        for to, rate in moved.to:
+        if moved.by_margin:
+            to_mines = tuple(
+                (k, max(stock.margin(k, day), 0.0) * self.capacity_factor(k, day))
+                for k, _ in moved.to
+            )
+            total = sum(score for _, score in to_mines)
+            if total <= 0.0:
+                return  # it pays nowhere: the miners stay out of work
+        for to, rate in to_mines:
             part = rate / total if total > 0 else 1.0 / len(moved.to)
             record = (start, kg * part, plan.hold_days, plan.recovery_days)
             self.displaced[to].append(record)
