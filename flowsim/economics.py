@@ -20,6 +20,7 @@ node's price and margin on the first of each month (docs/behaviour.md).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from flowsim.network import MINE, PARTNER, Network
 if TYPE_CHECKING:
     from flowsim.choice import RouteChooser
     from flowsim.levers import Levers
+    from flowsim.lots import Lot
     from flowsim.rates import Rates
 
 __all__ = ["Economics", "PriceRecord"]
@@ -134,6 +136,57 @@ class Economics:
             value *= 1.0 - self.spec.margin[node]
         memo[key] = value
         return value
+
+    # --- the books (rents) -----------------------------------------------------------
+
+    def start_books(self) -> None:
+        """Keep the books: what each node pays for a lot and earns on it, by month."""
+        self.rents: dict[tuple[int, int], float] = {}
+        self.production_cost_usd = 0.0
+        self.transport_usd = 0.0
+        self._prices_today: dict[tuple[int, int, int], float] = {}
+        self._costs_today: dict[tuple[int, int], float] = {}
+        self._month_starts = self.network.month_start_days
+
+    def earn(self, node: int, usd: float, day: float) -> None:
+        """Book ``usd`` (a loss if negative) to ``node`` in the month of ``day``."""
+        key = (bisect_right(self._month_starts, day) - 1, node)
+        self.rents[key] = self.rents.get(key, 0.0) + usd
+
+    def produce(self, lot: Lot, mine: int, day: float) -> None:
+        """A new lot costs its mine what producing it cost on ``day``."""
+        key = (int(day), mine)
+        cost = self._costs_today.get(key)
+        if cost is None:
+            cost = self._costs_today[key] = self.mine_cost(mine, day)
+        lot.book = lot.mass * cost
+        self.production_cost_usd += lot.book
+
+    def carry(self, lot: Lot, usd_per_kg: float) -> None:
+        """Its owner pays to move ``lot``."""
+        usd = lot.mass * usd_per_kg
+        lot.book += usd
+        self.transport_usd += usd
+
+    def sell(self, lot: Lot, seller: int, buyer: int, day: float) -> None:
+        """``buyer`` (a buyer or a refiner) pays ``seller`` its price for ``lot`` today."""
+        key = (int(day), buyer, lot.taint)
+        price = self._prices_today.get(key)
+        if price is None:
+            price = self._prices_today[key] = self.value_at(buyer, lot.taint, day)
+        paid = lot.mass * lot.purity * price
+        self.earn(seller, paid - lot.book, day)
+        lot.book = paid
+
+    def export(self, lot: Lot, seller: int, usd: float, day: float) -> None:
+        self.earn(seller, usd - lot.book, day)
+        lot.book = 0.0
+
+    def lose(self, lot: Lot, owner: int, share: float, day: float) -> None:
+        """``owner`` loses ``share`` of ``lot`` (seized): what it paid for that share."""
+        lost = lot.book * share
+        lot.book -= lost
+        self.earn(owner, -lost, day)
 
     # --- in the run ----------------------------------------------------------------
 

@@ -25,6 +25,7 @@ class Lot:
 
     __slots__ = (
         "arrived",
+        "book",
         "id",
         "mass",
         "mix",
@@ -45,6 +46,7 @@ class Lot:
         self.mix: dict[tuple[int, bool], float] | None = None
         self.arrived = day  # when it reached the node it is at
         self.refused_by: tuple[int, ...] = ()
+        self.book = 0.0  # USD its owner has paid for it, transport included (rents only)
 
 
 def mark_touched(lot: Lot) -> None:

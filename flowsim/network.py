@@ -179,6 +179,7 @@ class Network:
     # The calendar and how a run moves.
     days: int
     granularity: str
+    rents: bool  # keep the books of what each node pays and earns
     collection_days: float
     batch_days: float
     # Route choice.
@@ -297,6 +298,7 @@ class Network:
             route_release=tuple(r.release_share for r in routes),
             days=scenario.days,
             granularity=settings.granularity,
+            rents=settings.rents,
             collection_days=settings.collection_days,
             batch_days=settings.batch_days,
             route_choice=behaviour.route_choice,

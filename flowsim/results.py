@@ -51,6 +51,7 @@ class Results:
         meta: RunMeta | Mapping[str, Any],
         reserves: pd.DataFrame | None = None,
         prices_monthly: pd.DataFrame | None = None,
+        rents_monthly: pd.DataFrame | None = None,
     ):
         self.ledger = ledger
         self.receipts = receipts
@@ -66,6 +67,8 @@ class Results:
         self.prices_monthly = (
             prices_monthly if prices_monthly is not None else _tables.empty_prices()
         )
+        # What each node earned in each month, with [simulation] rents = true.
+        self.rents_monthly = rents_monthly if rents_monthly is not None else _tables.empty_rents()
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 
     def __repr__(self) -> str:

@@ -107,6 +107,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     "categories": {"category": "int", "jurisdiction": "text", "legal_status": "text"},
     "end_state": {"replication": "int", "node": "text", "kg": "float"},
     "reserves": {"replication": "int", "month": "date", "node": "text", "kg": "float"},
+    "rents_monthly": {"replication": "int", "month": "date", "node": "text", "usd": "float"},
     "prices_monthly": {
         "replication": "int",
         "month": "date",
@@ -125,7 +126,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     },
 }
 # Base tables that folders written before them lack, read as empty.
-OPTIONAL_TABLES = frozenset({"reserves", "prices_monthly"})
+OPTIONAL_TABLES = frozenset({"reserves", "prices_monthly", "rents_monthly"})
 DERIVED_TABLES = (
     "exports_monthly",
     "exposure_monthly",
@@ -254,7 +255,7 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         raise fail(
             "runs", f"not one row for each of the {replications} replications {MANIFEST} gives"
         )
-    for name in ("ledger", "receipts", "melts", "end_state", "reserves", "prices_monthly"):
+    for name in (*("ledger", "receipts", "melts", "end_state"), *OPTIONAL_TABLES):
         if name not in tables:
             continue
         column = tables[name]["replication"]
@@ -284,6 +285,7 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         ("end_state", "node", known),
         ("reserves", "node", known),
         ("prices_monthly", "node", known),
+        ("rents_monthly", "node", known),
     )
     for name, column, allowed in checks:
         if name not in tables:

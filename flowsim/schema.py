@@ -213,6 +213,13 @@ class SimulationSettings(Frozen):
     lot_interval_days: PositiveFloat = Field(
         1.0, description="Days between two lots of a mine, unless the mine sets its own."
     )
+    rents: Flag = Field(
+        False,
+        description=(
+            "Keep the books: what each node pays and earns on every lot, for the rents "
+            "table. It values every delivery, so runs take longer."
+        ),
+    )
     granularity: Literal["lot", "shipment"] = Field(
         "lot",
         description=(

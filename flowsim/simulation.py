@@ -70,6 +70,7 @@ def simulate(
         for k in range(first_replication, first_replication + int(replications))
     ]
     ledgers, receipts, melts, end_states, runs, reserves, prices = [], [], [], [], [], [], []
+    rents = []
     months = pd.date_range(
         pd.Timestamp(scenario.calendar.start).to_period("M").to_timestamp(),
         periods=len(network.month_start_days),
@@ -93,6 +94,7 @@ def simulate(
         )
         reserves.append(_reserve_table(k, out.reserve_levels, months, network.node_ids))
         prices.append(_price_table(k, out.prices, months, network.node_ids))
+        rents.append(_rent_table(k, out.rents, months, network.node_ids))
         runs.append(
             {
                 "replication": k,
@@ -130,6 +132,7 @@ def simulate(
         end_state=pd.concat(end_states, ignore_index=True),
         reserves=pd.concat(reserves, ignore_index=True),
         prices_monthly=pd.concat(prices, ignore_index=True),
+        rents_monthly=pd.concat(rents, ignore_index=True),
         runs=pd.DataFrame(runs),
         meta=meta,
     )
@@ -209,6 +212,23 @@ def _price_table(
             "usd_per_kg": np.asarray(usd, dtype=float),
             "margin_usd_per_kg": np.asarray(margin, dtype=float),
             "output_factor": np.asarray(factor, dtype=float),
+        }
+    )
+
+
+def _rent_table(
+    k: int,
+    records: tuple[tuple[int, int, float], ...],
+    months: pd.DatetimeIndex,
+    node_ids: tuple[str, ...],
+) -> pd.DataFrame:
+    """What each node earned in each month (with the books kept)."""
+    return pd.DataFrame(
+        {
+            "replication": np.full(len(records), k, dtype=np.int64),
+            "month": pd.DatetimeIndex([months[m] for m, _, _ in records], dtype="datetime64[ns]"),
+            "node": pd.Series([node_ids[n] for _, n, _ in records], dtype=object),
+            "usd": np.asarray([usd for _, _, usd in records], dtype=float),
         }
     )
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STOCK_SIGNS",
     "empty_prices",
+    "empty_rents",
     "empty_reserves",
     "exports_monthly",
     "exposure",
@@ -161,6 +162,18 @@ def empty_prices() -> pd.DataFrame:
             "usd_per_kg": pd.Series([], dtype=float),
             "margin_usd_per_kg": pd.Series([], dtype=float),
             "output_factor": pd.Series([], dtype=float),
+        }
+    )
+
+
+def empty_rents() -> pd.DataFrame:
+    """The rents table of a run that kept no books."""
+    return pd.DataFrame(
+        {
+            "replication": pd.Series([], dtype=np.int64),
+            "month": pd.Series([], dtype="datetime64[ns]"),
+            "node": pd.Series([], dtype=object),
+            "usd": pd.Series([], dtype=float),
         }
     )
 

@@ -3,11 +3,15 @@ answers its margin, on tiny networks with exact expected values."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from networks import chain, rows, run
 
 import flowsim
-from flowsim.network import KG_TO_TROY_OZ
+from flowsim.network import KG_TO_TROY_OZ, Network
+
+ROOT = Path(__file__).parents[1]
 
 USD_PER_KG = 1000.0 * KG_TO_TROY_OZ  # the chain's gold price, purity 1
 FUEL_USD_PER_GAL = 3.0
@@ -193,3 +197,54 @@ def test_displaced_miners_go_where_it_pays_when_the_split_follows_the_margin(spl
     after = produced[produced["day"] >= 40].groupby("node", observed=True)["kg"].sum()
     # When the enforcement ends the miners are back: each site makes its own again.
     assert after.to_dict() == pytest.approx({"raided": 200.0, "cheap": 200.0, "dear": 200.0})
+
+
+# --- the books: rents ------------------------------------------------------------------
+
+
+def test_rents_are_what_each_node_earns_on_the_gold_it_sells():
+    data = chain(30, simulation={"rents": True})
+    data["nodes"]["mine"]["cost_usd_per_kg"] = 1000.0
+    data["nodes"]["buyer"]["margin"] = 0.1
+    data["routes"]["mine_buyer"]["cost_usd_per_kg"] = 100.0
+    data["routes"]["buyer_partner"]["cost_usd_per_kg"] = 200.0
+    results = run(data)
+    rents = results.rents_monthly.groupby("node")["usd"].sum()
+    sold = len(rows(results, "delivered"))  # lots the buyer bought
+    exported = len(rows(results, "exported"))
+    # The buyer pays 0.9 of what a kg fetches past its route; the mine spent 1,000 to
+    # make it and 100 to carry it; the buyer keeps 0.1 of what a kg fetches downstream.
+    paid = 0.9 * (USD_PER_KG - 200.0)
+    assert rents["mine"] == pytest.approx(sold * 10.0 * (paid - 1100.0))
+    # The buyer's gold still on its way at the end is paid for but not yet sold.
+    assert rents["buyer"] == pytest.approx(exported * 10.0 * 0.1 * (USD_PER_KG - 200.0))
+    assert set(rents.index) == {"mine", "buyer"}
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        ("venezuela_sanctions.toml", {}),
+        ("venezuela_sanctions.toml", {"simulation.granularity": "shipment"}),
+        ("peru_madre_de_dios_2014.toml", {}),
+        ("peru_colombia_joint_operation.toml", {}),
+    ],
+)
+def test_rents_add_up_to_exports_less_costs_plus_the_books_of_unsold_gold(name, overrides):
+    """Every USD that changes hands is one node's income and another's cost: what all
+    nodes earn is the value of the exports, less production and transport, plus what was
+    paid for the gold still held or on its way (seizures are the owners' losses)."""
+    import numpy as np
+
+    from flowsim.engine import make_engine
+    from flowsim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / name, {"simulation.rents": True, **overrides})
+    network = Network.build(scenario)
+    out = make_engine(network, np.random.default_rng(7)).run()
+    frame = out.ledger.to_frame(network.node_ids, network.route_ids, replication=0)
+    exports = frame.loc[frame["event"] == "exported", "usd"].sum()
+    rents = sum(usd for _, _, usd in out.rents)
+    expected = exports - out.production_cost_usd - out.transport_usd + out.unsold_book_usd
+    assert rents == pytest.approx(expected, rel=1e-9)
+    assert out.transport_usd > 0 and exports > 0

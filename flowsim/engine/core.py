@@ -93,6 +93,9 @@ class Engine(Holding, Reserves):
         self.policy = Levers(network, policy_rng, self.rates)
         self.chooser = chooser or make_chooser(network, self.policy, choice_rng, self.rates)
         self.economics = Economics(network, self.rates, self.policy, self.chooser, self.env)
+        if network.rents:
+            self.economics.start_books()
+        self._route_cost = network.route_cost
         self.category_of = network.category_of
         self.category_jurisdiction = [c[0] for c in network.categories]
         self.horizon = float(network.days)
@@ -112,8 +115,10 @@ class Engine(Holding, Reserves):
         self.route_capacity = list(network.route_capacity)
         self._into_outlet = [self.outlets.limits(t) for t in network.route_target]
         # Routes whose use is counted: against their capacity, or their partner's appetite.
+        # With the books kept, every shipment is counted: its owner pays for the route.
+        self._rents = network.rents
         self._counted = [
-            c is not None or into
+            c is not None or into or self._rents
             for c, into in zip(self.route_capacity, self._into_outlet, strict=True)
         ]
         self.route_day = [-1] * len(routes)
@@ -224,6 +229,16 @@ class Engine(Holding, Reserves):
         """Run to the end of the calendar; the output owns the ledger and tables."""
         self.env.run(until=self.horizon)
         stock = tuple(sum(lot.mass for lot in site.present.values()) for site in self.sites)
+        books = {}
+        if self._rents:
+            unsold = [lot for site in self.sites for lot in site.present.values()]
+            economics = self.economics
+            books = {
+                "rents": tuple((m, n, usd) for (m, n), usd in sorted(economics.rents.items())),
+                "production_cost_usd": economics.production_cost_usd,
+                "transport_usd": economics.transport_usd,
+                "unsold_book_usd": sum(lot.book for lot in (*unsold, *self.in_transit())),
+            }
         out = EngineOutput(
             ledger=self.ledger,
             receipts=self.receipts,
@@ -234,6 +249,7 @@ class Engine(Holding, Reserves):
             lots=self.next_lot,
             reserve_levels=(*self.reserve_levels, *self._reserve_levels_now()),
             prices=tuple(self.economics.records),
+            **books,
         )
         # The engine lives in reference cycles (its processes refer to it) that only the
         # cyclic collector frees, at a time of its choosing. Let go of the tables, so
@@ -315,6 +331,7 @@ class Engine(Holding, Reserves):
             del present[lot.id]
             add_melt(day, i, melted.id, lot.id, lot.mass)
         melted.mix = blend(batch, self.category_of, by_fine_gold)
+        melted.book = sum(lot.book for lot in batch)
         melted.refused_by = tuple(sorted(refused))
         site.present[melted.id] = melted
         return melted
@@ -360,6 +377,8 @@ class Engine(Holding, Reserves):
             self._use_capacity(r, lot.mass, day)
         if self._into_outlet[r]:
             self.outlets.order(self._target[r], lot)
+        if self._rents:
+            self.economics.carry(lot, self._route_cost[r])
 
     def _outlet_takes(self, r: int, lot: Lot) -> bool:
         """Whether the partner at the end of route ``r`` has appetite for ``lot`` now."""
@@ -370,6 +389,9 @@ class Engine(Holding, Reserves):
         part = self._new_lot(mass, lot.origin, lot.purity, lot.arrived)
         part.taint, part.touched, part.mix = lot.taint, lot.touched, lot.mix
         part.refused_by = lot.refused_by
+        if lot.book:  # the part takes its share of what was paid for the lot
+            part.book = lot.book * mass / lot.mass
+            lot.book -= part.book
         return part
 
     def _arrive(self, r: int, event: simpy.Event, returning: bool = False) -> None:
@@ -391,6 +413,8 @@ class Engine(Holding, Reserves):
                 seized = False
             else:
                 self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
+                if self._rents:
+                    self.economics.lose(lot, self.network.route_source[r], 1.0, day)
         if self._learns:
             self.chooser.observe(r, seized, day)
         if seized:
@@ -409,6 +433,8 @@ class Engine(Holding, Reserves):
             if refuse > 0.0 and (refuse >= 1.0 or self._uniform() < refuse):
                 self.ledger.add(day, REFUSED, lot.id, target, r, lot.mass)
                 lot.refused_by += (target,)
+                if self._rents:  # the way back is paid too
+                    self.economics.carry(lot, self._route_cost[r])
                 back = self.env.timeout(self.route_transit[r](), lot)
                 back.callbacks.append(self._return_on[r])
                 return
@@ -421,6 +447,8 @@ class Engine(Holding, Reserves):
             * (1.0 - discount)
         )
         self._record_valued(day, self._exported_code[r], lot.id, lot.mass, usd)
+        if self._rents:
+            self.economics.export(lot, self.network.route_source[r], usd, day)
         self._receive(target, lot, day, usd)
 
     def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
@@ -458,6 +486,8 @@ class Engine(Holding, Reserves):
         lot_id = lot.id
         self._record(day, self._delivered_code[r], lot_id, lot.mass)
         lot.arrived = day
+        if self._rents:
+            self.economics.sell(lot, self.network.route_source[r], node, day)
         site = self.sites[node]
         kind = site.kind
         if kind == MINE:
@@ -489,6 +519,8 @@ class Engine(Holding, Reserves):
             taken = lot.mass if fraction >= 1.0 else lot.mass * fraction
             if taken <= 0.0:
                 continue
+            if self._rents:
+                self.economics.lose(lot, node, taken / lot.mass, day)
             lot.mass -= taken
             self.ledger.add(day, SEIZED, lot.id, node, -1, taken)
             if fraction >= 1.0:

@@ -125,6 +125,8 @@ class Mine:
                 engine.fuel_premium_usd += engine.policy.fuel_premium_usd(self.index, day, mass)
             lot = Lot(engine.next_lot, mass, self.index, self.purity, day)
             engine.next_lot += 1
+            if engine._rents:
+                engine.economics.produce(lot, self.index, day)
             engine._record(day, self.produced, lot.id, mass)
             if self.only_route is None:
                 engine.dispatch(lot, self.index)

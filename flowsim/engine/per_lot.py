@@ -42,6 +42,7 @@ class LotEngine(Engine):
             rates.peak("route_seizure", r) == 0.0
             and not self._seizure_varies[r]
             and not self._learns
+            and not self._rents
             and kinds[self._target[r]] != PARTNER
             for r in range(len(transits))
         ]
@@ -53,6 +54,7 @@ class LotEngine(Engine):
             and not self._learns
             and not self._sanctions
             and not self._into_outlet[r]
+            and not self._rents
             and kinds[self._target[r]] == PARTNER
             for r in range(len(transits))
         ]

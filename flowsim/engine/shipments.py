@@ -103,6 +103,8 @@ class ShipmentEngine(Engine):
                 if has_fuel_cuts:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
                 lot = self._new_lot(mass, i, purity, day)
+                if self._rents:
+                    self.economics.produce(lot, i, day)
                 self._record(day, produced, lot.id, mass)
                 self.dispatch(lot, i)
             yield env.timeout(days)

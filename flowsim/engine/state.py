@@ -60,6 +60,12 @@ class EngineOutput:
     reserve_levels: tuple[tuple[int, int, float], ...] = ()
     # (month, node, USD a kg, margin USD a kg, output factor) on the first of each month.
     prices: tuple[tuple[int, int, float, float, float], ...] = ()
+    # With the books kept: USD each node earned by (month, node), and the terms of the
+    # identity they meet: rents = exports - production - transport + books unsold.
+    rents: tuple[tuple[int, int, float], ...] = ()
+    production_cost_usd: float = 0.0
+    transport_usd: float = 0.0
+    unsold_book_usd: float = 0.0
 
 
 def sampler(dist: Duration, rng: np.random.Generator) -> Callable[[], float]:
