@@ -202,7 +202,7 @@ class LogitChoice:
         self.beta = network.logit_sensitivity
         self.rates = rates = rates if rates is not None else Rates(network)
         self.weights = rates.route_weight
-        self.cost = list(network.route_cost)
+        self.cost = rates.route_cost
         self.price_factor = rates.price_factor
         margins = network.economics.margin if network.economics else (0.0,) * len(network.kinds)
         self.keep = [1.0 - m for m in margins]

@@ -127,7 +127,7 @@ class Economics:
                 ahead = self._value(network.route_target[r], leaving, day, price, memo)
                 if ahead > 0.0:
                     risk = policy.seizure_probability(r, day)
-                    nets.append(ahead * (1.0 - risk) - network.route_cost[r])
+                    nets.append(ahead * (1.0 - risk) - rates.route_cost[r])
                     weights.append(rates.route_weight[r])
             if not any(w > 0.0 for w in weights):  # fallbacks only: split evenly
                 weights = [1.0] * len(weights)

@@ -19,6 +19,7 @@ from datetime import date as Date
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from flowsim.levers import compile_levers
@@ -291,7 +292,7 @@ class Network:
             mines=tuple(mines),
             processors=tuple(processors),
             route_transit=tuple(Duration.of(r.transit_days) for r in routes),
-            route_cost=tuple(r.cost_usd_per_kg for r in routes),
+            route_cost=tuple(initial(r.cost_usd_per_kg) for r in routes),
             route_capacity=tuple(r.capacity_kg_per_day for r in routes),
             route_seizure=tuple(initial(r.seizure_probability) for r in routes),
             route_weight=tuple(initial(r.weight) for r in routes),
@@ -322,6 +323,26 @@ class Network:
             for table in tables.values():
                 days.update(d for d in range(1, len(table)) if table[d] != table[d - 1])
         return tuple(sorted(days))
+
+    def schedule_table(self) -> pd.DataFrame:
+        """Every scheduled rate where it changes: ``quantity`` (a list of
+        :class:`flowsim.rates.Rates`), ``id`` (a node or a route), ``day`` from which it
+        holds, ``value``; one row on day 0 for each, and one a day it changes."""
+        rows = []
+        for quantity, tables in self.schedules.items():
+            ids = self.route_ids if quantity.startswith("route_") else self.node_ids
+            for k, table in tables.items():
+                for day, value in enumerate(table):
+                    if day == 0 or value != table[day - 1]:
+                        rows.append((quantity, ids[k], float(day), float(value)))
+        return pd.DataFrame(
+            {
+                "quantity": pd.Series([r[0] for r in rows], dtype=object),
+                "id": pd.Series([r[1] for r in rows], dtype=object),
+                "day": np.asarray([r[2] for r in rows], dtype=float),
+                "value": np.asarray([r[3] for r in rows], dtype=float),
+            }
+        )
 
     def index(self, node_id: str) -> int:
         return self.node_ids.index(node_id)
@@ -390,6 +411,7 @@ def _compile_schedules(
         "price_factor": [(i, n.price_factor) for i, n in enumerate(nodes) if n.kind == "partner"],
         "route_seizure": [(r, route.seizure_probability) for r, route in enumerate(routes)],
         "route_weight": [(r, route.weight) for r, route in enumerate(routes)],
+        "route_cost": [(r, route.cost_usd_per_kg) for r, route in enumerate(routes)],
     }
     compiled = {}
     for quantity, values in sources.items():

@@ -20,7 +20,14 @@ __all__ = ["QUANTITIES", "Rates"]
 
 # The quantities a schedule may change: the names of the lists of Rates and the keys
 # of Network.schedules.
-QUANTITIES = ("kg_per_day", "capacity", "price_factor", "route_seizure", "route_weight")
+QUANTITIES = (
+    "kg_per_day",
+    "capacity",
+    "price_factor",
+    "route_seizure",
+    "route_weight",
+    "route_cost",
+)
 
 
 class Rates:
@@ -37,6 +44,7 @@ class Rates:
         self.price_factor = list(network.price_factor)
         self.route_seizure = list(network.route_seizure)
         self.route_weight = list(network.route_weight)
+        self.route_cost = list(network.route_cost)
         # The share of its price a partner pays for the next kg: below 1 once its
         # appetite for the month is used up (flowsim.engine.outlets).
         self.outlet = [1.0] * nodes

@@ -52,6 +52,7 @@ class Results:
         reserves: pd.DataFrame | None = None,
         prices_monthly: pd.DataFrame | None = None,
         rents_monthly: pd.DataFrame | None = None,
+        schedules: pd.DataFrame | None = None,
     ):
         self.ledger = ledger
         self.receipts = receipts
@@ -69,6 +70,8 @@ class Results:
         )
         # What each node earned in each month, with [simulation] rents = true.
         self.rents_monthly = rents_monthly if rents_monthly is not None else _tables.empty_rents()
+        # Every scheduled rate where it changes (the routes table has its first value).
+        self.schedules = schedules if schedules is not None else _tables.empty_schedules()
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 
     def __repr__(self) -> str:

@@ -107,6 +107,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     "categories": {"category": "int", "jurisdiction": "text", "legal_status": "text"},
     "end_state": {"replication": "int", "node": "text", "kg": "float"},
     "reserves": {"replication": "int", "month": "date", "node": "text", "kg": "float"},
+    "schedules": {"quantity": "text", "id": "text", "day": "float", "value": "float"},
     "rents_monthly": {"replication": "int", "month": "date", "node": "text", "usd": "float"},
     "prices_monthly": {
         "replication": "int",
@@ -126,7 +127,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     },
 }
 # Base tables that folders written before them lack, read as empty.
-OPTIONAL_TABLES = frozenset({"reserves", "prices_monthly", "rents_monthly"})
+OPTIONAL_TABLES = frozenset({"reserves", "prices_monthly", "rents_monthly", "schedules"})
 DERIVED_TABLES = (
     "exports_monthly",
     "exposure_monthly",
@@ -256,7 +257,7 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
             "runs", f"not one row for each of the {replications} replications {MANIFEST} gives"
         )
     for name in (*("ledger", "receipts", "melts", "end_state"), *OPTIONAL_TABLES):
-        if name not in tables:
+        if name not in tables or "replication" not in tables[name]:
             continue
         column = tables[name]["replication"]
         if len(column) and (column.min() < 0 or column.max() >= replications):

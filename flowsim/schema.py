@@ -491,9 +491,12 @@ class Route(Frozen):
         default_factory=lambda: Fixed(dist="fixed", value=1.0),
         description="Days a shipment takes on this route, drawn for each shipment.",
     )
-    cost_usd_per_kg: NonNegativeFloat = Field(
+    cost_usd_per_kg: scheduled(NonNegativeFloat) = Field(
         0.0,
-        description="Cost of moving a kg this way, USD; weighed by logit route choice.",
+        description=(
+            "Cost of moving a kg this way, USD, on the day it is sent; weighed by logit "
+            "route choice."
+        ),
     )
     capacity_kg_per_day: PositiveFloat | None = Field(
         None,

@@ -133,6 +133,7 @@ def simulate(
         reserves=pd.concat(reserves, ignore_index=True),
         prices_monthly=pd.concat(prices, ignore_index=True),
         rents_monthly=pd.concat(rents, ignore_index=True),
+        schedules=network.schedule_table(),
         runs=pd.DataFrame(runs),
         meta=meta,
     )

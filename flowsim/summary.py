@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from flowsim.contract import (
@@ -42,6 +43,26 @@ def exports_by_partner(results: Results) -> pd.DataFrame:
     )
 
 
+def _scheduled_transport(results: Results, cost: pd.Series) -> pd.Series:
+    """By replication: what the routes whose cost a schedule sets cost beyond their
+    first-day cost, each shipment at the cost of the day it was sent."""
+    schedules = results.schedules
+    scheduled = schedules[schedules["quantity"] == "route_cost"]
+    if scheduled.empty:
+        return pd.Series(dtype=float)
+    ledger = results.ledger
+    routes = ledger["route"].astype(object)
+    rows = ledger[(ledger["event"] == "shipped") & routes.isin(set(scheduled["id"]))]
+    extra = pd.Series(0.0, index=rows.index)
+    for route, steps in scheduled.groupby("id"):
+        on = rows["route"].astype(object) == route
+        days = rows.loc[on, "day"].to_numpy()
+        k = np.searchsorted(steps["day"].to_numpy(), np.floor(days), side="right") - 1
+        per_kg = steps["value"].to_numpy()[k] - cost[route]
+        extra[on] = rows.loc[on, "kg"].to_numpy() * per_kg
+    return extra.groupby(rows["replication"]).sum()
+
+
 def figures_by_replication(results: Results) -> list[dict[str, Any]]:
     """The summary figures of each replication, in the shape of ``summary.json``."""
     totals = totals_kg(results).set_index("replication")
@@ -57,6 +78,7 @@ def figures_by_replication(results: Results) -> list[dict[str, Any]]:
         .groupby(shipped["replication"])
         .sum()
     )
+    transport = transport.add(_scheduled_transport(results, cost), fill_value=0.0)
     fuel = results.runs.set_index("replication")["fuel_premium_usd"]
     keep = ["received_kg", "received_usd"] + [
         f"{name}_{part}" for name in EXPOSURES for part in ("share", "kg", "usd")

@@ -23,6 +23,7 @@ __all__ = [
     "empty_prices",
     "empty_rents",
     "empty_reserves",
+    "empty_schedules",
     "exports_monthly",
     "exposure",
     "exposure_monthly",
@@ -174,6 +175,18 @@ def empty_rents() -> pd.DataFrame:
             "month": pd.Series([], dtype="datetime64[ns]"),
             "node": pd.Series([], dtype=object),
             "usd": pd.Series([], dtype=float),
+        }
+    )
+
+
+def empty_schedules() -> pd.DataFrame:
+    """The schedules table of a run without schedules."""
+    return pd.DataFrame(
+        {
+            "quantity": pd.Series([], dtype=object),
+            "id": pd.Series([], dtype=object),
+            "day": pd.Series([], dtype=float),
+            "value": pd.Series([], dtype=float),
         }
     )
 

@@ -298,3 +298,34 @@ def test_a_sweep_varies_one_point_of_a_schedule(tmp_path):
     point = "nodes.mine.production_kg_per_day.2018-01-11"
     produced = table.set_index(point)["value"].to_dict()
     assert produced == pytest.approx({20.0: 300.0, 40.0: 500.0})
+
+
+def test_a_route_cost_schedule_costs_each_shipment_on_the_day_it_is_sent(tmp_path):
+    data = chain(20)
+    data["routes"]["mine_buyer"]["cost_usd_per_kg"] = {"2018-01-01": 100.0, "2018-01-11": 300.0}
+    results = run(data)
+    shipped = rows(results, "shipped")
+    from_mine = shipped[shipped["route"] == "mine_buyer"]
+    expected = sum(
+        kg * (100.0 if day < 10 else 300.0) for day, kg in from_mine[["day", "kg"]].values
+    )
+    assert results.summary()["transport_cost_usd"] == pytest.approx(expected)
+    table = results.schedules
+    assert table[["quantity", "id", "day", "value"]].values.tolist() == [
+        ["route_cost", "mine_buyer", 0.0, 100.0],
+        ["route_cost", "mine_buyer", 10.0, 300.0],
+    ]
+    again = flowsim.Results.load(results.save(tmp_path / "run"))
+    assert again.summary()["transport_cost_usd"] == pytest.approx(expected)
+    assert again.schedules["value"].tolist() == [100.0, 300.0]
+
+
+def test_the_logit_choice_weighs_a_scheduled_cost():
+    data = _fork(40)
+    data["behaviour"] = {"route_choice": "logit", "logit_sensitivity": 50.0}
+    dear = 0.5 * 1000.0 * 32.150746568627976  # half the value of a kg
+    data["routes"]["buyer_partner"]["cost_usd_per_kg"] = {"2018-01-01": 0.0, "2018-01-16": dear}
+    shipped = rows(run(data, seed=3), "shipped")
+    out = shipped[shipped["node"] == "buyer"]
+    assert (out[out["day"] >= 15]["route"] == "buyer_other").mean() > 0.95
+    assert 0.2 < (out[out["day"] < 15]["route"] == "buyer_other").mean() < 0.8

@@ -59,7 +59,7 @@ __all__ = ["MIN_CAPACITY_FACTOR", "Engine", "EngineOutput", "Site", "sampler"]
 
 FLUSH_DAYS = 7.0  # how often the tables move their buffered rows into columns
 # The scheduled rates that route choosers weigh.
-CHOOSER_READS = frozenset({"route_weight", "price_factor", "route_seizure"})
+CHOOSER_READS = frozenset({"route_weight", "price_factor", "route_seizure", "route_cost"})
 
 
 class Engine(Holding, Reserves):
@@ -95,7 +95,7 @@ class Engine(Holding, Reserves):
         self.economics = Economics(network, self.rates, self.policy, self.chooser, self.env)
         if network.rents:
             self.economics.start_books()
-        self._route_cost = network.route_cost
+        self._route_cost = self.rates.route_cost
         self.category_of = network.category_of
         self.category_jurisdiction = [c[0] for c in network.categories]
         self.horizon = float(network.days)
