@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 # The version of summary.json's layout; a change that breaks its readers raises it.
-SUMMARY_FORMAT_VERSION = 1
+SUMMARY_FORMAT_VERSION = 2
 # The terms of the mass balance, in summary.json's totals_kg.
 SUMMARY_TOTALS = (
     "opening_stock",
@@ -50,6 +50,9 @@ METRIC_SECTIONS = (
     "seized_kg_by_place",
     "transport_cost_usd",
     "black_market_fuel_premium_usd",
+    "production_kg_by_mine",
+    "reserve_kg_end_by_node",
+    "rents_usd_by_node",
     *MONTHLY_METRICS,
     RESERVE_METRIC,
 )

@@ -90,6 +90,67 @@ def _interval(ci: Any) -> str:
     return f"[{ci[0]:,.1f}, {ci[1]:,.1f}]" if isinstance(ci, list) else "n/a"
 
 
+def _economy(results: Results, summary: dict[str, Any]) -> list[str]:
+    """Production by mine, the prices paid along the chain, reserves and rents."""
+    parts = ["<h2>Production by mine</h2>"]
+    produced = summary["production_kg_by_mine"]
+    parts.append(
+        _table(
+            pd.DataFrame(
+                {
+                    "mine": list(produced),
+                    "kg": list(produced.values()),
+                    "kg 95% interval": [
+                        _interval(summary["ci95"]["production_kg_by_mine"][m]) for m in produced
+                    ],
+                }
+            )
+        )
+    )
+    prices = results.prices_monthly
+    if len(prices):
+        means = prices.groupby(["node", "month"], sort=False)[["usd_per_kg", "margin_usd_per_kg"]]
+        means = means.mean().reset_index()
+        first, last = means["month"].min(), means["month"].max()
+        table = pd.DataFrame(
+            {
+                "node": means.loc[means["month"] == first, "node"].to_numpy(),
+                f"USD/kg {first:%Y-%m}": means.loc[
+                    means["month"] == first, "usd_per_kg"
+                ].to_numpy(),
+                f"USD/kg {last:%Y-%m}": means.loc[means["month"] == last, "usd_per_kg"].to_numpy(),
+                f"margin USD/kg {last:%Y-%m}": means.loc[
+                    means["month"] == last, "margin_usd_per_kg"
+                ].to_numpy(),
+            }
+        )
+        parts.append("<h2>Prices along the chain</h2>")
+        parts.append(
+            "<p>What each node pays for a kg of fine gold (a mine: receives for a kg of its "
+            "doré) on the first of the month, and what it keeps of it.</p>"
+        )
+        parts.append(_table(table, {c: "{:,.0f}" for c in table.columns}))
+    if summary["reserve_kg_end_by_node"]:
+        levels = results.reserves.groupby(["node", "month"], sort=False)["kg"].mean()
+        levels = levels.reset_index()
+        parts.append("<h2>Reserves (kg at the end of the month)</h2>")
+        wide = levels.pivot(index="month", columns="node", values="kg").reset_index()
+        wide["month"] = wide["month"].dt.strftime("%Y-%m")
+        parts.append(_table(wide))
+    if summary["rents_usd_by_node"]:
+        rents = summary["rents_usd_by_node"]
+        parts.append("<h2>Rents: what each node earned</h2>")
+        parts.append(
+            _table(
+                pd.DataFrame(
+                    {"node": list(rents), "USD million": [v / 1e6 for v in rents.values()]}
+                ),
+                {"USD million": "{:,.2f}"},
+            )
+        )
+    return parts
+
+
 def render_report(results: Results, baseline: Results | None = None) -> str:
     """The report as an HTML string."""
     meta = results.meta
@@ -141,6 +202,8 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
                 {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"},
             )
         )
+
+    parts.extend(_economy(results, summary))
 
     parts.append("<h2>Figures</h2>")
     figures = [

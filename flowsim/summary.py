@@ -94,6 +94,13 @@ def figures_by_replication(results: Results) -> list[dict[str, Any]]:
     usd = exports["usd"].to_dict()
     totals_by = totals[list(SUMMARY_TOTALS)].to_dict(orient="index")
     partners, refiners = results.partners, results.refiners
+    produced = results.production_monthly.groupby(["replication", "mine"])["kg"].sum().to_dict()
+    reserves = results.reserves
+    reserve_nodes = list(dict.fromkeys(reserves["node"].astype(str)))
+    last = reserves.sort_values("month").groupby(["replication", "node"])["kg"].last().to_dict()
+    rents = results.rents_monthly
+    rent_nodes = [n for n in results.nodes["node"] if n not in set(partners)] if len(rents) else []
+    earned = rents.groupby(["replication", "node"])["usd"].sum().to_dict()
 
     figures = []
     for k in range(results.replications):
@@ -111,6 +118,11 @@ def figures_by_replication(results: Results) -> list[dict[str, Any]]:
                 },
                 "transport_cost_usd": float(transport.get(k, 0.0)),
                 "black_market_fuel_premium_usd": float(fuel.get(k, 0.0)),
+                "production_kg_by_mine": {
+                    m: float(produced.get((k, m), 0.0)) for m in results.mines
+                },
+                "reserve_kg_end_by_node": {n: float(last.get((k, n), 0.0)) for n in reserve_nodes},
+                "rents_usd_by_node": {n: float(earned.get((k, n), 0.0)) for n in rent_nodes},
             }
         )
     return figures

@@ -226,3 +226,19 @@ def test_wrong_announcement_and_wind_down_dates_are_named(sanction, key, words):
         flowsim.scenario_from_dict(_designated(**sanction))
     found = [(i.path, i.message) for i in caught.value.issues]
     assert any(p == f"policies.sanctions.bank.{key}" and words in m for p, m in found), found
+
+
+def test_the_report_shows_reserves_prices_production_and_rents():
+    data = _bank(sales_kg_per_month=100.0)
+    data["simulation"] = {"rents": True}
+    page = flowsim.render_report(run(data))
+    for heading in (
+        "Production by mine",
+        "Prices along the chain",
+        "Reserves (kg at the end of the month)",
+        "Rents: what each node earned",
+    ):
+        assert f"<h2>{heading}</h2>" in page
+    summary = run(data).summary()
+    assert summary["reserve_kg_end_by_node"] == {"buyer": pytest.approx(700.0)}
+    assert set(summary["rents_usd_by_node"]) == {"mine", "buyer"}
