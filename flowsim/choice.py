@@ -245,9 +245,13 @@ class LogitChoice:
     def node_value(self, node: int, taint: int, day: float) -> float:
         """What a kg with this taint is worth on arriving at ``node`` today, valued afresh
         (for prices and margins, flowsim.economics)."""
+        return self.node_values((node,), taint, day)[0]
+
+    def node_values(self, nodes: Sequence[int], taint: int, day: float) -> list[float]:
+        """:meth:`node_value` of each of ``nodes``, valued together."""
         self._values.clear()
         self._price = self.network.price_usd_per_kg(day)
-        return self._value(node, taint, day)
+        return [self._value(node, taint, day) for node in nodes]
 
     def _route_probabilities(self, lot: Lot, candidates: Sequence[int], day: float) -> list[float]:
         self._values.clear()

@@ -21,7 +21,7 @@ node's price and margin on the first of each month (docs/behaviour.md).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -55,15 +55,16 @@ class Economics:
     ):
         self.network, self.rates, self.policy, self.env = network, rates, policy, env
         self.spec = spec = network.economics
-        value_at = getattr(chooser, "node_value", None)
-        self.value_at: Callable[[int, int, float], float] = value_at or self._static_value
+        values_at = getattr(chooser, "node_values", None)
+        self.values_at: Callable[[Sequence[int], int, float], list[float]] = (
+            values_at or self._static_values
+        )
         self.records: list[PriceRecord] = []
         kinds = network.kinds
         self.elastic = [m.node for m in network.mines if spec and spec.elasticity[m.node] > 0]
         scheduled = network.schedules.get("kg_per_day", {})
-        self.base = {
-            m.node: scheduled.get(m.node) or (m.kg_per_day,) * network.days for m in network.mines
-        }
+        rate = {m.node: m.kg_per_day for m in network.mines}
+        self.base = {i: scheduled.get(i) or (rate[i],) for i in self.elastic}
         self.first_margin: dict[int, float] = {}
         for i in self.elastic:
             margin = self.mine_margin(i, 0.0)
@@ -87,9 +88,14 @@ class Economics:
 
     # --- values --------------------------------------------------------------------
 
-    def mine_price(self, i: int, day: float) -> float:
-        """USD a mine receives for a kg of its doré on ``day``."""
-        return self.spec.purity[i] * self.value_at(i, 0, day)
+    def value_at(self, node: int, taint: int, day: float) -> float:
+        """What a kg with this taint is worth on arriving at ``node`` on ``day``."""
+        return self.values_at((node,), taint, day)[0]
+
+    def mine_price(self, i: int, day: float, value: float | None = None) -> float:
+        """USD a mine receives for a kg of its doré on ``day`` (``value``: what its gold
+        is worth leaving it, if already known)."""
+        return self.spec.purity[i] * (self.value_at(i, 0, day) if value is None else value)
 
     def mine_cost(self, i: int, day: float) -> float:
         """USD a mine spends to produce a kg of doré on ``day``."""
@@ -103,13 +109,14 @@ class Economics:
             cost += self.policy.fuel_premium_usd(i, day, 1.0)
         return cost
 
-    def mine_margin(self, i: int, day: float) -> float:
-        return self.mine_price(i, day) - self.mine_cost(i, day)
+    def mine_margin(self, i: int, day: float, value: float | None = None) -> float:
+        return self.mine_price(i, day, value) - self.mine_cost(i, day)
 
-    def _static_value(self, node: int, taint: int, day: float) -> float:
-        """What a kg with this taint is worth on arriving at ``node``, its gold split over
-        the routes by their weights, as the static split sends it."""
-        return self._value(node, taint, day, self.network.price_usd_per_kg(day), {})
+    def _static_values(self, nodes: Sequence[int], taint: int, day: float) -> list[float]:
+        """What a kg with this taint is worth on arriving at each of ``nodes``, gold
+        split over the routes by their weights, as the static split sends it."""
+        price, memo = self.network.price_usd_per_kg(day), {}
+        return [self._value(node, taint, day, price, memo) for node in nodes]
 
     def _value(self, node: int, taint: int, day: float, price: float, memo: dict) -> float:
         key = (node, taint)
@@ -195,26 +202,28 @@ class Economics:
         day = event.env.now
         d = int(day)
         rates = self.rates
-        for i in self.elastic:
-            factor = self.output_factor(i, day)
+        values = self.values_at(self.elastic, 0, day)
+        for i, value in zip(self.elastic, values, strict=True):
+            factor = self.output_factor(i, day, value)
             rates.output_factor[i] = factor
             rates.kg_per_day[i] = self.base[i][min(d, len(self.base[i]) - 1)] * factor
 
-    def output_factor(self, i: int, day: float) -> float:
-        margin = max(self.mine_margin(i, day), 0.0)
+    def output_factor(self, i: int, day: float, value: float | None = None) -> float:
+        margin = max(self.mine_margin(i, day, value), 0.0)
         return (margin / self.first_margin[i]) ** self.spec.elasticity[i]
 
     def _record(self, month: int, event: simpy.Event) -> None:
         """The first of a month: each node's price for a kg, and its margin on it."""
         day = event.env.now
         rates = self.rates
+        values = self.values_at(range(len(self._kinds)), 0, day)
         for i, kind in enumerate(self._kinds):
             if kind == MINE:
-                price = self.mine_price(i, day)
+                price = self.mine_price(i, day, values[i])
                 margin = price - self.mine_cost(i, day)
                 factor = rates.output_factor[i]
             else:
-                price = self.value_at(i, 0, day)
+                price = values[i]
                 kept = self.spec.margin[i] if kind != PARTNER else 0.0
                 margin = price * kept / (1.0 - kept)
                 factor = float("nan")
