@@ -172,6 +172,7 @@ class Network:
     processors: tuple[ProcessorSpec, ...]
     # Routes.
     route_transit: tuple[Duration, ...]
+    route_transit_factor: tuple[float, ...]  # on the first day; a schedule may change it
     route_cost: tuple[float, ...]
     route_capacity: tuple[float | None, ...]
     route_seizure: tuple[float, ...]
@@ -292,6 +293,7 @@ class Network:
             mines=tuple(mines),
             processors=tuple(processors),
             route_transit=tuple(Duration.of(r.transit_days) for r in routes),
+            route_transit_factor=tuple(initial(r.transit_factor) for r in routes),
             route_cost=tuple(initial(r.cost_usd_per_kg) for r in routes),
             route_capacity=tuple(r.capacity_kg_per_day for r in routes),
             route_seizure=tuple(initial(r.seizure_probability) for r in routes),
@@ -412,6 +414,7 @@ def _compile_schedules(
         "route_seizure": [(r, route.seizure_probability) for r, route in enumerate(routes)],
         "route_weight": [(r, route.weight) for r, route in enumerate(routes)],
         "route_cost": [(r, route.cost_usd_per_kg) for r, route in enumerate(routes)],
+        "route_transit_factor": [(r, route.transit_factor) for r, route in enumerate(routes)],
     }
     compiled = {}
     for quantity, values in sources.items():

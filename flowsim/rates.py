@@ -11,6 +11,8 @@ network's values all along.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ QUANTITIES = (
     "route_seizure",
     "route_weight",
     "route_cost",
+    "route_transit_factor",
 )
 
 
@@ -45,6 +48,7 @@ class Rates:
         self.route_seizure = list(network.route_seizure)
         self.route_weight = list(network.route_weight)
         self.route_cost = list(network.route_cost)
+        self.route_transit_factor = list(network.route_transit_factor)
         # The share of its price a partner pays for the next kg: below 1 once its
         # appetite for the month is used up (flowsim.engine.outlets).
         self.outlet = [1.0] * nodes
@@ -53,6 +57,24 @@ class Rates:
         self.output_factor = [1.0] * nodes
         self.tables = network.schedules
         self.change_days = network.change_days()
+
+    def scale_transit(self, draws: list[Callable[[], float]]) -> list[Callable[[], float]]:
+        """Each route's draw of transit days, times its transit factor of the day where
+        it has one other than 1 (the others as they are)."""
+        factors = self.route_transit_factor
+        return [
+            draw
+            if not self.varies("route_transit_factor", r)
+            else partial(_scaled, draw, r, factors)
+            for r, draw in enumerate(draws)
+        ]
+
+    def varies(self, quantity: str, index: int) -> bool:
+        """Whether ``quantity`` of ``index`` is ever other than 1 (a factor)."""
+        table = self.tables.get(quantity, {}).get(index)
+        if table is not None:
+            return any(v != 1.0 for v in table)
+        return getattr(self, quantity)[index] != 1.0
 
     def scheduled(self, quantity: str, index: int) -> bool:
         """Whether a schedule sets ``quantity`` of node or route ``index``."""
@@ -90,3 +112,7 @@ class Rates:
                     values[index] = value
                     changed.add(quantity)
         return changed
+
+
+def _scaled(draw: Callable[[], float], route: int, factors: list[float]) -> float:
+    return draw() * factors[route]

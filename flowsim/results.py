@@ -53,6 +53,7 @@ class Results:
         prices_monthly: pd.DataFrame | None = None,
         rents_monthly: pd.DataFrame | None = None,
         schedules: pd.DataFrame | None = None,
+        appetite_monthly: pd.DataFrame | None = None,
     ):
         self.ledger = ledger
         self.receipts = receipts
@@ -72,6 +73,10 @@ class Results:
         self.rents_monthly = rents_monthly if rents_monthly is not None else _tables.empty_rents()
         # Every scheduled rate where it changes (the routes table has its first value).
         self.schedules = schedules if schedules is not None else _tables.empty_schedules()
+        # What was sent to each partner with an appetite in each month, against it.
+        self.appetite_monthly = (
+            appetite_monthly if appetite_monthly is not None else _tables.empty_appetite()
+        )
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 
     def __repr__(self) -> str:

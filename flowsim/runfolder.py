@@ -108,6 +108,13 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     "end_state": {"replication": "int", "node": "text", "kg": "float"},
     "reserves": {"replication": "int", "month": "date", "node": "text", "kg": "float"},
     "schedules": {"quantity": "text", "id": "text", "day": "float", "value": "float"},
+    "appetite_monthly": {
+        "replication": "int",
+        "month": "date",
+        "partner": "text",
+        "sent_kg": "float",
+        "appetite_kg": "float",
+    },
     "rents_monthly": {"replication": "int", "month": "date", "node": "text", "usd": "float"},
     "prices_monthly": {
         "replication": "int",
@@ -127,7 +134,9 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     },
 }
 # Base tables that folders written before them lack, read as empty.
-OPTIONAL_TABLES = frozenset({"reserves", "prices_monthly", "rents_monthly", "schedules"})
+OPTIONAL_TABLES = frozenset(
+    {"reserves", "prices_monthly", "rents_monthly", "schedules", "appetite_monthly"}
+)
 DERIVED_TABLES = (
     "exports_monthly",
     "exposure_monthly",
@@ -287,6 +296,7 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
         ("reserves", "node", known),
         ("prices_monthly", "node", known),
         ("rents_monthly", "node", known),
+        ("appetite_monthly", "partner", known),
     )
     for name, column, allowed in checks:
         if name not in tables:

@@ -491,6 +491,13 @@ class Route(Frozen):
         default_factory=lambda: Fixed(dist="fixed", value=1.0),
         description="Days a shipment takes on this route, drawn for each shipment.",
     )
+    transit_factor: scheduled(PositiveFloat) = Field(
+        1.0,
+        description=(
+            "Multiplies each transit time drawn on this route, on the day it is drawn: a "
+            "schedule of it makes the route slower or faster for a while (2.0 doubles it)."
+        ),
+    )
     cost_usd_per_kg: scheduled(NonNegativeFloat) = Field(
         0.0,
         description=(

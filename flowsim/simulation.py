@@ -70,7 +70,7 @@ def simulate(
         for k in range(first_replication, first_replication + int(replications))
     ]
     ledgers, receipts, melts, end_states, runs, reserves, prices = [], [], [], [], [], [], []
-    rents = []
+    rents, appetites = [], []
     months = pd.date_range(
         pd.Timestamp(scenario.calendar.start).to_period("M").to_timestamp(),
         periods=len(network.month_start_days),
@@ -95,6 +95,7 @@ def simulate(
         reserves.append(_reserve_table(k, out.reserve_levels, months, network.node_ids))
         prices.append(_price_table(k, out.prices, months, network.node_ids))
         rents.append(_rent_table(k, out.rents, months, network.node_ids))
+        appetites.append(_appetite_table(k, out.appetite, months, network.node_ids))
         runs.append(
             {
                 "replication": k,
@@ -134,6 +135,7 @@ def simulate(
         prices_monthly=pd.concat(prices, ignore_index=True),
         rents_monthly=pd.concat(rents, ignore_index=True),
         schedules=network.schedule_table(),
+        appetite_monthly=pd.concat(appetites, ignore_index=True),
         runs=pd.DataFrame(runs),
         meta=meta,
     )
@@ -230,6 +232,24 @@ def _rent_table(
             "month": pd.DatetimeIndex([months[m] for m, _, _ in records], dtype="datetime64[ns]"),
             "node": pd.Series([node_ids[n] for _, n, _ in records], dtype=object),
             "usd": np.asarray([usd for _, _, usd in records], dtype=float),
+        }
+    )
+
+
+def _appetite_table(
+    k: int,
+    records: tuple[tuple[int, int, float, float], ...],
+    months: pd.DatetimeIndex,
+    node_ids: tuple[str, ...],
+) -> pd.DataFrame:
+    """What was sent to each partner with an appetite in each month, and its appetite."""
+    return pd.DataFrame(
+        {
+            "replication": np.full(len(records), k, dtype=np.int64),
+            "month": pd.DatetimeIndex([months[r[0]] for r in records], dtype="datetime64[ns]"),
+            "partner": pd.Series([node_ids[r[1]] for r in records], dtype=object),
+            "sent_kg": np.asarray([r[2] for r in records], dtype=float),
+            "appetite_kg": np.asarray([r[3] for r in records], dtype=float),
         }
     )
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STOCK_SIGNS",
+    "empty_appetite",
     "empty_prices",
     "empty_rents",
     "empty_reserves",
@@ -187,6 +188,19 @@ def empty_schedules() -> pd.DataFrame:
             "id": pd.Series([], dtype=object),
             "day": pd.Series([], dtype=float),
             "value": pd.Series([], dtype=float),
+        }
+    )
+
+
+def empty_appetite() -> pd.DataFrame:
+    """The appetite table of a run without appetites."""
+    return pd.DataFrame(
+        {
+            "replication": pd.Series([], dtype=np.int64),
+            "month": pd.Series([], dtype="datetime64[ns]"),
+            "partner": pd.Series([], dtype=object),
+            "sent_kg": pd.Series([], dtype=float),
+            "appetite_kg": pd.Series([], dtype=float),
         }
     )
 

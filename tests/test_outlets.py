@@ -133,3 +133,14 @@ def test_a_wrong_appetite_is_named_by_its_key(fields, key, words):
         flowsim.scenario_from_dict(data)
     ((issue),) = caught.value.issues
     assert issue.path == f"nodes.partner.{key}" and words in issue.message
+
+
+def test_the_appetite_used_is_a_monthly_table(tmp_path):
+    results = run(_uae_only(appetite_kg_per_month={"2018-01-01": 100.0, "2018-02-01": 50.0}))
+    table = results.appetite_monthly
+    assert table["sent_kg"].tolist() == pytest.approx([100.0, 50.0, 50.0])
+    assert table["appetite_kg"].tolist() == [100.0, 50.0, 50.0]
+    assert set(table["partner"]) == {"partner"}
+    again = flowsim.Results.load(results.save(tmp_path / "run"))
+    assert again.appetite_monthly["sent_kg"].tolist() == pytest.approx([100.0, 50.0, 50.0])
+    assert run(chain(10)).appetite_monthly.empty

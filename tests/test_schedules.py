@@ -329,3 +329,18 @@ def test_the_logit_choice_weighs_a_scheduled_cost():
     out = shipped[shipped["node"] == "buyer"]
     assert (out[out["day"] >= 15]["route"] == "buyer_other").mean() > 0.95
     assert 0.2 < (out[out["day"] < 15]["route"] == "buyer_other").mean() < 0.8
+
+
+@pytest.mark.parametrize("granularity", ["lot", "shipment"])
+def test_a_transit_factor_schedule_stretches_each_transit_drawn_from_its_day(granularity):
+    data = chain(20, simulation={"granularity": granularity, "collection_days": 1.0})
+    data["routes"]["mine_buyer"]["transit_factor"] = {"2018-01-01": 1.0, "2018-01-06": 3.0}
+    ledger = run(data).ledger
+    on_route = ledger[ledger["route"] == "mine_buyer"]
+    sent = on_route[on_route["event"] == "shipped"].set_index("lot")["day"]
+    came = on_route[on_route["event"] == "delivered"].set_index("lot")["day"]
+    took = came - sent.reindex(came.index)
+    late = sent.reindex(came.index) >= 5
+    assert took[~late].to_numpy() == pytest.approx(1.0)
+    assert took[late].to_numpy() == pytest.approx(3.0)
+    assert late.any() and (~late).any()

@@ -110,7 +110,9 @@ class Engine(Holding, Reserves):
         self.reserve_levels: list[tuple[int, int, float]] = []
 
         routes = network.route_ids
-        self.route_transit = [sampler(d, transit_rng) for d in network.route_transit]
+        self.route_transit = self.rates.scale_transit(
+            [sampler(d, transit_rng) for d in network.route_transit]
+        )
         self.service_rng = transit_rng
         self.route_capacity = list(network.route_capacity)
         self._into_outlet = [self.outlets.limits(t) for t in network.route_target]
@@ -249,6 +251,7 @@ class Engine(Holding, Reserves):
             lots=self.next_lot,
             reserve_levels=(*self.reserve_levels, *self._reserve_levels_now()),
             prices=tuple(self.economics.records),
+            appetite=(*self.outlets.records, *self.outlets.used()),
             **books,
         )
         # The engine lives in reference cycles (its processes refer to it) that only the

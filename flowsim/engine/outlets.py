@@ -36,6 +36,8 @@ class Outlets:
         self.ordered = [0.0] * len(self.appetite)
         # Lots sent past an appetite that pays part of its price: the share they fetch.
         self.multiplier: dict[int, float] = {}
+        # (month, partner, kg sent to it, its appetite) of each month that has ended.
+        self.records: list[tuple[int, int, float, float]] = []
         if self.partners:
             for month, day in enumerate(network.month_start_days[1:], start=1):
                 env.timeout(day).callbacks.append(self._new_month(month))
@@ -46,12 +48,18 @@ class Outlets:
 
     def _new_month(self, month: int):
         def start(event: simpy.Event) -> None:
+            self.records.extend(self.used())
             self.month = month
             for p in self.partners:
                 self.ordered[p] = 0.0
                 self.rates.outlet[p] = 1.0
 
         return start
+
+    def used(self) -> list[tuple[int, int, float, float]]:
+        """(month, partner, kg sent to it, its appetite) of the month under way."""
+        month = self.month
+        return [(month, p, self.ordered[p], self.appetite[p][month]) for p in self.partners]
 
     def room(self, partner: int) -> float:
         """Kg the partner takes now this month: what is left of its appetite, or no

@@ -31,7 +31,9 @@ class LotEngine(Engine):
         # Every draw of the hot path from a block: one call to numpy every BLOCK draws.
         self._uniform = blocks(self.rng.random)
         transits = self.network.route_transit
-        self.route_transit = [block_sampler(d, self.service_rng) for d in transits]
+        self.route_transit = self.rates.scale_transit(
+            [block_sampler(d, self.service_rng) for d in transits]
+        )
         self._timeout = self.env.timeout
         kinds = self.network.kinds
         # Per route, what a shipment down it needs, looked up once per lot. A route into

@@ -63,6 +63,8 @@ class EngineOutput:
     # With the books kept: USD each node earned by (month, node), and the terms of the
     # identity they meet: rents = exports - production - transport + books unsold.
     rents: tuple[tuple[int, int, float], ...] = ()
+    # (month, partner, kg sent to it, its appetite) of each partner with an appetite.
+    appetite: tuple[tuple[int, int, float, float], ...] = ()
     production_cost_usd: float = 0.0
     transport_usd: float = 0.0
     unsold_book_usd: float = 0.0
