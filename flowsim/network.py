@@ -133,6 +133,8 @@ class ReserveSpec:
     daily_sale_kg: tuple[float, ...]  # the scheduled sales of each day of the run
     sales: tuple[tuple[float, float, int], ...]  # dated sales: (day, kg, route), by day
     sell_before_designation: float = 0.0  # share sold between announcement and effect
+    min_usd_per_kg: tuple[float, ...] | None = None  # the reservation price by day
+    margin: float = 0.0  # the node's: its value less what it keeps is what buyers pay it
 
 
 @dataclass(frozen=True)
@@ -460,6 +462,16 @@ def _compile_reserve(
         daily_sale_kg=tuple(daily),
         sales=tuple(sales),
         sell_before_designation=reserve.sell_before_designation,
+        margin=node.margin,
+        min_usd_per_kg=(
+            None
+            if reserve.min_usd_per_oz is None
+            else tuple(
+                v * KG_TO_TROY_OZ
+                for v in daily_values(reserve.min_usd_per_oz, start, days)
+                or (reserve.min_usd_per_oz,) * days
+            )
+        ),
     )
 
 

@@ -395,6 +395,14 @@ class Reserve(Frozen):
         ),
     )
     sales: list[ReserveSale] = Field([], description="Dated one-off sales to named buyers.")
+    min_usd_per_oz: scheduled(PositiveFloat) | None = Field(
+        None,
+        description=(
+            "A reservation price, USD per troy ounce of fine gold: a day's scheduled sale is "
+            "made only if the gold fetches at least this from the node's buyers that day "
+            "(dated sales are made whatever the price); unset: sold whatever it fetches."
+        ),
+    )
     sell_before_designation: Probability = Field(
         0.0,
         description=(

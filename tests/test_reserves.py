@@ -242,3 +242,12 @@ def test_the_report_shows_reserves_prices_production_and_rents():
     summary = run(data).summary()
     assert summary["reserve_kg_end_by_node"] == {"buyer": pytest.approx(700.0)}
     assert set(summary["rents_usd_by_node"]) == {"mine", "buyer"}
+
+
+def test_a_reserve_with_a_reservation_price_sells_only_when_gold_fetches_it():
+    data = _bank(sales_kg_per_month=310.0, min_usd_per_oz=1100.0)
+    data["prices"]["usd_per_oz"] = {"2018": 1000.0, "2018-02": 1200.0}
+    data["nodes"]["buyer"]["margin"] = 0.5  # what it keeps of what it buys, not of its own
+    results = run(data)
+    # January and March at 1,000 an ounce: nothing sold; February at 1,200: 310 kg.
+    assert _levels(results) == pytest.approx([1000.0, 690.0, 690.0])

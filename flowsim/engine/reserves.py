@@ -22,6 +22,7 @@ from flowsim.ledger import OPENING, Ledger
 from flowsim.lots import Lot
 
 if TYPE_CHECKING:
+    from flowsim.economics import Economics
     from flowsim.engine.state import Site
     from flowsim.levers import Levers
     from flowsim.network import Network, ReserveSpec
@@ -34,6 +35,7 @@ class Reserves:
 
     network: Network
     policy: Levers
+    economics: Economics
     env: simpy.Environment
     sites: list[Site]
     ledger: Ledger
@@ -61,9 +63,10 @@ class Reserves:
             # before any sale of the day that starts the next month
             for month, day in enumerate(self.network.month_start_days[1:]):
                 timeout(day).callbacks.append(partial(self._record_reserve_levels, month))
+        sell = self._sell if spec.min_usd_per_kg is None else partial(self._sell_at, spec)
         for day, kg in enumerate(spec.daily_sale_kg):
             if kg > 0.0:
-                timeout(float(day)).callbacks.append(partial(self._sell, node, kg, None))
+                timeout(float(day)).callbacks.append(partial(sell, node, kg, None))
         for day, kg, route in spec.sales:
             timeout(day).callbacks.append(partial(self._sell, node, kg, route))
         if spec.sell_before_designation > 0.0:
@@ -96,6 +99,19 @@ class Reserves:
             self._ship(part, node, route, day)
         else:  # its buyer's route is closed or full: held, as any lot no route takes
             self._hold(part, node, day)
+
+    def _sell_at(
+        self, spec: ReserveSpec, node: int, kg: float, route: None, event: simpy.Event
+    ) -> None:
+        """A day's scheduled sale, made only if the gold fetches the reservation price:
+        what the node's buyers pay for a kg of it, as the node's route choice sends it."""
+        lot = self.reserves[node]
+        if lot is None:
+            return
+        day = event.env.now
+        fetches = self.economics.value_at(node, lot.taint, day) / (1.0 - spec.margin)
+        if fetches >= spec.min_usd_per_kg[min(int(day), len(spec.min_usd_per_kg) - 1)]:
+            self._sell(node, kg, route, event)
 
     def _sell_ahead(self, node: int, share: float, effective: float, event: simpy.Event) -> None:
         """A designation of the node is announced: sell ``share`` of what is left,
