@@ -205,6 +205,15 @@ def _check_reserve(s: Scenario, node_id: str, reserve: Reserve, mines: list[str]
     prefix = ("nodes", node_id, "reserve")
     yield from check_known((*prefix, "origin"), reserve.origin, mines, "'{}' is not a mine")
     buyers = [r.target for r in s.routes.values() if r.source == node_id]
+    hungry = [
+        b for b in buyers if getattr(s.nodes.get(b), "appetite_kg_per_month", None) is not None
+    ]
+    if reserve.sell_to_demand and not hungry:
+        yield (
+            (*prefix, "sell_to_demand"),
+            f"{node_id} has no route to a partner with an appetite_kg_per_month: no demand "
+            "to sell to",
+        )
     for i, sale in enumerate(reserve.sales):
         yield from check_date(s, (*prefix, "sales", i, "date"), sale.date)
         yield from check_known(

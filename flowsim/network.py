@@ -135,6 +135,7 @@ class ReserveSpec:
     sell_before_designation: float = 0.0  # share sold between announcement and effect
     min_usd_per_kg: tuple[float, ...] | None = None  # the reservation price by day
     margin: float = 0.0  # the node's: its value less what it keeps is what buyers pay it
+    demand_routes: tuple[int, ...] = ()  # routes to partners with an appetite it sells to
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,7 @@ def _compile_reserve(
     reserve = node.reserve
     if reserve is None:
         return None
+    scenario_ids = list(scenario.nodes)
     start, days = scenario.calendar.start, scenario.days
     per_month = daily_values(reserve.sales_kg_per_month, start, days) or (
         (reserve.sales_kg_per_month,) * days
@@ -463,6 +465,14 @@ def _compile_reserve(
         sales=tuple(sales),
         sell_before_designation=reserve.sell_before_designation,
         margin=node.margin,
+        demand_routes=tuple(
+            r
+            for r in range(len(sources))
+            if sources[r] == i
+            and reserve.sell_to_demand
+            and getattr(scenario.nodes[scenario_ids[targets[r]]], "appetite_kg_per_month", None)
+            is not None
+        ),
         min_usd_per_kg=(
             None
             if reserve.min_usd_per_oz is None

@@ -395,6 +395,14 @@ class Reserve(Frozen):
         ),
     )
     sales: list[ReserveSale] = Field([], description="Dated one-off sales to named buyers.")
+    sell_to_demand: Flag = Field(
+        False,
+        description=(
+            "Each day, also sell to every partner with an appetite that the node has a "
+            "route to its share of what is left of that appetite this month (what is left "
+            "over the days left), at the reservation price if one is set."
+        ),
+    )
     min_usd_per_oz: scheduled(PositiveFloat) | None = Field(
         None,
         description=(

@@ -251,3 +251,16 @@ def test_a_reserve_with_a_reservation_price_sells_only_when_gold_fetches_it():
     results = run(data)
     # January and March at 1,000 an ounce: nothing sold; February at 1,200: 310 kg.
     assert _levels(results) == pytest.approx([1000.0, 690.0, 690.0])
+
+
+def test_a_reserve_may_sell_against_its_outlets_demand():
+    data = _bank(sell_to_demand=True)
+    data["nodes"]["other"]["appetite_kg_per_month"] = 100.0
+    results = run(data)
+    # What the UAE-like partner takes a month, no more: its whole appetite each month.
+    assert _levels(results) == pytest.approx([900.0, 800.0, 700.0])
+    sent = results.appetite_monthly
+    assert sent["sent_kg"].tolist() == pytest.approx([100.0, 100.0, 100.0])
+    data["nodes"]["other"].pop("appetite_kg_per_month")
+    with pytest.raises(flowsim.ScenarioError, match="no demand"):
+        flowsim.scenario_from_dict(data)

@@ -12,6 +12,7 @@ recorded at the end of each month.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from flowsim.lots import Lot
 
 if TYPE_CHECKING:
     from flowsim.economics import Economics
+    from flowsim.engine.outlets import Outlets
     from flowsim.engine.state import Site
     from flowsim.levers import Levers
     from flowsim.network import Network, ReserveSpec
@@ -36,6 +38,8 @@ class Reserves:
     network: Network
     policy: Levers
     economics: Economics
+    outlets: Outlets
+    horizon: float
     env: simpy.Environment
     sites: list[Site]
     ledger: Ledger
@@ -69,6 +73,9 @@ class Reserves:
                 timeout(float(day)).callbacks.append(partial(sell, node, kg, None))
         for day, kg, route in spec.sales:
             timeout(day).callbacks.append(partial(self._sell, node, kg, route))
+        if spec.demand_routes:
+            for day in range(int(self.horizon)):
+                timeout(float(day)).callbacks.append(partial(self._sell_to_demand, spec))
         if spec.sell_before_designation > 0.0:
             for announced, effective in self.policy.announcements(node):
                 if effective > 0.0:
@@ -101,7 +108,7 @@ class Reserves:
             self._hold(part, node, day)
 
     def _sell_at(
-        self, spec: ReserveSpec, node: int, kg: float, route: None, event: simpy.Event
+        self, spec: ReserveSpec, node: int, kg: float, route: int | None, event: simpy.Event
     ) -> None:
         """A day's scheduled sale, made only if the gold fetches the reservation price:
         what the node's buyers pay for a kg of it, as the node's route choice sends it."""
@@ -112,6 +119,24 @@ class Reserves:
         fetches = self.economics.value_at(node, lot.taint, day) / (1.0 - spec.margin)
         if fetches >= spec.min_usd_per_kg[min(int(day), len(spec.min_usd_per_kg) - 1)]:
             self._sell(node, kg, route, event)
+
+    def _sell_to_demand(self, spec: ReserveSpec, event: simpy.Event) -> None:
+        """Sell each partner with an appetite its share of what is left of it this month:
+        what is left over the days left, the day's share of it where it pays for more."""
+        node, day = spec.node, event.env.now
+        starts = self.network.month_start_days
+        month = bisect_right(starts, day) - 1
+        end = starts[month + 1] if month + 1 < len(starts) else self.horizon
+        days_left = max(end - math.floor(day), 1.0)
+        outlets = self.outlets
+        sell = self._sell if spec.min_usd_per_kg is None else partial(self._sell_at, spec)
+        for r in spec.demand_routes:
+            partner = self.network.route_target[r]
+            room = outlets.room(partner)
+            if math.isinf(room):  # it pays for more than its appetite: the day's share
+                room = outlets.appetite[partner][outlets.month] * days_left / (end - starts[month])
+            if room > 0.0:
+                sell(node, room / days_left, r, event)
 
     def _sell_ahead(self, node: int, share: float, effective: float, event: simpy.Event) -> None:
         """A designation of the node is announced: sell ``share`` of what is left,
