@@ -24,6 +24,7 @@ import simpy
 
 from flowsim.choice import RouteChooser, StaticSplit, make_chooser
 from flowsim.economics import Economics
+from flowsim.engine.arrivals import Arrivals
 from flowsim.engine.holding import Holding
 from flowsim.engine.outlets import Outlets
 from flowsim.engine.reserves import Reserves
@@ -34,8 +35,6 @@ from flowsim.ledger import (
     EXPORTED,
     LOST,
     OPENING,
-    REFUSED,
-    RELEASED,
     SEIZED,
     SHIPPED,
     Ledger,
@@ -45,9 +44,7 @@ from flowsim.ledger import (
 from flowsim.levers import Levers
 from flowsim.lots import Lot, blend, mark_touched
 from flowsim.network import (
-    MINE,
     PARTNER,
-    REFINER,
     MineSpec,
     Network,
     ProcessorSpec,
@@ -62,7 +59,7 @@ FLUSH_DAYS = 7.0  # how often the tables move their buffered rows into columns
 CHOOSER_READS = frozenset({"route_weight", "price_factor", "route_seizure", "route_cost"})
 
 
-class Engine(Holding, Reserves):
+class Engine(Holding, Reserves, Arrivals):
     """One replication of one scenario: what both modes share. A mode implements the
     methods under "what each mode does its own way"."""
 
@@ -396,117 +393,6 @@ class Engine(Holding, Reserves):
             part.book = lot.book * mass / lot.mass
             lot.book -= part.book
         return part
-
-    def _arrive(self, r: int, event: simpy.Event, returning: bool = False) -> None:
-        """A lot (the value of the transit's timeout) reaches the end of route ``r``,
-        or, ``returning``, its start again after a refusal."""
-        lot = event.value
-        day = self.env.now
-        if self._seizure_varies[r]:
-            p = self.policy.seizure_probability(r, day)
-        else:
-            p = self._base_seizure[r]
-        seized = p > 0.0 and self._uniform() < p
-        if seized:
-            policy = self.policy
-            release = policy.release_share(r, day)
-            if release > 0.0 and self._uniform() < release:
-                # Corruption: the seizure is undone and the lot goes on its way.
-                self.ledger.add(day, RELEASED, lot.id, -1, r, lot.mass)
-                seized = False
-            else:
-                self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
-                if self._rents:
-                    self.economics.lose(lot, self.network.route_source[r], 1.0, day)
-        if self._learns:
-            self.chooser.observe(r, seized, day)
-        if seized:
-            return
-        if returning:
-            self._return(lot, r, day)
-            return
-        target = self._target[r]
-        if not self._to_partner[r]:
-            self._deliver(lot, target, r, day)
-            return
-        discount = 0.0
-        share = self.outlets.price_share(lot) if self._into_outlet[r] else 1.0
-        if lot.taint:
-            refuse, discount = self.policy.refusal(target, lot.taint, day)
-            if refuse > 0.0 and (refuse >= 1.0 or self._uniform() < refuse):
-                self.ledger.add(day, REFUSED, lot.id, target, r, lot.mass)
-                lot.refused_by += (target,)
-                if self._rents:  # the way back is paid too
-                    self.economics.carry(lot, self._route_cost[r])
-                back = self.env.timeout(self.route_transit[r](), lot)
-                back.callbacks.append(self._return_on[r])
-                return
-        usd = (
-            lot.mass
-            * lot.purity
-            * self._price_on[int(day)]
-            * self.price_factor[target]
-            * share
-            * (1.0 - discount)
-        )
-        self._record_valued(day, self._exported_code[r], lot.id, lot.mass, usd)
-        if self._rents:
-            self.economics.export(lot, self.network.route_source[r], usd, day)
-        self._receive(target, lot, day, usd)
-
-    def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
-        """Record what ``node`` received, by origin, for the exposure metrics."""
-        sanctioned = self.policy.sanctioned_jurisdictions(day) if self._sanctions else ()
-        jurisdiction = self.category_jurisdiction
-        add = self._add_receipt
-        if lot.mix is None:  # one mine's gold: one row
-            category = self.category_of[lot.origin]
-            add(
-                day,
-                node,
-                lot.id,
-                category,
-                lot.touched,
-                lot.mass,
-                usd,
-                jurisdiction[category] in sanctioned,
-            )
-            return
-        for (category, touched), share in lot.mix.items():
-            add(
-                day,
-                node,
-                lot.id,
-                category,
-                touched,
-                lot.mass * share,
-                usd * share,
-                jurisdiction[category] in sanctioned,
-            )
-
-    def _deliver(self, lot: Lot, node: int, r: int, day: float) -> None:
-        """``lot`` reaches the buyer, refiner (or mine) at the end of route ``r``."""
-        lot_id = lot.id
-        self._record(day, self._delivered_code[r], lot_id, lot.mass)
-        lot.arrived = day
-        if self._rents:
-            self.economics.sell(lot, self.network.route_source[r], node, day)
-        site = self.sites[node]
-        kind = site.kind
-        if kind == MINE:
-            self.dispatch(lot, node)
-            return
-        if kind == REFINER:
-            self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)])
-        site.present[lot_id] = lot
-        self._enqueue(site, lot)
-
-    def _return(self, lot: Lot, r: int, day: float) -> None:
-        """A refused ``lot`` is back at the start of route ``r``, to be sent again."""
-        node = self.network.route_source[r]
-        self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
-        lot.arrived = day
-        self.dispatch(lot, node)
 
     # --- what policies do to stock ---------------------------------------------
 

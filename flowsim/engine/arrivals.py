@@ -1,0 +1,180 @@
+"""What happens at the end of a route: seizures and releases on the way, refusals and
+exports at a partner, deliveries to a buyer or refiner, and what each receives by
+origin.
+
+The engine's side of an arrival (:class:`Arrivals`, a base of
+:class:`~flowsim.engine.core.Engine`): a transit is a timeout that carries its lot and
+calls :meth:`Arrivals._arrive` for its route (per-lot mode's plain route ends in
+:mod:`flowsim.engine.nodes` write the same steps inline where nothing can happen on
+the way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import simpy
+
+from flowsim.ledger import DELIVERED, REFUSED, RELEASED, SEIZED
+from flowsim.lots import Lot
+from flowsim.network import MINE, REFINER
+
+if TYPE_CHECKING:
+    from flowsim.choice import RouteChooser
+    from flowsim.economics import Economics
+    from flowsim.engine.outlets import Outlets
+    from flowsim.engine.state import Site
+    from flowsim.ledger import Ledger
+    from flowsim.levers import Levers
+    from flowsim.network import Network
+
+__all__ = ["Arrivals"]
+
+
+class Arrivals:
+    """Arrivals at the ends of routes. It reads the engine's network, levers, chooser,
+    tables and clock."""
+
+    network: Network
+    env: simpy.Environment
+    policy: Levers
+    chooser: RouteChooser
+    economics: Economics
+    outlets: Outlets
+    ledger: Ledger
+    sites: list[Site]
+    route_transit: list[Callable[[], float]]
+    price_factor: list[float]
+    category_of: Sequence[int]
+    category_jurisdiction: list[str]
+    _seizure_varies: Sequence[bool]
+    _base_seizure: list[float]
+    _uniform: Callable[[], float]
+    _rents: bool
+    _learns: bool
+    _sanctions: bool
+    _target: Sequence[int]
+    _to_partner: list[bool]
+    _into_outlet: list[bool]
+    _route_cost: list[float]
+    _return_on: list[Callable[[simpy.Event], None]]
+    _price_on: list[float]
+    _exported_code: list[int]
+    _delivered_code: list[int]
+    _record: Callable[..., None]
+    _record_valued: Callable[..., None]
+    _add_receipt: Callable[..., None]
+    dispatch: Callable[[Lot, int], None]
+    _enqueue: Callable[[Site, Lot], None]
+
+    def _arrive(self, r: int, event: simpy.Event, returning: bool = False) -> None:
+        """A lot (the value of the transit's timeout) reaches the end of route ``r``,
+        or, ``returning``, its start again after a refusal."""
+        lot = event.value
+        day = self.env.now
+        if self._seizure_varies[r]:
+            p = self.policy.seizure_probability(r, day)
+        else:
+            p = self._base_seizure[r]
+        seized = p > 0.0 and self._uniform() < p
+        if seized:
+            policy = self.policy
+            release = policy.release_share(r, day)
+            if release > 0.0 and self._uniform() < release:
+                # Corruption: the seizure is undone and the lot goes on its way.
+                self.ledger.add(day, RELEASED, lot.id, -1, r, lot.mass)
+                seized = False
+            else:
+                self.ledger.add(day, SEIZED, lot.id, -1, r, lot.mass)
+                if self._rents:
+                    self.economics.lose(lot, self.network.route_source[r], 1.0, day)
+        if self._learns:
+            self.chooser.observe(r, seized, day)
+        if seized:
+            return
+        if returning:
+            self._return(lot, r, day)
+            return
+        target = self._target[r]
+        if not self._to_partner[r]:
+            self._deliver(lot, target, r, day)
+            return
+        discount = 0.0
+        share = self.outlets.price_share(lot) if self._into_outlet[r] else 1.0
+        if lot.taint:
+            refuse, discount = self.policy.refusal(target, lot.taint, day)
+            if refuse > 0.0 and (refuse >= 1.0 or self._uniform() < refuse):
+                self.ledger.add(day, REFUSED, lot.id, target, r, lot.mass)
+                lot.refused_by += (target,)
+                if self._rents:  # the way back is paid too
+                    self.economics.carry(lot, self._route_cost[r])
+                back = self.env.timeout(self.route_transit[r](), lot)
+                back.callbacks.append(self._return_on[r])
+                return
+        usd = (
+            lot.mass
+            * lot.purity
+            * self._price_on[int(day)]
+            * self.price_factor[target]
+            * share
+            * (1.0 - discount)
+        )
+        self._record_valued(day, self._exported_code[r], lot.id, lot.mass, usd)
+        if self._rents:
+            self.economics.export(lot, self.network.route_source[r], usd, day)
+        self._receive(target, lot, day, usd)
+
+    def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
+        """Record what ``node`` received, by origin, for the exposure metrics."""
+        sanctioned = self.policy.sanctioned_jurisdictions(day) if self._sanctions else ()
+        jurisdiction = self.category_jurisdiction
+        add = self._add_receipt
+        if lot.mix is None:  # one mine's gold: one row
+            category = self.category_of[lot.origin]
+            add(
+                day,
+                node,
+                lot.id,
+                category,
+                lot.touched,
+                lot.mass,
+                usd,
+                jurisdiction[category] in sanctioned,
+            )
+            return
+        for (category, touched), share in lot.mix.items():
+            add(
+                day,
+                node,
+                lot.id,
+                category,
+                touched,
+                lot.mass * share,
+                usd * share,
+                jurisdiction[category] in sanctioned,
+            )
+
+    def _deliver(self, lot: Lot, node: int, r: int, day: float) -> None:
+        """``lot`` reaches the buyer, refiner (or mine) at the end of route ``r``."""
+        lot_id = lot.id
+        self._record(day, self._delivered_code[r], lot_id, lot.mass)
+        lot.arrived = day
+        if self._rents:
+            self.economics.sell(lot, self.network.route_source[r], node, day)
+        site = self.sites[node]
+        kind = site.kind
+        if kind == MINE:
+            self.dispatch(lot, node)
+            return
+        if kind == REFINER:
+            self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)])
+        site.present[lot_id] = lot
+        self._enqueue(site, lot)
+
+    def _return(self, lot: Lot, r: int, day: float) -> None:
+        """A refused ``lot`` is back at the start of route ``r``, to be sent again."""
+        node = self.network.route_source[r]
+        self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
+        lot.arrived = day
+        self.dispatch(lot, node)
