@@ -103,7 +103,9 @@ class Ledger:
         """Move the rows packed since the last flush into the columns, the codes unpacked."""
         if not self._buffer:
             return
-        packed = np.frombuffer(self._buffer, dtype=self._rows)
+        # A copy to read from: an array that looked at the buffer itself would keep it from
+        # being emptied for as long as anything held it (a profiler's sampled frame, say).
+        packed = np.frombuffer(bytes(self._buffer), dtype=self._rows)
         code = packed["code"]
         node_mask = (1 << self.node_bits) - 1
         unpacked = (
@@ -115,7 +117,6 @@ class Ledger:
             _append(column, values)
         for name in ("day", "lot", "kg", "usd"):
             _append(getattr(self, name), packed[name])
-        del packed, code  # the buffer can be resized only once no array looks at it
         self._buffer.clear()
 
     def add(
@@ -169,10 +170,9 @@ def _move(buffer: bytearray, rows: np.dtype, columns: tuple[array, ...]) -> None
     and empty it."""
     if not buffer:
         return
-    packed = np.frombuffer(buffer, dtype=rows)
+    packed = np.frombuffer(bytes(buffer), dtype=rows)  # a copy, as in Ledger.flush
     for name, column in zip(rows.names, columns, strict=True):
         _append(column, packed[name])
-    del packed  # the buffer can be resized only once no array looks at it
     buffer.clear()
 
 

@@ -60,3 +60,24 @@ def test_receipts_read_back_the_same_whatever_the_flushes():
     assert np.array_equal(frame["kg"], [r[5] for r in rows])
     assert np.array_equal(frame["usd"], [r[6] for r in rows])
     assert list(frame["sanctioned_jurisdiction"]) == [r[7] for r in rows]
+
+
+def test_a_flush_survives_arrays_it_made_being_held_elsewhere(monkeypatch):
+    """A profiler that samples frames (Dask's workers run one) can hold the arrays a flush
+    reads for a moment after it returns; the buffer must still empty and refill."""
+    import flowsim.ledger as ledger_module
+
+    held = []
+    append = ledger_module._append
+
+    def holding(column, values):
+        held.append(values)  # as a sampled frame would keep it
+        append(column, values)
+
+    monkeypatch.setattr(ledger_module, "_append", holding)
+    ledger = ledger_module.Ledger(3, 2)
+    for flush in range(2):
+        for k in range(10):
+            ledger.record(float(k), ledger.code_of(0, 1, 0), 10 * flush + k, 1.0)
+        ledger.flush()
+    assert len(ledger) == 20 and held
