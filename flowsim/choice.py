@@ -204,8 +204,7 @@ class LogitChoice:
         self.weights = rates.route_weight
         self.cost = rates.route_cost
         self.price_factor = rates.price_factor
-        margins = network.economics.margin if network.economics else (0.0,) * len(network.kinds)
-        self.keep = [1.0 - m for m in margins]
+        self.margin = rates.margin
         self.target = network.route_target
         self.risk = PerceivedRisk(
             list(network.route_seizure), network.risk_learning_rate, network.risk_memory_days
@@ -299,6 +298,6 @@ class LogitChoice:
             if routes:
                 probabilities = self._probabilities(routes, nets, price)
                 value = sum(p * n for p, n in zip(probabilities, nets, strict=True))
-                value *= self.keep[node]  # what the node pays: less the margin it keeps
+                value *= 1.0 - self.margin[node]  # what the node pays: less what it keeps
         self._values[key] = value
         return value

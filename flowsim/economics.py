@@ -140,7 +140,7 @@ class Economics:
                 weights = [1.0] * len(weights)
             total = sum(weights)
             value = sum(w * n for w, n in zip(weights, nets, strict=True)) / total if total else 0.0
-            value *= 1.0 - self.spec.margin[node]
+            value *= 1.0 - rates.margin[node]
         memo[key] = value
         return value
 
@@ -224,7 +224,7 @@ class Economics:
                 factor = rates.output_factor[i]
             else:
                 price = values[i]
-                kept = self.spec.margin[i] if kind != PARTNER else 0.0
+                kept = rates.margin[i] if kind != PARTNER else 0.0
                 margin = price * kept / (1.0 - kept)
                 factor = float("nan")
             self.records.append((month, i, price, margin, factor))

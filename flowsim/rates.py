@@ -30,6 +30,7 @@ QUANTITIES = (
     "route_weight",
     "route_cost",
     "route_transit_factor",
+    "margin",
 )
 
 
@@ -49,6 +50,9 @@ class Rates:
         self.route_weight = list(network.route_weight)
         self.route_cost = list(network.route_cost)
         self.route_transit_factor = list(network.route_transit_factor)
+        # The share of what a kg is worth downstream that a buyer or refiner keeps.
+        economics = network.economics
+        self.margin = list(economics.margin) if economics else [0.0] * nodes
         # The share of its price a partner pays for the next kg: below 1 once its
         # appetite for the month is used up (flowsim.engine.outlets).
         self.outlet = [1.0] * nodes

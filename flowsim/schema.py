@@ -459,11 +459,11 @@ class Processor(NodeBase):
     initial_stock: list[StockLot] = Field(
         [], description="Gold at the node when the run starts, queued to be processed."
     )
-    margin: Annotated[float, Field(ge=0, lt=1, strict=True)] = Field(
+    margin: scheduled(Annotated[float, Field(ge=0, lt=1, strict=True)]) = Field(
         0.0,
         description=(
             "Share of what a kg is worth downstream that the node keeps: it pays its "
-            "sellers the rest."
+            "sellers the rest (a number, or a schedule: the buyer's price over time)."
         ),
     )
     reserve: Reserve | None = Field(

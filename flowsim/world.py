@@ -13,7 +13,7 @@ from datetime import date as Date
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from flowsim.schedules import daily_values
+from flowsim.schedules import daily_values, initial
 
 if TYPE_CHECKING:
     from flowsim.schema import Scenario
@@ -55,7 +55,6 @@ class ReserveSpec:
     sales: tuple[tuple[float, float, int], ...]  # dated sales: (day, kg, route), by day
     sell_before_designation: float = 0.0  # share sold between announcement and effect
     min_usd_per_kg: tuple[float, ...] | None = None  # the reservation price by day
-    margin: float = 0.0  # the node's: its value less what it keeps is what buyers pay it
     demand_routes: tuple[int, ...] = ()  # routes to partners with an appetite it sells to
 
 
@@ -74,6 +73,7 @@ def compile_schedules(
             if n.kind in ("buyer", "refiner")
         ],
         "price_factor": [(i, n.price_factor) for i, n in enumerate(nodes) if n.kind == "partner"],
+        "margin": [(i, n.margin) for i, n in enumerate(nodes) if n.kind in ("buyer", "refiner")],
         "route_seizure": [(r, route.seizure_probability) for r, route in enumerate(routes)],
         "route_weight": [(r, route.weight) for r, route in enumerate(routes)],
         "route_cost": [(r, route.cost_usd_per_kg) for r, route in enumerate(routes)],
@@ -124,7 +124,6 @@ def compile_reserve(
         daily_sale_kg=tuple(daily),
         sales=tuple(sales),
         sell_before_designation=reserve.sell_before_designation,
-        margin=node.margin,
         demand_routes=tuple(
             r
             for r in range(len(sources))
@@ -165,7 +164,7 @@ def compile_economics(scenario: Scenario, nodes: list[Any]) -> EconomicsSpec:
     mine = [n.kind == "mine" for n in nodes]
     pump = scenario.prices.fuel_usd_per_gal
     return EconomicsSpec(
-        margin=tuple(getattr(n, "margin", 0.0) for n in nodes),
+        margin=tuple(initial(getattr(n, "margin", 0.0)) for n in nodes),
         elasticity=tuple(
             n.supply_elasticity if m else 0.0 for n, m in zip(nodes, mine, strict=True)
         ),

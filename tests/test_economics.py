@@ -248,3 +248,16 @@ def test_rents_add_up_to_exports_less_costs_plus_the_books_of_unsold_gold(name, 
     expected = exports - out.production_cost_usd - out.transport_usd + out.unsold_book_usd
     assert rents == pytest.approx(expected, rel=1e-9)
     assert out.transport_usd > 0 and exports > 0
+
+
+def test_a_buyer_price_schedule_is_its_margin_over_time():
+    data = chain(90)
+    data["nodes"]["buyer"]["margin"] = {"2018-01-01": 0.1, "2018-02-01": 0.3}
+    results = run(data)
+    assert _prices(results, "buyer") == pytest.approx(
+        [0.9 * USD_PER_KG, 0.7 * USD_PER_KG, 0.7 * USD_PER_KG]
+    )
+    data["behaviour"] = {"route_choice": "logit"}
+    assert _prices(run(data), "mine") == pytest.approx(
+        [0.9 * USD_PER_KG, 0.7 * USD_PER_KG, 0.7 * USD_PER_KG]
+    )

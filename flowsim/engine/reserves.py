@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from flowsim.engine.state import Site
     from flowsim.levers import Levers
     from flowsim.network import Network, ReserveSpec
+    from flowsim.rates import Rates
 
 __all__ = ["Reserves"]
 
@@ -39,6 +40,7 @@ class Reserves:
     policy: Levers
     economics: Economics
     outlets: Outlets
+    rates: Rates
     horizon: float
     env: simpy.Environment
     sites: list[Site]
@@ -116,7 +118,7 @@ class Reserves:
         if lot is None:
             return
         day = event.env.now
-        fetches = self.economics.value_at(node, lot.taint, day) / (1.0 - spec.margin)
+        fetches = self.economics.value_at(node, lot.taint, day) / (1.0 - self.rates.margin[node])
         if fetches >= spec.min_usd_per_kg[min(int(day), len(spec.min_usd_per_kg) - 1)]:
             self._sell(node, kg, route, event)
 
