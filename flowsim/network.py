@@ -301,10 +301,13 @@ class Network:
 
     def change_days(self) -> tuple[int, ...]:
         """The days (after the first) on which a schedule changes a rate, in order."""
-        days: set[int] = set()
-        for tables in self.schedules.values():
-            for table in tables.values():
-                days.update(d for d in range(1, len(table)) if table[d] != table[d - 1])
+        days = {
+            day
+            for tables in self.schedules.values()
+            for table in tables.values()
+            for day, _ in _changes(table)
+            if day > 0
+        }
         return tuple(sorted(days))
 
     def schedule_table(self) -> pd.DataFrame:
@@ -315,9 +318,7 @@ class Network:
         for quantity, tables in self.schedules.items():
             ids = self.route_ids if quantity.startswith("route_") else self.node_ids
             for k, table in tables.items():
-                for day, value in enumerate(table):
-                    if day == 0 or value != table[day - 1]:
-                        rows.append((quantity, ids[k], float(day), float(value)))
+                rows.extend((quantity, ids[k], float(d), float(v)) for d, v in _changes(table))
         return pd.DataFrame(
             {
                 "quantity": pd.Series([r[0] for r in rows], dtype=object),
@@ -375,3 +376,8 @@ class Network:
                 "release_share": list(self.route_release),
             }
         )
+
+
+def _changes(table: tuple[float, ...]) -> list[tuple[int, float]]:
+    """(day, value) of the first day and of each day a daily table changes value."""
+    return [(d, v) for d, v in enumerate(table) if d == 0 or v != table[d - 1]]

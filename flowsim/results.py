@@ -21,7 +21,7 @@ from flowsim import balance as _balance
 from flowsim import summary as _summary
 from flowsim import tables as _tables
 from flowsim.contract import SUMMARY_FORMAT_VERSION, SUMMARY_TOTALS
-from flowsim.runfolder import load_run, save_run
+from flowsim.runfolder import empty_table, load_run, save_run
 from flowsim.runmeta import RunMeta
 
 __all__ = ["FORMAT_VERSION", "SUMMARY_TOTALS", "Results"]
@@ -64,18 +64,20 @@ class Results:
         self.end_state = end_state
         self.runs = runs
         # Each reserve's level at the end of each month (docs/summary.md).
-        self.reserves = reserves if reserves is not None else _tables.empty_reserves()
+        self.reserves = reserves if reserves is not None else empty_table("reserves")
         # Each node's price and margin for a kg on the first of each month.
         self.prices_monthly = (
-            prices_monthly if prices_monthly is not None else _tables.empty_prices()
+            prices_monthly if prices_monthly is not None else empty_table("prices_monthly")
         )
         # What each node earned in each month, with [simulation] rents = true.
-        self.rents_monthly = rents_monthly if rents_monthly is not None else _tables.empty_rents()
+        self.rents_monthly = (
+            rents_monthly if rents_monthly is not None else empty_table("rents_monthly")
+        )
         # Every scheduled rate where it changes (the routes table has its first value).
-        self.schedules = schedules if schedules is not None else _tables.empty_schedules()
+        self.schedules = schedules if schedules is not None else empty_table("schedules")
         # What was sent to each partner with an appetite in each month, against it.
         self.appetite_monthly = (
-            appetite_monthly if appetite_monthly is not None else _tables.empty_appetite()
+            appetite_monthly if appetite_monthly is not None else empty_table("appetite_monthly")
         )
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 

@@ -133,6 +133,21 @@ BASE_TABLES: dict[str, dict[str, str]] = {
         "wall_seconds": "float",
     },
 }
+_DTYPES = {
+    "int": "int64",
+    "float": "float64",
+    "bool": "bool",
+    "text": "object",
+    "date": "datetime64[ns]",
+}
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """Base table ``name`` with no rows: its columns in their types."""
+    columns = BASE_TABLES[name]
+    return pd.DataFrame({c: pd.Series([], dtype=_DTYPES[kind]) for c, kind in columns.items()})
+
+
 # Base tables that folders written before them lack, read as empty.
 OPTIONAL_TABLES = frozenset(
     {"reserves", "prices_monthly", "rents_monthly", "schedules", "appetite_monthly"}

@@ -19,6 +19,7 @@ from flowsim.levers import describe_levers
 from flowsim.limits import MAX_REPLICATIONS, MAX_SEED
 from flowsim.network import Network
 from flowsim.results import Results
+from flowsim.runfolder import empty_table
 from flowsim.runmeta import RunMeta
 from flowsim.scenario import load_scenario, scenario_hash, with_overrides
 from flowsim.schema import Scenario
@@ -92,10 +93,11 @@ def simulate(
                 }
             )
         )
-        reserves.append(_reserve_table(k, out.reserve_levels, months, network.node_ids))
-        prices.append(_price_table(k, out.prices, months, network.node_ids))
-        rents.append(_rent_table(k, out.rents, months, network.node_ids))
-        appetites.append(_appetite_table(k, out.appetite, months, network.node_ids))
+        ids = network.node_ids
+        reserves.append(_monthly_table("reserves", k, out.reserve_levels, months, ids))
+        prices.append(_monthly_table("prices_monthly", k, out.prices, months, ids))
+        rents.append(_monthly_table("rents_monthly", k, out.rents, months, ids))
+        appetites.append(_monthly_table("appetite_monthly", k, out.appetite, months, ids))
         runs.append(
             {
                 "replication": k,
@@ -182,76 +184,26 @@ def _check_arguments(
                 )
 
 
-def _reserve_table(
+def _monthly_table(
+    name: str,
     k: int,
-    levels: tuple[tuple[int, int, float], ...],
+    records: tuple[tuple, ...],
     months: pd.DatetimeIndex,
     node_ids: tuple[str, ...],
 ) -> pd.DataFrame:
-    """Each reserve's level at the end of each month of one replication."""
-    return pd.DataFrame(
-        {
-            "replication": np.full(len(levels), k, dtype=np.int64),
-            "month": pd.DatetimeIndex([months[m] for m, _, _ in levels], dtype="datetime64[ns]"),
-            "node": pd.Series([node_ids[n] for _, n, _ in levels], dtype=object),
-            "kg": np.asarray([kg for _, _, kg in levels], dtype=float),
-        }
-    )
-
-
-def _price_table(
-    k: int,
-    records: tuple[tuple[int, int, float, float, float], ...],
-    months: pd.DatetimeIndex,
-    node_ids: tuple[str, ...],
-) -> pd.DataFrame:
-    """Each node's price and margin for a kg on the first of each month."""
-    month, node, usd, margin, factor = zip(*records, strict=True) if records else ((),) * 5
-    return pd.DataFrame(
-        {
-            "replication": np.full(len(records), k, dtype=np.int64),
-            "month": pd.DatetimeIndex([months[m] for m in month], dtype="datetime64[ns]"),
-            "node": pd.Series([node_ids[n] for n in node], dtype=object),
-            "usd_per_kg": np.asarray(usd, dtype=float),
-            "margin_usd_per_kg": np.asarray(margin, dtype=float),
-            "output_factor": np.asarray(factor, dtype=float),
-        }
-    )
-
-
-def _rent_table(
-    k: int,
-    records: tuple[tuple[int, int, float], ...],
-    months: pd.DatetimeIndex,
-    node_ids: tuple[str, ...],
-) -> pd.DataFrame:
-    """What each node earned in each month (with the books kept)."""
-    return pd.DataFrame(
-        {
-            "replication": np.full(len(records), k, dtype=np.int64),
-            "month": pd.DatetimeIndex([months[m] for m, _, _ in records], dtype="datetime64[ns]"),
-            "node": pd.Series([node_ids[n] for _, n, _ in records], dtype=object),
-            "usd": np.asarray([usd for _, _, usd in records], dtype=float),
-        }
-    )
-
-
-def _appetite_table(
-    k: int,
-    records: tuple[tuple[int, int, float, float], ...],
-    months: pd.DatetimeIndex,
-    node_ids: tuple[str, ...],
-) -> pd.DataFrame:
-    """What was sent to each partner with an appetite in each month, and its appetite."""
-    return pd.DataFrame(
-        {
-            "replication": np.full(len(records), k, dtype=np.int64),
-            "month": pd.DatetimeIndex([months[r[0]] for r in records], dtype="datetime64[ns]"),
-            "partner": pd.Series([node_ids[r[1]] for r in records], dtype=object),
-            "sent_kg": np.asarray([r[2] for r in records], dtype=float),
-            "appetite_kg": np.asarray([r[3] for r in records], dtype=float),
-        }
-    )
+    """Base table ``name`` of replication ``k`` from the engine's records: (month of the
+    run, node index, then the table's other columns in order)."""
+    table = empty_table(name)
+    columns = list(table.columns)  # replication, month, the node's column, the values
+    values = list(zip(*records, strict=True)) if records else [()] * (len(columns) - 1)
+    data = {
+        "replication": np.full(len(records), k, dtype=np.int64),
+        "month": pd.DatetimeIndex([months[m] for m in values[0]], dtype="datetime64[ns]"),
+        columns[2]: pd.Series([node_ids[n] for n in values[1]], dtype=object),
+    }
+    for column, column_values in zip(columns[3:], values[2:], strict=True):
+        data[column] = np.asarray(column_values, dtype=table[column].dtype)
+    return pd.DataFrame(data)
 
 
 def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -20,11 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STOCK_SIGNS",
-    "empty_appetite",
-    "empty_prices",
-    "empty_rents",
-    "empty_reserves",
-    "empty_schedules",
     "exports_monthly",
     "exposure",
     "exposure_monthly",
@@ -140,69 +135,6 @@ def stocks_monthly(results: Results) -> pd.DataFrame:
     )
     table = flows.reindex(grid, fill_value=0.0).groupby(level=["replication", "node"]).cumsum()
     return _replication_int64(table.reset_index()[["replication", "month", "node", "kg"]])
-
-
-def empty_reserves() -> pd.DataFrame:
-    """The reserves table of a run without reserves."""
-    return pd.DataFrame(
-        {
-            "replication": pd.Series([], dtype=np.int64),
-            "month": pd.Series([], dtype="datetime64[ns]"),
-            "node": pd.Series([], dtype=object),
-            "kg": pd.Series([], dtype=float),
-        }
-    )
-
-
-def empty_prices() -> pd.DataFrame:
-    """The prices table of a run folder written before it existed."""
-    return pd.DataFrame(
-        {
-            "replication": pd.Series([], dtype=np.int64),
-            "month": pd.Series([], dtype="datetime64[ns]"),
-            "node": pd.Series([], dtype=object),
-            "usd_per_kg": pd.Series([], dtype=float),
-            "margin_usd_per_kg": pd.Series([], dtype=float),
-            "output_factor": pd.Series([], dtype=float),
-        }
-    )
-
-
-def empty_rents() -> pd.DataFrame:
-    """The rents table of a run that kept no books."""
-    return pd.DataFrame(
-        {
-            "replication": pd.Series([], dtype=np.int64),
-            "month": pd.Series([], dtype="datetime64[ns]"),
-            "node": pd.Series([], dtype=object),
-            "usd": pd.Series([], dtype=float),
-        }
-    )
-
-
-def empty_schedules() -> pd.DataFrame:
-    """The schedules table of a run without schedules."""
-    return pd.DataFrame(
-        {
-            "quantity": pd.Series([], dtype=object),
-            "id": pd.Series([], dtype=object),
-            "day": pd.Series([], dtype=float),
-            "value": pd.Series([], dtype=float),
-        }
-    )
-
-
-def empty_appetite() -> pd.DataFrame:
-    """The appetite table of a run without appetites."""
-    return pd.DataFrame(
-        {
-            "replication": pd.Series([], dtype=np.int64),
-            "month": pd.Series([], dtype="datetime64[ns]"),
-            "partner": pd.Series([], dtype=object),
-            "sent_kg": pd.Series([], dtype=float),
-            "appetite_kg": pd.Series([], dtype=float),
-        }
-    )
 
 
 def _replication_int64(table: pd.DataFrame) -> pd.DataFrame:
