@@ -29,6 +29,7 @@ def check_scenario(scenario: Scenario) -> list[Finding]:
     if not graph:
         findings += _check_graph(scenario)
     findings += _check_stocks(scenario)
+    findings += _check_documents(scenario)
     findings += check_levers(scenario)
     findings += _check_lot_intervals(scenario)
     findings += _check_size(scenario)
@@ -99,10 +100,51 @@ def _check_routes(s: Scenario) -> Iterator[Finding]:
                 f"'{route.target}' is a mine; no route may lead into a mine",
             )
         if isinstance(source, Partner):
+            if source.re_export_share == 0.0:
+                yield (
+                    ("routes", rid, "from"),
+                    f"'{route.source}' is a partner that sells nothing on "
+                    "(re_export_share = 0): exports end there, no route may leave it",
+                )
+            elif target is not None and not isinstance(target, Partner):
+                yield (
+                    ("routes", rid, "to"),
+                    f"'{route.target}' is not a partner: a partner sells on to partners only",
+                )
+
+
+def _check_documents(s: Scenario) -> Iterator[Finding]:
+    jurisdictions = sorted({node.jurisdiction for node in s.nodes.values()})
+    for code in s.customs:
+        yield from check_known(
+            ("customs", code), code, jurisdictions, "no node is in jurisdiction '{}'"
+        )
+    sources = {route.source for route in s.routes.values()}
+    for node_id, node in s.nodes.items():
+        if not isinstance(node, Partner):
+            continue
+        if node.re_export_share > 0.0 and node_id not in sources:
             yield (
-                ("routes", rid, "from"),
-                f"'{route.source}' is a partner; exports end there, no route may leave it",
+                ("nodes", node_id, "re_export_share"),
+                f"'{node_id}' sells on a share of what it takes, but no route leaves it",
             )
+        if node.laundering is not None and node.re_export_share == 0.0:
+            yield (
+                ("nodes", node_id, "laundering"),
+                "a partner re-papers only what it sells on: set re_export_share above 0",
+            )
+    if s.simulation.documents is False:
+        users = [
+            ("nodes", n, "laundering")
+            for n, node in s.nodes.items()
+            if getattr(node, "laundering", None) is not None
+        ] + [
+            ("nodes", n, "due_diligence")
+            for n, node in s.nodes.items()
+            if getattr(node, "due_diligence", 0.0) > 0.0
+        ]
+        for path in users:
+            yield (path, "needs papers on lots: delete simulation.documents = false")
 
 
 def find_cycle(edges: dict[str, list[tuple[str, str]]]) -> list[str] | None:

@@ -212,6 +212,8 @@ class LogitChoice:
         # What a kg with a given taint is worth at each node, for the lot being routed.
         self._values: dict[tuple[int, int], float] = {}
         self._price = 0.0
+        papers = network.papers
+        self._launder_cost = papers.expected_cost if papers is not None else None
 
     def observe(self, route: int, seized: bool, day: float) -> None:
         self.risk.observe(route, seized, day)
@@ -255,7 +257,8 @@ class LogitChoice:
     def _route_probabilities(self, lot: Lot, candidates: Sequence[int], day: float) -> list[float]:
         self._values.clear()
         price = self._price = self.network.price_usd_per_kg(day)
-        taint, risk, cost, target = lot.taint, self.risk.get, self.cost, self.target
+        # What the lot's papers show is what the partners ahead act on.
+        taint, risk, cost, target = lot.seen, self.risk.get, self.cost, self.target
         nets = [
             self._value(target[r], taint, day) * (1.0 - risk(r, day)) - cost[r] for r in candidates
         ]
@@ -299,5 +302,7 @@ class LogitChoice:
                 probabilities = self._probabilities(routes, nets, price)
                 value = sum(p * n for p, n in zip(probabilities, nets, strict=True))
                 value *= 1.0 - self.margin[node]  # what the node pays: less what it keeps
+                if self._launder_cost is not None:
+                    value -= self._launder_cost[node]
         self._values[key] = value
         return value

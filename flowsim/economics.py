@@ -55,6 +55,8 @@ class Economics:
     ):
         self.network, self.rates, self.policy, self.env = network, rates, policy, env
         self.spec = spec = network.economics
+        papers = network.papers
+        self._launder_cost = papers.expected_cost if papers is not None else None
         values_at = getattr(chooser, "node_values", None)
         self.values_at: Callable[[Sequence[int], int, float], list[float]] = (
             values_at or self._static_values
@@ -141,6 +143,8 @@ class Economics:
             total = sum(weights)
             value = sum(w * n for w, n in zip(weights, nets, strict=True)) / total if total else 0.0
             value *= 1.0 - rates.margin[node]
+            if self._launder_cost is not None:
+                value -= self._launder_cost[node]
         memo[key] = value
         return value
 
@@ -177,10 +181,10 @@ class Economics:
 
     def sell(self, lot: Lot, seller: int, buyer: int, day: float) -> None:
         """``buyer`` (a buyer or a refiner) pays ``seller`` its price for ``lot`` today."""
-        key = (int(day), buyer, lot.taint)
+        key = (int(day), buyer, lot.seen)
         price = self._prices_today.get(key)
         if price is None:
-            price = self._prices_today[key] = self.value_at(buyer, lot.taint, day)
+            price = self._prices_today[key] = self.value_at(buyer, lot.seen, day)
         paid = lot.mass * lot.purity * price
         self.earn(seller, paid - lot.book, day)
         lot.book = paid

@@ -26,10 +26,11 @@ EVENTS = (
     "lost",  # mass lost in processing
     "refused",  # a partner turned a lot back; it travels back to its sender
     "released",  # a seizure undone by corruption; the lot goes on
+    "laundered",  # a node re-papered a lot as its own (mass unchanged)
 )
-OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED, RELEASED = range(
-    len(EVENTS)
-)
+(
+    OPENING, PRODUCED, SHIPPED, DELIVERED, EXPORTED, SEIZED, LOST, REFUSED, RELEASED, LAUNDERED
+) = range(len(EVENTS))  # fmt: skip
 EVENT_BITS = 4  # room for 16 kinds of event in a row's code
 EVENT_MASK = (1 << EVENT_BITS) - 1
 REPLICATION_TYPE = np.int32  # up to flowsim.limits.MAX_REPLICATIONS
@@ -198,9 +199,12 @@ class Receipts:
 
     One row per received lot and origin category (jurisdiction x legal status
     of the mine), with ``touched`` set when that gold passed through an entity
-    designated under a sanctions regime while it applied, and
+    designated under a sanctions regime while it applied,
     ``sanctioned_jurisdiction`` set when the category's jurisdiction was under
-    sanctions on the day of receipt. Typed columns, like the ledger.
+    sanctions on the day of receipt, ``first_destination`` the partner a hub bought
+    it from (-1: none), and ``papers_clean`` set when its papers, as the receiver
+    saw them, showed legal gold that touched no one designated. Typed columns, like
+    the ledger.
     """
 
     __slots__ = (
@@ -208,6 +212,7 @@ class Receipts:
         "_rows",
         "add",
         "category",
+        "clean",
         "day",
         "kg",
         "lot",
@@ -215,6 +220,7 @@ class Receipts:
         "sanctioned",
         "touched",
         "usd",
+        "via",
     )
 
     def __init__(self, nodes: int = 2**20, categories: int = 2**20) -> None:
@@ -227,27 +233,34 @@ class Receipts:
         self.kg = array("d")
         self.usd = array("d")
         self.sanctioned = array("b")
+        self.via = array(node_type)
+        self.clean = array("b")
         # Rows are packed into a buffer with one call, and moved into the columns by
         # flush (as the ledger's are).
         self._rows = np.dtype(
             [("day", "<f8"), ("node", "<" + node_type), ("lot", "<i4"),
              ("category", "<" + category_type), ("touched", "<i1"), ("kg", "<f8"),
-             ("usd", "<f8"), ("sanctioned", "<i1")]
+             ("usd", "<f8"), ("sanctioned", "<i1"), ("via", "<" + node_type),
+             ("clean", "<i1")]
         )  # fmt: skip
         self._buffer = bytearray()
-        pack = struct.Struct(f"<d{node_type}i{category_type}?dd?").pack
+        pack = struct.Struct(f"<d{node_type}i{category_type}?dd?{node_type}?").pack
         extend = self._buffer.extend
 
-        def add(d: float, n: int, lt: int, c: int, t: bool, k: float, u: float, s: bool) -> None:
-            """``add(day, node, lot, category, touched, kg, usd, sanctioned)``: one row."""
-            extend(pack(d, n, lt, c, t, k, u, s))
+        def add(
+            d: float, n: int, lt: int, c: int, t: bool, k: float, u: float, s: bool,
+            v: int = -1, p: bool = False,
+        ) -> None:  # fmt: skip
+            """``add(day, node, lot, category, touched, kg, usd, sanctioned, via, clean)``:
+            one row."""
+            extend(pack(d, n, lt, c, t, k, u, s, v, p))
 
         self.add = add
 
     def flush(self) -> None:
         """Move the rows packed since the last flush into the columns."""
         columns = (self.day, self.node, self.lot, self.category, self.touched, self.kg,
-                   self.usd, self.sanctioned)  # fmt: skip
+                   self.usd, self.sanctioned, self.via, self.clean)  # fmt: skip
         _move(self._buffer, self._rows, columns)
 
     def __len__(self) -> int:
@@ -268,6 +281,10 @@ class Receipts:
                 "kg": _view(self.kg),
                 "usd": _view(self.usd),
                 "sanctioned_jurisdiction": _view(self.sanctioned).view(np.bool_),
+                "first_destination": pd.Categorical.from_codes(
+                    _view(self.via), categories=node_ids
+                ),
+                "papers_clean": _view(self.clean).view(np.bool_),
             },
             copy=False,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["Lot", "blend", "mark_touched"]
+__all__ = ["Lot", "blend", "blend_papers", "mark_touched", "papers_of"]
 
 
 class Lot:
@@ -26,14 +26,20 @@ class Lot:
     __slots__ = (
         "arrived",
         "book",
+        "checked",
         "id",
+        "launders",
         "mass",
         "mix",
         "origin",
+        "papers",
         "purity",
         "refused_by",
+        "scrap",
+        "seen",
         "taint",
         "touched",
+        "via",
     )
 
     def __init__(self, lot_id: int, mass: float, origin: int, purity: float, day: float):
@@ -47,6 +53,15 @@ class Lot:
         self.arrived = day  # when it reached the node it is at
         self.refused_by: tuple[int, ...] = ()
         self.book = 0.0  # USD its owner has paid for it, transport included (rents only)
+        # Its papers: the share of its mass by the node that issued them; None while they
+        # are its mine's (for a melted batch without papers on lots, the truth's).
+        self.papers: dict[int, float] | None = None
+        # The regimes its papers show it touched: all of them until it is re-papered,
+        # then those it touched since.
+        self.seen = 0
+        self.launders = 0  # laundering steps it went through (for a batch, its most)
+        self.via = -1  # the first partner it reached, when a hub sold it on
+        self.scrap = False  # declared as scrap (HS 7112) rather than mined gold
 
 
 def mark_touched(lot: Lot) -> None:
@@ -57,6 +72,25 @@ def mark_touched(lot: Lot) -> None:
         for (category, _), share in lot.mix.items():
             merged[(category, True)] = merged.get((category, True), 0.0) + share
         lot.mix = merged
+
+
+def papers_of(lot: Lot) -> dict[int, float]:
+    """The share of ``lot``'s mass by the node that issued its papers (with papers on
+    lots, every melted batch has its own, so only a mine's lot falls back on its mine)."""
+    return lot.papers if lot.papers is not None else {lot.origin: 1.0}
+
+
+def blend_papers(batch: Sequence[Lot], by_fine_gold: bool) -> dict[int, float]:
+    """The papers of a batch melted from ``batch``, weighed as :func:`blend` weighs
+    provenance: a bar's papers list what went into it."""
+    mass = sum(lot.mass for lot in batch)
+    fine = sum(lot.mass * lot.purity for lot in batch)
+    papers: dict[int, float] = {}
+    for lot in batch:
+        weight = lot.mass * lot.purity / fine if by_fine_gold else lot.mass / mass
+        for issuer, share in papers_of(lot).items():
+            papers[issuer] = papers.get(issuer, 0.0) + share * weight
+    return papers
 
 
 def blend(

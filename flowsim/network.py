@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from flowsim.levers import compile_levers
+from flowsim.papers import PapersSpec, compile_papers
 from flowsim.schedules import calendar_months, initial
 from flowsim.world import (
     KG_TO_TROY_OZ,
@@ -181,6 +182,9 @@ class Network:
     appetite: tuple[tuple[float, ...] | None, ...] = ()
     beyond_appetite: tuple[float, ...] = ()
     economics: EconomicsSpec | None = None
+    # Papers and customs (flowsim.papers); None: lots carry no papers.
+    papers: PapersSpec | None = None
+    re_export_share: tuple[float, ...] = ()  # by node: a partner's share sold on
 
     @classmethod
     def build(cls, scenario: Scenario) -> Network:
@@ -252,6 +256,7 @@ class Network:
                     )
                 )
         behaviour = scenario.behaviour
+        month_start_days = tuple(scenario.day_of(Date(y, m, 1)) for y, m in months)
         return cls(
             node_ids=node_ids,
             kinds=tuple(KINDS.index(n.kind) for n in nodes),
@@ -291,12 +296,14 @@ class Network:
             risk_memory_days=behaviour.risk_memory_days,
             levers=compile_levers(scenario, index),
             schedules=compile_schedules(scenario, nodes, routes),
-            month_start_days=tuple(scenario.day_of(Date(y, m, 1)) for y, m in months),
+            month_start_days=month_start_days,
             appetite=tuple(monthly_appetite(scenario, n, months) for n in nodes),
             beyond_appetite=tuple(
                 n.beyond_appetite_price_factor if n.kind == "partner" else 0.0 for n in nodes
             ),
             economics=compile_economics(scenario, nodes),
+            papers=compile_papers(scenario, nodes, routes, sources, targets, month_start_days),
+            re_export_share=tuple(getattr(n, "re_export_share", 0.0) for n in nodes),
         )
 
     def change_days(self) -> tuple[int, ...]:

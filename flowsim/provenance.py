@@ -8,7 +8,10 @@ each with its USD value:
 - ``sanctioned_entity``: gold that passed through an entity designated under a
   sanctions regime while the designation applied;
 - ``sanctioned_jurisdiction``: gold mined in a jurisdiction under sanctions on
-  the day it was received.
+  the day it was received;
+- ``accepted_as_clean``: gold that is one of the three above, taken on papers that
+  showed legal gold that touched no one designated (with papers on lots only:
+  without them, partners see the truth).
 
 A node that received nothing has every share 0, not NaN.
 """
@@ -20,7 +23,12 @@ import pandas as pd
 
 __all__ = ["EXPOSURES", "exposure_table"]
 
-EXPOSURES = ("illegal_origin", "sanctioned_entity", "sanctioned_jurisdiction")
+EXPOSURES = (
+    "illegal_origin",
+    "sanctioned_entity",
+    "sanctioned_jurisdiction",
+    "accepted_as_clean",
+)
 ILLEGAL_STATUSES = ("illegal", "informal")
 
 
@@ -38,6 +46,8 @@ def exposure_table(
         "sanctioned_entity": receipts["touched_designated_entity"].to_numpy(dtype=bool),
         "sanctioned_jurisdiction": receipts["sanctioned_jurisdiction"].to_numpy(dtype=bool),
     }
+    exposed = np.logical_or.reduce(list(flags.values()))
+    flags["accepted_as_clean"] = exposed & receipts["papers_clean"].to_numpy(dtype=bool)
     columns = {"received_kg": receipts["kg"], "received_usd": receipts["usd"]}
     for name, flag in flags.items():
         columns[f"{name}_kg"] = receipts["kg"].where(flag, 0.0)

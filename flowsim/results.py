@@ -20,6 +20,7 @@ import pandas as pd
 from flowsim import balance as _balance
 from flowsim import summary as _summary
 from flowsim import tables as _tables
+from flowsim import trade as _trade
 from flowsim.contract import SUMMARY_FORMAT_VERSION, SUMMARY_TOTALS
 from flowsim.runfolder import empty_table, load_run, save_run
 from flowsim.runmeta import RunMeta
@@ -54,6 +55,8 @@ class Results:
         rents_monthly: pd.DataFrame | None = None,
         schedules: pd.DataFrame | None = None,
         appetite_monthly: pd.DataFrame | None = None,
+        trade_statistics: pd.DataFrame | None = None,
+        diligence_monthly: pd.DataFrame | None = None,
     ):
         self.ledger = ledger
         self.receipts = receipts
@@ -78,6 +81,16 @@ class Results:
         # What was sent to each partner with an appetite in each month, against it.
         self.appetite_monthly = (
             appetite_monthly if appetite_monthly is not None else empty_table("appetite_monthly")
+        )
+        # What customs recorded, as UN Comtrade lays it out (with papers on lots).
+        self.trade_statistics = (
+            trade_statistics if trade_statistics is not None else empty_table("trade_statistics")
+        )
+        # What each partner's due diligence refused, and accepted unknowingly, by month.
+        self.diligence_monthly = (
+            diligence_monthly
+            if diligence_monthly is not None
+            else empty_table("diligence_monthly")
         )
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 
@@ -143,6 +156,18 @@ class Results:
     def exposure(self) -> pd.DataFrame:
         """Per replication and receiving node, over the whole run."""
         return _tables.exposure(self)
+
+    @cached_property
+    def exposure_by_destination(self) -> pd.DataFrame:
+        """Per replication, partner and the first partner its gold reached (itself when
+        it came straight from the source network): received and exposed, over the run."""
+        return _tables.exposure_by_destination(self)
+
+    @cached_property
+    def mirror_gaps(self) -> pd.DataFrame:
+        """Reported exports against partners' reported imports, and declared exports
+        against production, by month (:mod:`flowsim.trade`)."""
+        return _trade.mirror_gaps(self)
 
     @cached_property
     def stocks_monthly(self) -> pd.DataFrame:

@@ -75,6 +75,8 @@ BASE_TABLES: dict[str, dict[str, str]] = {
         "kg": "float",
         "usd": "float",
         "sanctioned_jurisdiction": "bool",
+        "first_destination": "text",
+        "papers_clean": "bool",
     },
     "melts": {
         "replication": "int",
@@ -116,6 +118,27 @@ BASE_TABLES: dict[str, dict[str, str]] = {
         "appetite_kg": "float",
     },
     "rents_monthly": {"replication": "int", "month": "date", "node": "text", "usd": "float"},
+    "trade_statistics": {
+        "replication": "int",
+        "month": "date",
+        "period": "int",
+        "reporterISO": "text",
+        "partnerISO": "text",
+        "flowCode": "text",
+        "flowDesc": "text",
+        "cmdCode": "text",
+        "declaredOriginISO": "text",
+        "netWgt": "float",
+        "primaryValue": "float",
+    },
+    "diligence_monthly": {
+        "replication": "int",
+        "month": "date",
+        "partner": "text",
+        "outcome": "text",
+        "kg": "float",
+        "usd": "float",
+    },
     "prices_monthly": {
         "replication": "int",
         "month": "date",
@@ -150,11 +173,25 @@ def empty_table(name: str) -> pd.DataFrame:
 
 # Base tables that folders written before them lack, read as empty.
 OPTIONAL_TABLES = frozenset(
-    {"reserves", "prices_monthly", "rents_monthly", "schedules", "appetite_monthly"}
+    {
+        "reserves",
+        "prices_monthly",
+        "rents_monthly",
+        "schedules",
+        "appetite_monthly",
+        "trade_statistics",
+        "diligence_monthly",
+    }
 )
+# Columns that tables written before them lack, and what such a table reads them as.
+OPTIONAL_COLUMNS: dict[str, dict[str, object]] = {
+    "receipts": {"first_destination": None, "papers_clean": False},
+}
 DERIVED_TABLES = (
     "exports_monthly",
+    "exposure_by_destination",
     "exposure_monthly",
+    "mirror_gaps",
     "production_monthly",
     "seizures",
     "stocks_monthly",
@@ -227,6 +264,9 @@ def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], RunMeta]:
             table = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
             raise FlowsimError(f"{path}: not a readable Parquet table ({exc})") from None
+        for column, value in OPTIONAL_COLUMNS.get(name, {}).items():
+            if column not in table.columns:  # a table of a flowsim before the column
+                table[column] = pd.Series([value] * len(table), dtype=_DTYPES[columns[column]])
         _check_columns(path, table, columns)
         tables[name] = table
     _check_consistent(directory, tables, meta)

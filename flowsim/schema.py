@@ -45,10 +45,12 @@ __all__ = [
     "Behaviour",
     "Calendar",
     "ComplianceChange",
+    "Customs",
     "Distribution",
     "Expectation",
     "FuelRestriction",
     "Interdiction",
+    "Laundering",
     "Meta",
     "Mine",
     "Node",
@@ -244,6 +246,15 @@ class SimulationSettings(Frozen):
             "an hour (1/24 day)."
         ),
     )
+    documents: Flag | None = Field(
+        None,
+        description=(
+            "Papers on every lot, customs records of every declared crossing, and the "
+            "trade_statistics and mirror_gaps tables (docs/behaviour.md). Unset: on when a "
+            "node launders, a partner checks papers (due_diligence), a route sets "
+            "declared, or [customs] is given."
+        ),
+    )
 
 
 class Behaviour(Frozen):
@@ -421,6 +432,34 @@ class Reserve(Frozen):
     )
 
 
+class Laundering(Frozen):
+    """A node that re-papers part of what passes through it as its own."""
+
+    share: Probability = Field(
+        description=(
+            "Share of the lots leaving the node that it declares as of its own "
+            "jurisdiction, entity and legal status (each lot drawn on its own)."
+        )
+    )
+    cost_usd_per_kg: NonNegativeFloat = Field(
+        0.0, description="What re-papering a kg costs the node, USD."
+    )
+    detection: Probability = Field(
+        0.0,
+        description=(
+            "Chance that the authorities find a re-papered lot out as it leaves: the lot "
+            "is seized at the node."
+        ),
+    )
+    as_scrap: Probability = Field(
+        0.0,
+        description=(
+            "Share of the re-papered lots declared as scrap (HS 7112) rather than as "
+            "mined gold (HS 7108)."
+        ),
+    )
+
+
 class Processor(NodeBase):
     """A buyer or a refiner: a queue in front of ``servers`` parallel servers."""
 
@@ -469,6 +508,9 @@ class Processor(NodeBase):
     reserve: Reserve | None = Field(
         None, description="Gold held outside the queue that leaves only as it is sold."
     )
+    laundering: Laundering | None = Field(
+        None, description="Re-papers part of what passes through (docs/behaviour.md)."
+    )
 
 
 class Partner(NodeBase):
@@ -490,6 +532,23 @@ class Partner(NodeBase):
             "Share of its price that the partner pays for gold beyond its appetite; 0: it "
             "takes none until the next month, so the gold goes elsewhere or waits."
         ),
+    )
+    re_export_share: Probability = Field(
+        0.0,
+        description=(
+            "Share of each lot it takes that the partner sells on, down its routes to "
+            "other partners (a hub); the rest it keeps."
+        ),
+    )
+    due_diligence: Probability = Field(
+        0.0,
+        description=(
+            "Chance, per laundering step a lot went through, that the partner's checks see "
+            "through its papers to what it touched; 0: it sees only the papers."
+        ),
+    )
+    laundering: Laundering | None = Field(
+        None, description="A hub that re-papers part of what it sells on as its own."
     )
 
 
@@ -537,6 +596,14 @@ class Route(Frozen):
     )
     release_share: Probability = Field(
         0.0, description="Share of seizures on this route undone by corruption: the lot goes on."
+    )
+    declared: Literal["both", "export", "import", "neither"] = Field(
+        "both",
+        description=(
+            "Where a crossing between two jurisdictions is declared to customs: at export, "
+            "at import, both, or neither (smuggling). Routes inside one jurisdiction are "
+            "never declared."
+        ),
     )
 
 
@@ -695,6 +762,18 @@ class Interdiction(PolicyBase):
         return self
 
 
+class Customs(Frozen):
+    """What one jurisdiction's customs statistics record."""
+
+    reporting_share: Probability = Field(
+        1.0,
+        description=(
+            "Share of the declared crossings that reach the jurisdiction's published "
+            "statistics (imports and exports alike)."
+        ),
+    )
+
+
 class Policies(Frozen):
     sanctions: dict[Identifier, Sanction] = {}
     raids: dict[Identifier, Raid] = {}
@@ -711,6 +790,9 @@ class Scenario(Frozen):
     nodes: dict[Identifier, Node]
     routes: dict[Identifier, Route]
     policies: Policies = Policies()
+    customs: dict[Jurisdiction, Customs] = Field(
+        {}, description="Customs statistics by jurisdiction code (docs/behaviour.md)."
+    )
     expect: list[Expectation] = []
     # The files it was read from, the scenario's own first: not part of its content.
     _files: tuple[str, ...] = PrivateAttr(default=())

@@ -14,6 +14,7 @@ import pandas as pd
 from flowsim._version import __version__
 from flowsim.checks import MAX_LOTS, expected_lots
 from flowsim.engine import make_engine
+from flowsim.engine.customs import OUTCOMES
 from flowsim.errors import FlowsimError
 from flowsim.levers import describe_levers
 from flowsim.limits import MAX_REPLICATIONS, MAX_SEED
@@ -23,6 +24,7 @@ from flowsim.runfolder import empty_table
 from flowsim.runmeta import RunMeta
 from flowsim.scenario import load_scenario, scenario_hash, with_overrides
 from flowsim.schema import Scenario
+from flowsim.trade import trade_table
 
 __all__ = ["MAX_SEED", "simulate"]
 
@@ -71,7 +73,8 @@ def simulate(
         for k in range(first_replication, first_replication + int(replications))
     ]
     ledgers, receipts, melts, end_states, runs, reserves, prices = [], [], [], [], [], [], []
-    rents, appetites = [], []
+    rents, appetites, trade, diligence = [], [], [], []
+    codes = network.papers.jurisdiction_codes if network.papers else ()
     months = pd.date_range(
         pd.Timestamp(scenario.calendar.start).to_period("M").to_timestamp(),
         periods=len(network.month_start_days),
@@ -98,6 +101,9 @@ def simulate(
         prices.append(_monthly_table("prices_monthly", k, out.prices, months, ids))
         rents.append(_monthly_table("rents_monthly", k, out.rents, months, ids))
         appetites.append(_monthly_table("appetite_monthly", k, out.appetite, months, ids))
+        trade.append(trade_table(k, out.trade, months, codes))
+        named = tuple((m, n, OUTCOMES[o], kg, usd) for m, n, o, kg, usd in out.diligence)
+        diligence.append(_monthly_table("diligence_monthly", k, named, months, ids))
         runs.append(
             {
                 "replication": k,
@@ -138,6 +144,8 @@ def simulate(
         rents_monthly=pd.concat(rents, ignore_index=True),
         schedules=network.schedule_table(),
         appetite_monthly=pd.concat(appetites, ignore_index=True),
+        trade_statistics=pd.concat(trade, ignore_index=True),
+        diligence_monthly=pd.concat(diligence, ignore_index=True),
         runs=pd.DataFrame(runs),
         meta=meta,
     )

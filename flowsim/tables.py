@@ -22,6 +22,7 @@ __all__ = [
     "STOCK_SIGNS",
     "exports_monthly",
     "exposure",
+    "exposure_by_destination",
     "exposure_monthly",
     "months",
     "production_monthly",
@@ -115,6 +116,27 @@ def exposure(results: Results) -> pd.DataFrame:
         [range(results.replications), receivers], names=["replication", "node"]
     )
     table = exposure_table(results.receipts, results.categories, ["replication", "node"], grid)
+    return _replication_int64(table)
+
+
+def exposure_by_destination(results: Results) -> pd.DataFrame:
+    """Per replication, partner and ``first_destination`` (the partner that sold it on,
+    or the partner itself for gold that came to it straight), over the whole run."""
+    receipts = results.receipts
+    receipts = receipts[receipts["node"].isin(results.partners)]
+    first = receipts["first_destination"].astype(object)
+    receipts = receipts.assign(
+        node=receipts["node"].astype(str),
+        first_destination=first.where(first.notna(), receipts["node"].astype(str)).astype(str),
+    )
+    pairs = sorted({(n, f) for n, f in zip(receipts["node"], receipts["first_destination"])})
+    pairs = sorted({*pairs, *((p, p) for p in results.partners)})
+    grid = pd.MultiIndex.from_tuples(
+        [(k, n, f) for k in range(results.replications) for n, f in pairs],
+        names=["replication", "node", "first_destination"],
+    )
+    keys = ["replication", "node", "first_destination"]
+    table = exposure_table(receipts, results.categories, keys, grid)
     return _replication_int64(table)
 
 

@@ -37,6 +37,7 @@ def table_hash(table: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+PAPERS_COLUMNS = ("first_destination", "papers_clean")
 GOLDEN = {
     "venezuela_sanctions": (
         "scenarios/venezuela_sanctions.toml",
@@ -60,7 +61,13 @@ GOLDEN = {
 def test_the_whole_ledger_of_a_seeded_scenario_is_unchanged(name):
     path, overrides, expected = GOLDEN[name]
     results = flowsim.simulate(ROOT / path, seed=1, overrides=overrides)
-    found = {table: table_hash(getattr(results, table)) for table in expected}
+    tables = {table: getattr(results, table) for table in expected}
+    # Receipts gained the columns of papers on lots; these scenarios carry none, so the
+    # new columns are empty and the hash covers the columns it always did.
+    receipts = tables["receipts"]
+    assert receipts["first_destination"].isna().all() and not receipts["papers_clean"].any()
+    tables["receipts"] = receipts.drop(columns=list(PAPERS_COLUMNS))
+    found = {table: table_hash(frame) for table, frame in tables.items()}
     assert found == expected
 
 

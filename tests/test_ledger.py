@@ -45,7 +45,10 @@ def test_rows_read_back_the_same_whatever_the_flushes(size):
 
 def test_receipts_read_back_the_same_whatever_the_flushes():
     receipts = Receipts(300)  # node codes in two bytes
-    rows = [(k / 2, k % 300, k, k % 4, k % 2 == 0, 0.5 * k, 3.0 * k, k % 3 == 0) for k in range(40)]
+    rows = [
+        (k / 2, k % 300, k, k % 4, k % 2 == 0, 0.5 * k, 3.0 * k, k % 3 == 0, k % 5 - 1, k % 7 == 0)
+        for k in range(40)
+    ]
     for k, row in enumerate(rows):
         receipts.add(*row)
         if k % 11 == 3:
@@ -60,6 +63,10 @@ def test_receipts_read_back_the_same_whatever_the_flushes():
     assert np.array_equal(frame["kg"], [r[5] for r in rows])
     assert np.array_equal(frame["usd"], [r[6] for r in rows])
     assert list(frame["sanctioned_jurisdiction"]) == [r[7] for r in rows]
+    assert [v if isinstance(v, str) else None for v in frame["first_destination"]] == [
+        f"n{r[8]}" if r[8] >= 0 else None for r in rows
+    ]
+    assert list(frame["papers_clean"]) == [r[9] for r in rows]
 
 
 def test_a_flush_survives_arrays_it_made_being_held_elsewhere(monkeypatch):

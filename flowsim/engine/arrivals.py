@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from flowsim.engine.customs import ACCEPTED_UNKNOWINGLY
 from flowsim.ledger import DELIVERED, REFUSED, RELEASED, SEIZED
 from flowsim.lots import Lot
 from flowsim.network import MINE, REFINER
@@ -65,8 +66,19 @@ class Arrivals:
     _record: Callable[..., None]
     _record_valued: Callable[..., None]
     _add_receipt: Callable[..., None]
+    _illegal: list[bool]
+    _to_partner_node: list[bool]
     dispatch: Callable[[Lot, int], None]
     _enqueue: Callable[[Site, Lot], None]
+    _documents: bool
+    _declares: list[bool]
+    _hub: list[bool]
+    _detects: Callable[[int, Lot], bool]
+    _papers_clean: Callable[[Lot, int], bool]
+    _refused: Callable[..., None]
+    _tally: Callable[..., None]
+    _declare: Callable[..., None]
+    _sell_on: Callable[..., None]
 
     def _arrive(self, r: int, event: simpy.Event, returning: bool = False) -> None:
         """A lot (the value of the transit's timeout) reaches the end of route ``r``,
@@ -102,10 +114,17 @@ class Arrivals:
             return
         discount = 0.0
         share = self.outlets.price_share(lot) if self._into_outlet[r] else 1.0
-        if lot.taint:
-            refuse, discount = self.policy.refusal(target, lot.taint, day)
+        # The partner acts on what it sees: the papers, unless its checks see through them.
+        seen = lot.seen
+        detected = seen != lot.taint and self._documents and self._detects(target, lot)
+        if detected:
+            seen = lot.taint
+        if seen:
+            refuse, discount = self.policy.refusal(target, seen, day)
             if refuse > 0.0 and (refuse >= 1.0 or self._uniform() < refuse):
                 self.ledger.add(day, REFUSED, lot.id, target, r, lot.mass)
+                if self._documents:
+                    self._refused(day, target, lot, detected)
                 lot.refused_by += (target,)
                 if self._rents:  # the way back is paid too
                     self.economics.carry(lot, self._route_cost[r])
@@ -120,30 +139,36 @@ class Arrivals:
             * share
             * (1.0 - discount)
         )
+        clean = False
+        if self._documents:
+            if self._declares[r]:
+                self._declare(r, lot, day, exporting=False)
+            clean = self._papers_clean(lot, seen)
+        if self._hub[target]:
+            self._receive(target, lot, day, usd, clean)
+            self._sell_on(lot, target, r, day, usd)
+            return
         self._record_valued(day, self._exported_code[r], lot.id, lot.mass, usd)
         if self._rents:
             self.economics.export(lot, self.network.route_source[r], usd, day)
-        self._receive(target, lot, day, usd)
+        self._receive(target, lot, day, usd, clean)
 
-    def _receive(self, node: int, lot: Lot, day: float, usd: float) -> None:
-        """Record what ``node`` received, by origin, for the exposure metrics."""
+    def _receive(self, node: int, lot: Lot, day: float, usd: float, clean: bool = False) -> None:
+        """Record what ``node`` received, by origin, for the exposure metrics; ``clean``:
+        its papers, as the node saw them, showed legal gold that touched no target."""
         sanctioned = self.policy.sanctioned_jurisdictions(day) if self._sanctions else ()
         jurisdiction = self.category_jurisdiction
-        add = self._add_receipt
+        add, via = self._add_receipt, lot.via
         if lot.mix is None:  # one mine's gold: one row
             category = self.category_of[lot.origin]
-            add(
-                day,
-                node,
-                lot.id,
-                category,
-                lot.touched,
-                lot.mass,
-                usd,
-                jurisdiction[category] in sanctioned,
-            )
+            flagged = jurisdiction[category] in sanctioned
+            add(day, node, lot.id, category, lot.touched, lot.mass, usd, flagged, via, clean)
+            if clean and (lot.touched or flagged or self._illegal[category]):
+                self._accepted_unknowingly(day, node, lot.mass, usd)
             return
+        hidden = 0.0
         for (category, touched), share in lot.mix.items():
+            flagged = jurisdiction[category] in sanctioned
             add(
                 day,
                 node,
@@ -152,8 +177,19 @@ class Arrivals:
                 touched,
                 lot.mass * share,
                 usd * share,
-                jurisdiction[category] in sanctioned,
+                flagged,
+                via,
+                clean,
             )
+            if clean and (touched or flagged or self._illegal[category]):
+                hidden += share
+        if hidden > 0.0:
+            self._accepted_unknowingly(day, node, lot.mass * hidden, usd * hidden)
+
+    def _accepted_unknowingly(self, day: float, node: int, kg: float, usd: float) -> None:
+        """A partner took illegal or tainted gold whose papers showed it clean."""
+        if self._to_partner_node[node]:
+            self._tally(day, node, ACCEPTED_UNKNOWINGLY, kg, usd)
 
     def _deliver(self, lot: Lot, node: int, r: int, day: float) -> None:
         """``lot`` reaches the buyer, refiner (or mine) at the end of route ``r``."""
@@ -167,8 +203,11 @@ class Arrivals:
         if kind == MINE:
             self.dispatch(lot, node)
             return
+        if self._documents and self._declares[r]:
+            self._declare(r, lot, day, exporting=False)
         if kind == REFINER:
-            self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)])
+            clean = self._documents and self._papers_clean(lot, lot.seen)
+            self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)], clean)
         site.present[lot_id] = lot
         self._enqueue(site, lot)
 

@@ -25,6 +25,7 @@ import simpy
 from flowsim.choice import RouteChooser, StaticSplit, make_chooser
 from flowsim.economics import Economics
 from flowsim.engine.arrivals import Arrivals
+from flowsim.engine.customs import Customs
 from flowsim.engine.holding import Holding
 from flowsim.engine.outlets import Outlets
 from flowsim.engine.reserves import Reserves
@@ -42,7 +43,7 @@ from flowsim.ledger import (
     Receipts,
 )
 from flowsim.levers import Levers
-from flowsim.lots import Lot, blend, mark_touched
+from flowsim.lots import Lot, blend, blend_papers, mark_touched
 from flowsim.network import (
     PARTNER,
     MineSpec,
@@ -50,6 +51,7 @@ from flowsim.network import (
     ProcessorSpec,
     StockSpec,
 )
+from flowsim.provenance import ILLEGAL_STATUSES
 from flowsim.rates import Rates
 
 __all__ = ["MIN_CAPACITY_FACTOR", "Engine", "EngineOutput", "Site", "sampler"]
@@ -59,7 +61,7 @@ FLUSH_DAYS = 7.0  # how often the tables move their buffered rows into columns
 CHOOSER_READS = frozenset({"route_weight", "price_factor", "route_seizure", "route_cost"})
 
 
-class Engine(Holding, Reserves, Arrivals):
+class Engine(Holding, Reserves, Arrivals, Customs):
     """One replication of one scenario: what both modes share. A mode implements the
     methods under "what each mode does its own way"."""
 
@@ -76,6 +78,7 @@ class Engine(Holding, Reserves, Arrivals):
         # run with the same seed share their random numbers where they can.
         policy_rng, transit_rng, self.rng, *mine_rngs = rng.spawn(3 + len(network.kinds))
         (choice_rng,) = rng.spawn(1)
+        (papers_rng,) = rng.spawn(1)
         self.env = simpy.Environment()
         self.ledger = Ledger(len(network.node_ids), len(network.route_ids))
         self.receipts = Receipts(len(network.node_ids), len(network.categories))
@@ -93,8 +96,11 @@ class Engine(Holding, Reserves, Arrivals):
         if network.rents:
             self.economics.start_books()
         self._route_cost = self.rates.route_cost
+        self._start_customs(papers_rng)
         self.category_of = network.category_of
         self.category_jurisdiction = [c[0] for c in network.categories]
+        self._illegal = [status in ILLEGAL_STATUSES for _, status in network.categories]
+        self._to_partner_node = [kind == PARTNER for kind in network.kinds]
         self.horizon = float(network.days)
         # The days on which a lever may open a route that was closed: held lots wait
         # for these, rather than being retried on a clock.
@@ -113,12 +119,18 @@ class Engine(Holding, Reserves, Arrivals):
         self.service_rng = transit_rng
         self.route_capacity = list(network.route_capacity)
         self._into_outlet = [self.outlets.limits(t) for t in network.route_target]
-        # Routes whose use is counted: against their capacity, or their partner's appetite.
-        # With the books kept, every shipment is counted: its owner pays for the route.
+        # Routes whose use is counted: against their capacity, or their partner's appetite,
+        # or by the customs that record it. With the books kept, every shipment is
+        # counted: its owner pays for the route.
         self._rents = network.rents
+        self._declared_export = (
+            list(network.papers.declared_export) if network.papers else [False] * len(routes)
+        )
         self._counted = [
-            c is not None or into or self._rents
-            for c, into in zip(self.route_capacity, self._into_outlet, strict=True)
+            c is not None or into or self._rents or declared
+            for c, into, declared in zip(
+                self.route_capacity, self._into_outlet, self._declared_export, strict=True
+            )
         ]
         self.route_day = [-1] * len(routes)
         self.route_used = [0.0] * len(routes)
@@ -239,6 +251,8 @@ class Engine(Holding, Reserves, Arrivals):
                 "unsold_book_usd": sum(lot.book for lot in (*unsold, *self.in_transit())),
             }
         out = EngineOutput(
+            trade=self.trade_records(),
+            diligence=self.diligence_records(),
             ledger=self.ledger,
             receipts=self.receipts,
             melts=self.melts,
@@ -326,11 +340,16 @@ class Engine(Holding, Reserves, Arrivals):
             if policy.has_sanctions:  # what each lot touched here before the melt
                 self._touch_on_leave(lot, i, day)
             melted.taint |= lot.taint
+            melted.seen |= lot.seen
+            if lot.launders > melted.launders:
+                melted.launders = lot.launders
             if lot.refused_by:
                 refused.update(lot.refused_by)
             del present[lot.id]
             add_melt(day, i, melted.id, lot.id, lot.mass)
         melted.mix = blend(batch, self.category_of, by_fine_gold)
+        if self._documents:
+            melted.papers = blend_papers(batch, by_fine_gold)
         melted.book = sum(lot.book for lot in batch)
         melted.refused_by = tuple(sorted(refused))
         site.present[melted.id] = melted
@@ -341,6 +360,8 @@ class Engine(Holding, Reserves, Arrivals):
     def dispatch(self, lot: Lot, i: int) -> None:
         """Send a lot that is ready at node ``i`` down a route, or hold it there."""
         day = self.env.now
+        if self._launders[i] and self._launder(lot, i, day):
+            return
         candidates = self._routes_taking(lot, i, day)
         if candidates:
             self._send(lot, i, candidates, day)
@@ -359,7 +380,9 @@ class Engine(Holding, Reserves, Arrivals):
     def _touch_on_leave(self, lot: Lot, i: int, day: float) -> None:
         """Mark ``lot`` with the sanctions' targets it touched while it was at node ``i``."""
         policy = self.policy
-        lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
+        touched = policy.taint_on_leave(i, lot.arrived, day)
+        lot.taint |= touched
+        lot.seen |= touched
         if policy.designated_entity_on_leave(i, lot.arrived, day):
             mark_touched(lot)
 
@@ -379,6 +402,8 @@ class Engine(Holding, Reserves, Arrivals):
             self.outlets.order(self._target[r], lot)
         if self._rents:
             self.economics.carry(lot, self._route_cost[r])
+        if self._declared_export[r]:
+            self._declare(r, lot, day, exporting=True)
 
     def _outlet_takes(self, r: int, lot: Lot) -> bool:
         """Whether the partner at the end of route ``r`` has appetite for ``lot`` now."""
@@ -389,6 +414,8 @@ class Engine(Holding, Reserves, Arrivals):
         part = self._new_lot(mass, lot.origin, lot.purity, lot.arrived)
         part.taint, part.touched, part.mix = lot.taint, lot.touched, lot.mix
         part.refused_by = lot.refused_by
+        part.seen, part.papers, part.launders = lot.seen, lot.papers, lot.launders
+        part.via, part.scrap = lot.via, lot.scrap
         if lot.book:  # the part takes its share of what was paid for the lot
             part.book = lot.book * mass / lot.mass
             lot.book -= part.book

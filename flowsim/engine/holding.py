@@ -43,6 +43,7 @@ class Holding:
     _reoffer_on: list[Callable[[simpy.Event], None]]
     _reach_cache: dict[tuple[int, int], bool]
     _reach_epoch: int
+    _launders: list[bool]
 
     def dispatch(self, lot: Lot, i: int) -> None:
         raise NotImplementedError
@@ -100,16 +101,17 @@ class Holding:
         if self.sites[target].kind == PARTNER:
             if target in lot.refused_by:
                 return False
-            return not (lot.taint and self.policy.refusal(target, lot.taint, day)[0] >= 1.0)
+            return not (lot.seen and self.policy.refusal(target, lot.seen, day)[0] >= 1.0)
         if self.policy.capacity_factor(target, day) <= 0.0:
             return False
         if self.policy.has_sanctions:
-            return self._can_export(target, lot.taint, day)
+            return self._can_export(target, lot.seen, day)
         return True
 
     def _can_export(self, node: int, taint: int, day: float) -> bool:
         """Whether some path from ``node`` ends at a partner that would take gold
-        with this taint under the sanctions in force today."""
+        with this taint on its papers under the sanctions in force today. A node that
+        re-papers gold may clear its papers of what it touched before."""
         epoch = self.policy.sanctions_epoch(day)
         if epoch != self._reach_epoch:
             self._reach_cache.clear()
@@ -117,7 +119,8 @@ class Holding:
         key = (node, taint)
         found = self._reach_cache.get(key)
         if found is None:
-            taint_here = taint | self.policy.node_taint_now(node, day)
+            before = 0 if self._launders[node] else taint
+            taint_here = before | self.policy.node_taint_now(node, day)
             found = False
             for r in self.network.out_routes[node]:
                 target = self.network.route_target[r]

@@ -320,6 +320,8 @@ class IntoPartner:
         engine._record_valued(day, self.code, lot.id, mass, usd)
         if lot.mix is None:
             category = self.category_of[lot.origin]
-            engine._add_receipt(day, self.target, lot.id, category, lot.touched, mass, usd, False)
+            engine._add_receipt(
+                day, self.target, lot.id, category, lot.touched, mass, usd, False, lot.via
+            )
         else:
             engine._receive(self.target, lot, day, usd)

@@ -45,6 +45,7 @@ class LotEngine(Engine):
             and not self._seizure_varies[r]
             and not self._learns
             and not self._rents
+            and not self._declares[r]
             and kinds[self._target[r]] != PARTNER
             for r in range(len(transits))
         ]
@@ -57,6 +58,8 @@ class LotEngine(Engine):
             and not self._sanctions
             and not self._into_outlet[r]
             and not self._rents
+            and not self._declares[r]
+            and not self._hub[self._target[r]]
             and kinds[self._target[r]] == PARTNER
             for r in range(len(transits))
         ]
@@ -80,9 +83,13 @@ class LotEngine(Engine):
             )
             for r in range(len(transits))
         ]
-        # A node whose lots no lever can taint and no route can refuse sends every lot
-        # down one of all its routes: nothing to check before the chooser.
-        self._plain = [not self._sanctions and not f for f in self._filter]
+        # A node whose lots no lever can taint, no route can refuse and that re-papers
+        # nothing sends every lot down one of all its routes: nothing to check before the
+        # chooser.
+        self._plain = [
+            not self._sanctions and not f and not launders
+            for f, launders in zip(self._filter, self._launders, strict=True)
+        ]
         self._choose = self.chooser.choose
 
     def _start_mine(self, i: int, mine: MineSpec, rng: np.random.Generator) -> None:
@@ -103,6 +110,8 @@ class LotEngine(Engine):
         if self._plain[i]:
             candidates = self._out[i]
         else:
+            if self._launders[i] and self._launder(lot, i, day):
+                return
             candidates = self._routes_taking(lot, i, day)
             if not candidates:
                 self._hold(lot, i, day)

@@ -118,7 +118,7 @@ class Reserves:
         if lot is None:
             return
         day = event.env.now
-        fetches = self.economics.value_at(node, lot.taint, day) / (1.0 - self.rates.margin[node])
+        fetches = self.economics.value_at(node, lot.seen, day) / (1.0 - self.rates.margin[node])
         if fetches >= spec.min_usd_per_kg[min(int(day), len(spec.min_usd_per_kg) - 1)]:
             self._sell(node, kg, route, event)
 

@@ -113,8 +113,8 @@ class ShipmentEngine(Engine):
     def _process_batches(self, i: int, node: ProcessorSpec) -> Generator:
         """Shipment mode: every ``batch_days`` the node takes all the lots it holds,
         processes them as one batch and ships them consolidated. Lots are
-        consolidated by what sanctions see in them (taint, and the partners that
-        refused them), so that a shipment is refused, held or taken as each of
+        consolidated by what sanctions see in them (taint, what their papers show, and
+        the partners that refused them), so that a shipment is refused, held or taken as each of
         its lots would have been.
         """
         env, policy = self.env, self.policy
@@ -149,13 +149,15 @@ class ShipmentEngine(Engine):
         """The lots of one batch, still there, as one lot per kind that sanctions tell apart."""
         day = self.env.now
         policy = self.policy
-        groups: dict[tuple[int, tuple[int, ...]], list[Lot]] = {}
+        groups: dict[tuple[int, int, tuple[int, ...]], list[Lot]] = {}
         for lot in lots:
             if lot.mass <= 0.0:  # seized whole while it was processed
                 continue
             if policy.has_sanctions:
-                lot.taint |= policy.taint_on_leave(i, lot.arrived, day)
-            groups.setdefault((lot.taint, lot.refused_by), []).append(lot)
+                touched = policy.taint_on_leave(i, lot.arrived, day)
+                lot.taint |= touched
+                lot.seen |= touched
+            groups.setdefault((lot.taint, lot.seen, lot.refused_by), []).append(lot)
         return [
             group[0] if len(group) == 1 else self._melt(i, group, refine_to)
             for group in groups.values()

@@ -65,6 +65,10 @@ class EngineOutput:
     rents: tuple[tuple[int, int, float], ...] = ()
     # (month, partner, kg sent to it, its appetite) of each partner with an appetite.
     appetite: tuple[tuple[int, int, float, float], ...] = ()
+    # With papers on lots: (month, reporter, partner, flow, HS code, declared origin, kg,
+    # USD) of the customs records, and (month, partner, outcome, kg, USD) of due diligence.
+    trade: tuple[tuple, ...] = ()
+    diligence: tuple[tuple, ...] = ()
     production_cost_usd: float = 0.0
     transport_usd: float = 0.0
     unsold_book_usd: float = 0.0
