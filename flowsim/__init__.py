@@ -36,6 +36,8 @@ _PUBLIC = {
     "simulate": "flowsim.simulation",
     "compare_exports": "flowsim.compare",
     "compare_exposure": "flowsim.compare",
+    "read_trade_data": "flowsim.mirror",
+    "compare_trade": "flowsim.mirror",
     "read_summary": "flowsim.runfolder",
     "render_report": "flowsim.report",
     "write_report": "flowsim.report",
@@ -70,6 +72,7 @@ __all__ = [
     "check_path",
     "compare_exports",
     "compare_exposure",
+    "compare_trade",
     "dask_executor",
     "evaluate_expectations",
     "load_scenario",
@@ -78,6 +81,7 @@ __all__ = [
     "pool_executor",
     "printable",
     "read_summary",
+    "read_trade_data",
     "render_report",
     "run_sweep",
     "scenario_from_dict",
@@ -114,6 +118,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import folders as loaded
     elif module == "flowsim.limits":
         from flowsim import limits as loaded
+    elif module == "flowsim.mirror":
+        from flowsim import mirror as loaded
     elif module == "flowsim.report":
         from flowsim import report as loaded
     elif module == "flowsim.results":
@@ -155,6 +161,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.expectations import write_junit
     from flowsim.folders import check_path
     from flowsim.limits import MAX_SEED
+    from flowsim.mirror import compare_trade, read_trade_data
     from flowsim.report import render_report, write_report
     from flowsim.results import Results
     from flowsim.runfolder import read_summary

@@ -134,6 +134,15 @@ def _parser() -> argparse.ArgumentParser:
     run_options(compare)
     compare.add_argument("--json", action="store_true", help="print the table as JSON")
 
+    mirror = sub.add_parser(
+        "mirror", help="a run's declared trade statistics beside published ones, with the gaps"
+    )
+    mirror.add_argument("run_dir", type=Path, help="run folder written by flowsim run")
+    mirror.add_argument(
+        "data", type=Path, help="CSV of trade statistics (UN Comtrade or comtradeapicall layout)"
+    )
+    mirror.add_argument("--json", action="store_true", help="print the table as JSON")
+
     sweep = sub.add_parser("sweep", help="run a sweep file: many runs over parameters")
     sweep.add_argument("sweep_file", type=Path, help="sweep file (TOML)")
     sweep.add_argument("--out", type=Path, help="sweep folder (default results/sweeps/<name>)")
@@ -227,6 +236,7 @@ def _main(args: argparse.Namespace) -> int:
             "run": _run,
             "validate": _validate,
             "compare": _compare,
+            "mirror": _mirror,
             "sweep": _sweep,
             "report": _report,
             "schema": _schema,
@@ -450,6 +460,47 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mirror(args: argparse.Namespace) -> int:
+    results = flowsim.Results.load(args.run_dir)
+    data = flowsim.read_trade_data(args.data)
+    if results.trade_statistics.empty:
+        raise FlowsimError(
+            f"{args.run_dir}: the run has no declared trade statistics: its lots carried no "
+            "papers, or nothing crossed a declared border (set simulation.documents = true)"
+        )
+    table = flowsim.compare_trade(
+        results.trade_statistics, data, results.replications, results.start, results.end
+    )
+    if args.json:
+        echo(json.dumps(_finite_or_null(table.to_dict(orient="records")), indent=2))
+        return 0
+    echo(
+        f"declared trade statistics of {results.meta.scenario} (mean of "
+        f"{results.replications} replication(s)) against {args.data}"
+    )
+    shown = table.drop(columns=["source"])
+    kg = "{:,.0f}"
+    usd = "{:,.3g}"
+    echo(
+        _format(
+            shown,
+            {
+                "data_kg": kg,
+                "model_kg": kg,
+                "gap_kg": "{:+,.0f}",
+                "data_usd": usd,
+                "model_usd": usd,
+                "gap_usd": "{:+,.3g}",
+            },
+        )
+    )
+    outside = table["model_kg"].isna().sum()
+    if outside:
+        echo(f"\n{outside} row(s) fall outside the run's calendar: no figure (shown as n/a)")
+    echo("gap = model - data; W00 is every partner together")
+    return 0
+
+
 def _finite_or_null(value: Any) -> Any:
     """Strict JSON: a number that is not finite (a change against zero) is null."""
     if isinstance(value, dict):
@@ -506,6 +557,7 @@ def _format(table: pd.DataFrame, formats: dict[str, str]) -> str:
 
     return table.to_string(
         index=False,
+        na_rep="n/a",
         formatters={c: (lambda v, c=c: cell(c, v)) for c in table.columns},
     )
 

@@ -17,6 +17,7 @@ from flowsim.fields import CalendarDate, Frozen
 __all__ = [
     "METRIC_SECTIONS",
     "MONTHLY_METRICS",
+    "PAPERS_SECTIONS",
     "RESERVE_METRIC",
     "SUMMARY_FORMAT_VERSION",
     "SUMMARY_TOTALS",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 # The version of summary.json's layout; a change that breaks its readers raises it.
-SUMMARY_FORMAT_VERSION = 2
+SUMMARY_FORMAT_VERSION = 3
 # The terms of the mass balance, in summary.json's totals_kg.
 SUMMARY_TOTALS = (
     "opening_stock",
@@ -39,6 +40,15 @@ SUMMARY_TOTALS = (
 MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
 # A level, not a flow: a rule names one month of it, as <name>.<node>.<YYYY-MM>.
 RESERVE_METRIC = "reserve_kg_end_of_month"
+# The sections of summary.json of papers and customs (empty without papers on lots).
+PAPERS_SECTIONS = (
+    "laundered_kg_by_node",
+    "due_diligence_kg_by_partner",
+    "declared_exports_kg_by_jurisdiction",
+    "declared_imports_kg_by_jurisdiction",
+    "declared_exports_less_production_kg_by_jurisdiction",
+    "mirror_gap_kg_by_pair",
+)
 # The sections of summary.json whose figures a rule may name (Results.metrics()).
 METRIC_SECTIONS = (
     "totals_kg",
@@ -53,6 +63,7 @@ METRIC_SECTIONS = (
     "production_kg_by_mine",
     "reserve_kg_end_by_node",
     "rents_usd_by_node",
+    *PAPERS_SECTIONS,
     *MONTHLY_METRICS,
     RESERVE_METRIC,
 )

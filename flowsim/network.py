@@ -353,6 +353,9 @@ class Network:
                 "entity": list(self.entities),
                 "legal_status": list(self.legal_statuses),
                 "region": list(self.regions),
+                "laundering_share": (
+                    list(self.papers.launder_share) if self.papers else [0.0] * len(self.kinds)
+                ),
             }
         )
 
@@ -365,6 +368,19 @@ class Network:
                 "legal_status": [c[1] for c in self.categories],
             }
         )
+
+    def _declared(self) -> list[str | None]:
+        papers = self.papers
+        if papers is None:
+            return [None] * len(self.route_ids)
+        where = papers.node_jurisdiction
+        names = {(True, True): "both", (True, False): "export", (False, True): "import"}
+        return [
+            None
+            if where[s] == where[t]
+            else names.get((papers.declared_export[r], papers.declared_import[r]), "neither")
+            for r, (s, t) in enumerate(zip(self.route_source, self.route_target, strict=True))
+        ]
 
     def route_table(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -381,6 +397,9 @@ class Network:
                 "seizure_probability": list(self.route_seizure),
                 "weight": list(self.route_weight),
                 "release_share": list(self.route_release),
+                # Where customs record a crossing; missing inside a jurisdiction, or
+                # without papers on lots.
+                "declared": self._declared(),
             }
         )
 

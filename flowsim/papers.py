@@ -23,6 +23,7 @@ __all__ = [
     "FLOWS",
     "HS_MINED",
     "HS_SCRAP",
+    "OUTCOMES",
     "PapersSpec",
     "compile_papers",
     "documents_on",
@@ -33,6 +34,8 @@ HS_SCRAP = 7112  # waste and scrap of precious metal
 # The flows of the trade statistics, in the order of their codes.
 FLOWS = ("import", "export", "re-export")
 IMPORT, EXPORT, RE_EXPORT = range(len(FLOWS))
+# What due diligence made of a lot, in the order of their codes.
+OUTCOMES = ("refused_on_papers", "refused_on_detection", "accepted_unknowingly")
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,7 @@ class PapersSpec:
     @property
     def expected_cost(self) -> tuple[float, ...]:
         """USD a node spends re-papering, on average, on each kg that leaves it."""
-        return tuple(
-            s * c for s, c in zip(self.launder_share, self.launder_cost, strict=True)
-        )
+        return tuple(s * c for s, c in zip(self.launder_share, self.launder_cost, strict=True))
 
 
 def documents_on(scenario: Scenario) -> bool:
@@ -108,7 +109,5 @@ def compile_papers(
         reporting_share=tuple(
             scenario.customs[c].reporting_share if c in scenario.customs else 1.0 for c in codes
         ),
-        month_of_day=tuple(
-            bisect_right(month_start_days, d) - 1 for d in range(scenario.days + 1)
-        ),
+        month_of_day=tuple(bisect_right(month_start_days, d) - 1 for d in range(scenario.days + 1)),
     )

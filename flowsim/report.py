@@ -151,6 +151,94 @@ def _economy(results: Results, summary: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _declared(results: Results, summary: dict[str, Any]) -> list[str]:
+    """What customs and buyers saw against what happened: declared exports against
+    production, mirror gaps, gold taken on clean papers, and gold that came through hubs."""
+    exports = summary["declared_exports_kg_by_jurisdiction"]
+    if not exports and results.trade_statistics.empty:
+        return []
+    parts = ["<h2>Declared against true</h2>"]
+    parts.append(
+        "<p>What customs recorded from the papers (<code>trade_statistics</code>), against "
+        "what the mines produced and what partners took. A jurisdiction that declares more "
+        "than it mines exports gold smuggled in and re-papered.</p>"
+    )
+    against = summary["declared_exports_less_production_kg_by_jurisdiction"]
+    imports = summary["declared_imports_kg_by_jurisdiction"]
+    where = results.nodes.set_index("node")["jurisdiction"]
+    produced: dict[str, float] = {}
+    for mine, kg in summary["production_kg_by_mine"].items():
+        produced[where[mine]] = produced.get(where[mine], 0.0) + kg
+    codes = sorted(set(exports) | set(against) | set(imports))
+    parts.append(
+        _table(
+            pd.DataFrame(
+                {
+                    "jurisdiction": codes,
+                    "declared exports kg": [exports.get(c, 0.0) for c in codes],
+                    "production kg": [produced.get(c, 0.0) for c in codes],
+                    "declared less production kg": [against.get(c, 0.0) for c in codes],
+                    "declared imports kg": [imports.get(c, 0.0) for c in codes],
+                }
+            ),
+            {"declared less production kg": "{:+,.1f}"},
+        )
+    )
+    gaps = summary["mirror_gap_kg_by_pair"]
+    if gaps:
+        parts.append(
+            "<h3>Mirror gaps: the importer's reported imports less the exporter's reported "
+            "exports</h3>"
+        )
+        pairs = sorted(gaps, key=lambda name: -abs(gaps[name]))
+        parts.append(
+            _table(
+                pd.DataFrame(
+                    {
+                        "exporter": [p.split("_to_")[0] for p in pairs],
+                        "importer": [p.split("_to_")[1] for p in pairs],
+                        "gap kg": [gaps[p] for p in pairs],
+                    }
+                ),
+                {"gap kg": "{:+,.1f}"},
+            )
+        )
+    checks = summary["due_diligence_kg_by_partner"]
+    exposure = summary["exposure_by_partner"]
+    parts.append("<h3>What partners took without knowing, and what they refused</h3>")
+    parts.append(
+        _table(
+            pd.DataFrame(
+                {
+                    "partner": list(exposure),
+                    "received kg": [e["received_kg"] for e in exposure.values()],
+                    "accepted as clean kg": [e["accepted_as_clean_kg"] for e in exposure.values()],
+                    "accepted as clean share": [
+                        e["accepted_as_clean_share"] for e in exposure.values()
+                    ],
+                    "refused on papers kg": [
+                        checks.get(p, {}).get("refused_on_papers", 0.0) for p in exposure
+                    ],
+                    "refused on detection kg": [
+                        checks.get(p, {}).get("refused_on_detection", 0.0) for p in exposure
+                    ],
+                }
+            ),
+            {"accepted as clean share": "{:.3f}"},
+        )
+    )
+    routes = results.exposure_by_destination
+    through = routes[routes["node"] != routes["first_destination"]]
+    if len(through):
+        keys = ["node", "first_destination"]
+        columns = ["received_kg", "sanctioned_jurisdiction_share", "sanctioned_entity_share"]
+        table = through.groupby(keys, sort=False)[[*columns, "accepted_as_clean_share"]].mean()
+        table = table.reset_index().rename(columns={"node": "partner", "first_destination": "via"})
+        parts.append("<h3>Gold that reached a partner through a hub</h3>")
+        parts.append(_table(table, {c: "{:.3f}" for c in table.columns if c.endswith("share")}))
+    return parts
+
+
 def render_report(results: Results, baseline: Results | None = None) -> str:
     """The report as an HTML string."""
     meta = results.meta
@@ -230,6 +318,7 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
             ]
         )
         parts.append(_table(exposure, {c: "{:.3f}" for c in exposure.columns}))
+    parts.extend(_declared(results, summary))
 
     parts.append("<h2>Policies</h2>")
     policies = pd.DataFrame(meta.get("policies", []), columns=["kind", "name", "enabled", "from"])

@@ -88,9 +88,7 @@ class Results:
         )
         # What each partner's due diligence refused, and accepted unknowingly, by month.
         self.diligence_monthly = (
-            diligence_monthly
-            if diligence_monthly is not None
-            else empty_table("diligence_monthly")
+            diligence_monthly if diligence_monthly is not None else empty_table("diligence_monthly")
         )
         self.meta = meta if isinstance(meta, RunMeta) else RunMeta.from_json(meta)
 

@@ -94,6 +94,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
         "entity": "text",
         "legal_status": "text",
         "region": "text",
+        "laundering_share": "float",
     },
     "routes": {
         "route": "text",
@@ -105,6 +106,7 @@ BASE_TABLES: dict[str, dict[str, str]] = {
         "seizure_probability": "float",
         "weight": "float",
         "release_share": "float",
+        "declared": "text",
     },
     "categories": {"category": "int", "jurisdiction": "text", "legal_status": "text"},
     "end_state": {"replication": "int", "node": "text", "kg": "float"},
@@ -186,6 +188,8 @@ OPTIONAL_TABLES = frozenset(
 # Columns that tables written before them lack, and what such a table reads them as.
 OPTIONAL_COLUMNS: dict[str, dict[str, object]] = {
     "receipts": {"first_destination": None, "papers_clean": False},
+    "nodes": {"laundering_share": 0.0},
+    "routes": {"declared": None},
 }
 DERIVED_TABLES = (
     "exports_monthly",

@@ -60,6 +60,7 @@ class RunMeta(BaseModel):
     wall_seconds: float = Field(0.0, ge=0)
     policies: list[PolicyRow] = Field(default_factory=list)
     scenario_json: dict[str, Any] = Field(default_factory=dict)
+    documents: bool = False  # the run's lots carried papers
 
     @model_validator(mode="after")
     def _ordered(self) -> RunMeta:

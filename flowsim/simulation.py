@@ -14,11 +14,11 @@ import pandas as pd
 from flowsim._version import __version__
 from flowsim.checks import MAX_LOTS, expected_lots
 from flowsim.engine import make_engine
-from flowsim.engine.customs import OUTCOMES
 from flowsim.errors import FlowsimError
 from flowsim.levers import describe_levers
 from flowsim.limits import MAX_REPLICATIONS, MAX_SEED
 from flowsim.network import Network
+from flowsim.papers import OUTCOMES
 from flowsim.results import Results
 from flowsim.runfolder import empty_table
 from flowsim.runmeta import RunMeta
@@ -130,6 +130,7 @@ def simulate(
         wall_seconds=time.perf_counter() - started,
         policies=describe_levers(scenario),
         scenario_json=scenario.model_dump(mode="json", by_alias=True),
+        documents=network.papers is not None,
     )
     results = Results(
         ledger=_stack(ledgers),

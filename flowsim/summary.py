@@ -16,10 +16,12 @@ import pandas as pd
 
 from flowsim.contract import (
     MONTHLY_METRICS,
+    PAPERS_SECTIONS,
     RESERVE_METRIC,
     SUMMARY_FORMAT_VERSION,
     SUMMARY_TOTALS,
 )
+from flowsim.papers import OUTCOMES
 from flowsim.provenance import EXPOSURES
 from flowsim.stats import aggregate
 
@@ -101,6 +103,7 @@ def figures_by_replication(results: Results) -> list[dict[str, Any]]:
     rents = results.rents_monthly
     rent_nodes = [n for n in results.nodes["node"] if n not in set(partners)] if len(rents) else []
     earned = rents.groupby(["replication", "node"])["usd"].sum().to_dict()
+    papers = _papers_figures(results)
 
     figures = []
     for k in range(results.replications):
@@ -123,9 +126,71 @@ def figures_by_replication(results: Results) -> list[dict[str, Any]]:
                 },
                 "reserve_kg_end_by_node": {n: float(last.get((k, n), 0.0)) for n in reserve_nodes},
                 "rents_usd_by_node": {n: float(earned.get((k, n), 0.0)) for n in rent_nodes},
+                **{section: values(k) for section, values in papers.items()},
             }
         )
     return figures
+
+
+def _papers_figures(results: Results) -> dict[str, Any]:
+    """The headline figures of papers and customs, each a function of the replication.
+    Their keys come from the scenario (what launders, which crossings are declared), so
+    that every replication has the same; empty where the run's lots carried no papers."""
+    if not results.meta.documents:
+        return {section: lambda k: {} for section in PAPERS_SECTIONS}
+    nodes, routes = results.nodes, results.routes
+    launderers = nodes.loc[nodes["laundering_share"] > 0.0, "node"].tolist()
+    where = nodes.set_index("node")["jurisdiction"]
+    declared = routes[routes["declared"].notna()]
+    out_of = declared["from"].map(where)
+    into = declared["to"].map(where)
+    exporters = sorted(set(out_of[declared["declared"].isin(["both", "export"])]))
+    importers = sorted(set(into[declared["declared"].isin(["both", "import"])]))
+    pair_names = sorted(
+        set(
+            out_of[declared["declared"] != "neither"]
+            + "_to_"
+            + into[declared["declared"] != "neither"]
+        )
+    )
+    producers = sorted(set(exporters) | set(where[nodes.set_index("node")["kind"] == "mine"]))
+
+    ledger = results.ledger
+    rows = ledger[ledger["event"] == "laundered"]
+    laundered = rows.groupby(["replication", "node"], observed=True)["kg"].sum().to_dict()
+    diligence = results.diligence_monthly
+    outcomes = diligence.groupby(["replication", "partner", "outcome"])["kg"].sum().to_dict()
+    trade = results.trade_statistics
+    ways = trade["flowCode"].map({"M": "imports", "X": "exports", "RX": "exports"})
+    recorded = trade.groupby([trade["replication"], ways, trade["reporterISO"]])["netWgt"]
+    recorded = recorded.sum().to_dict()
+    gaps = results.mirror_gaps
+    production = gaps[gaps["comparison"] == "production"]
+    against = production.groupby(["replication", "jurisdiction"])["gap_kg"].sum().to_dict()
+    pairs = gaps[gaps["comparison"] == "partner_imports"]
+    names = pairs["jurisdiction"] + "_to_" + pairs["partner"].astype(str)
+    pair_gap = pairs.groupby([pairs["replication"], names])["gap_kg"].sum().to_dict()
+    partners = results.partners
+    return {
+        "laundered_kg_by_node": lambda k: {
+            n: float(laundered.get((k, n), 0.0)) for n in launderers
+        },
+        "due_diligence_kg_by_partner": lambda k: {
+            p: {o: float(outcomes.get((k, p, o), 0.0)) for o in OUTCOMES} for p in partners
+        },
+        "declared_exports_kg_by_jurisdiction": lambda k: {
+            j: float(recorded.get((k, "exports", j), 0.0)) for j in exporters
+        },
+        "declared_imports_kg_by_jurisdiction": lambda k: {
+            j: float(recorded.get((k, "imports", j), 0.0)) for j in importers
+        },
+        "declared_exports_less_production_kg_by_jurisdiction": lambda k: {
+            j: float(against.get((k, j), 0.0)) for j in producers
+        },
+        "mirror_gap_kg_by_pair": lambda k: {
+            n: float(pair_gap.get((k, n), 0.0)) for n in pair_names
+        },
+    }
 
 
 def metrics(results: Results) -> pd.DataFrame:

@@ -129,8 +129,8 @@ def exposure_by_destination(results: Results) -> pd.DataFrame:
         node=receipts["node"].astype(str),
         first_destination=first.where(first.notna(), receipts["node"].astype(str)).astype(str),
     )
-    pairs = sorted({(n, f) for n, f in zip(receipts["node"], receipts["first_destination"])})
-    pairs = sorted({*pairs, *((p, p) for p in results.partners)})
+    seen = zip(receipts["node"], receipts["first_destination"], strict=True)
+    pairs = sorted({*seen, *((p, p) for p in results.partners)})
     grid = pd.MultiIndex.from_tuples(
         [(k, n, f) for k in range(results.replications) for n, f in pairs],
         names=["replication", "node", "first_destination"],

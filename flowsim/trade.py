@@ -92,9 +92,11 @@ def mirror_gaps(results: Results) -> pd.DataFrame:
 
     declared = exports.groupby(level=[*keys, "jurisdiction"])["netWgt"].sum()
     mines = results.nodes.set_index("node")["jurisdiction"]
-    production = results.production_monthly.assign(
-        jurisdiction=lambda t: t["mine"].map(mines)
-    ).groupby([*keys, "jurisdiction"])["kg"].sum()
+    production = (
+        results.production_monthly.assign(jurisdiction=lambda t: t["mine"].map(mines))
+        .groupby([*keys, "jurisdiction"])["kg"]
+        .sum()
+    )
     both = pd.concat({"exports": declared, "production": production}, axis=1).fillna(0.0)
     both = both[(both["exports"] > 0.0) | (both["production"] > 0.0)]
     production_rows = pd.DataFrame(
@@ -113,9 +115,13 @@ def mirror_gaps(results: Results) -> pd.DataFrame:
     table["replication"] = table["replication"].astype(np.int64)
     table["month"] = pd.to_datetime(table["month"]).astype("datetime64[ns]")
     table["partner"] = table["partner"].astype(object)
-    return table[list(GAP_COLUMNS)].sort_values(
-        ["replication", "comparison", "jurisdiction", "partner", "month"], na_position="first"
-    ).reset_index(drop=True)
+    return (
+        table[list(GAP_COLUMNS)]
+        .sort_values(
+            ["replication", "comparison", "jurisdiction", "partner", "month"], na_position="first"
+        )
+        .reset_index(drop=True)
+    )
 
 
 _GAP_DTYPES = {

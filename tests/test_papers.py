@@ -3,10 +3,15 @@ on, customs records and mirror gaps of known size."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pandas as pd
 import pytest
 from networks import chain, node, route, rows, run
 
 import flowsim
+from flowsim.cli import main
 
 KG_PER_DAY = 10.0
 
@@ -177,7 +182,7 @@ def test_a_smuggled_route_makes_a_mirror_gap_of_its_size():
     assert set(colombia["flowCode"]) == {"RX"} and set(colombia["declaredOriginISO"]) == {"VEN"}
     gaps = results.mirror_gaps
     pair = gaps[gaps["comparison"] == "partner_imports"]
-    assert set(zip(pair["jurisdiction"], pair["partner"])) == {("COL", "USA")}
+    assert set(zip(pair["jurisdiction"], pair["partner"], strict=True)) == {("COL", "USA")}
     assert pair["gap_kg"].abs().max() == pytest.approx(0.0)
     production = gaps[gaps["comparison"] == "production"].set_index("jurisdiction")
     # Colombia declares what it never mined: the whole smuggled flow is its gap.
@@ -220,3 +225,112 @@ def test_hubs_may_not_make_a_cycle():
     data["routes"]["swiss_uae"] = route("swiss", "uae")
     with pytest.raises(flowsim.ScenarioError, match="routing cycle"):
         flowsim.scenario_from_dict(data)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+FACTS_CSV = ROOT / "data" / "gold_trade_facts.csv"
+
+
+def turkish_run(tmp_path: Path) -> Path:
+    """Venezuela's central bank sells 150 kg a day to Turkey, Jan-Sep 2018."""
+    data = chain(
+        days=273,
+        nodes={
+            "mine": node("mine", production_kg_per_day=150.0),
+            "bcv": node("buyer"),
+            "turkey": node("partner", jurisdiction="TUR"),
+        },
+        routes={"mine_bcv": route("mine", "bcv"), "bcv_turkey": route("bcv", "turkey")},
+        simulation={"documents": True},
+    )
+    return flowsim.simulate(flowsim.scenario_from_dict(data), seed=1).save(tmp_path / "run")
+
+
+def test_mirror_sets_the_shipped_public_figures_beside_the_run(tmp_path, capsys):
+    folder = turkish_run(tmp_path)
+    assert main(["mirror", str(folder), str(FACTS_CSV)]) == 0
+    out = capsys.readouterr().out
+    assert "TUR" in out and "2018-01 to 2018-05" in out and "n/a" in out
+    assert main(["mirror", str(folder), str(FACTS_CSV), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    january_to_may = next(r for r in rows if r["period"] == "2018-01 to 2018-05")
+    # Lots made on days 0-149 are taken two days later, by the end of May.
+    expected = 150.0 * (151 - 2)
+    assert january_to_may["model_kg"] == pytest.approx(expected)
+    assert january_to_may["gap_kg"] == pytest.approx(expected - 20150.0)
+    colombia = [r for r in rows if r["reporter"] == "COL"]
+    assert colombia and all(r["model_kg"] is None for r in colombia)  # 2017: outside the run
+
+
+def test_every_row_of_the_shipped_file_names_its_source():
+    data = flowsim.read_trade_data(FACTS_CSV)
+    assert len(data) >= 6 and (data["source"].str.len() > 10).all()
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("a,b\n1,2\n", "no column 'reporterISO' or 'Reporter ISO'"),
+        (
+            "reporterISO,partnerISO,flowCode,period,cmdCode,netWgt\nTUR,VEN,M,2018,7108,1\n",
+            "no column 'primaryValue'",
+        ),
+        (
+            "reporterISO,partnerISO,flowCode,period,cmdCode,netWgt,primaryValue\n"
+            "TUR,VEN,Q,2018,7108,1,2\n",
+            "line 2: flow 'Q'",
+        ),
+        (
+            "reporterISO,partnerISO,flowCode,period,cmdCode,netWgt,primaryValue\n"
+            "TUR,VEN,M,18,7108,1,2\n",
+            "line 2: period '18' is not a year",
+        ),
+        (
+            "reporterISO,partnerISO,flowCode,period,cmdCode,netWgt,primaryValue\n"
+            "TUR,VEN,M,2018,7108,lots,2\n",
+            "line 2: netWgt 'lots' is not a number",
+        ),
+        (
+            "Reporter ISO,Partner ISO,Trade Flow Code,Period,Commodity Code,Netweight (kg),"
+            "Trade Value (US$)\nTUR,VEN,1,2018,2709,1,2\n",
+            "no row of gold",
+        ),
+    ],
+)
+def test_a_bad_trade_file_is_an_error_naming_it(tmp_path, capsys, text, fragment):
+    folder = turkish_run(tmp_path)
+    bad = tmp_path / "data.csv"
+    bad.write_text(text)
+    assert main(["mirror", str(folder), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and fragment in err and "Traceback" not in err
+
+
+def test_the_bulk_download_layout_is_read_as_the_api_layout(tmp_path):
+    bulk = tmp_path / "bulk.csv"
+    bulk.write_text(
+        "Period,Trade Flow Code,Reporter ISO,Partner ISO,Commodity Code,Netweight (kg),"
+        "Trade Value (US$)\n201803,1,TUR,VEN,710812,500,19000000\n"
+    )
+    row = flowsim.read_trade_data(bulk).iloc[0]
+    assert (row["reporter"], row["partner"], row["flow"], row["heading"]) == (
+        "TUR", "VEN", "M", "7108",
+    )  # fmt: skip
+    assert row["first"] == row["last"] == pd.Timestamp(2018, 3, 1)
+
+
+def test_mirror_of_a_run_without_papers_says_so(tmp_path, capsys):
+    folder = flowsim.simulate(flowsim.scenario_from_dict(chain(days=5))).save(tmp_path / "r")
+    assert main(["mirror", str(folder), str(FACTS_CSV)]) == 2
+    assert "no declared trade statistics" in capsys.readouterr().err
+
+
+def test_a_run_folder_keeps_the_declared_tables(tmp_path):
+    results = run(smuggled("import"))
+    loaded = flowsim.Results.load(results.save(tmp_path / "run"))
+    # Text columns come back as pandas' string type: the values are what matter.
+    for table in ("trade_statistics", "mirror_gaps"):
+        pd.testing.assert_frame_equal(
+            getattr(loaded, table), getattr(results, table), check_dtype=False
+        )
+    assert loaded.summary()["mirror_gap_kg_by_pair"] == results.summary()["mirror_gap_kg_by_pair"]

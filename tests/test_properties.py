@@ -208,3 +208,73 @@ def test_with_time_and_prices_the_balance_holds_and_rents_add_up(data, seed):
     summary = results.summary()
     assert all(math.isfinite(v) for v in summary["rents_usd_by_node"].values())
     assert all(v >= -1e-9 for v in summary["production_kg_by_mine"].values())
+
+
+@st.composite
+def papered(draw) -> dict:
+    """A generated scenario with papers drawn on top: laundering buyers and refiners,
+    partners' due diligence, a hub that sells on to the other partners, routes declared
+    at either end or smuggled, and a jurisdiction that reports part of its trade."""
+    data = draw(scenarios())
+    nodes, routes = data["nodes"], data["routes"]
+    partners = [n for n, spec in nodes.items() if spec["kind"] == "partner"]
+    for spec in nodes.values():
+        if spec["kind"] in ("buyer", "refiner") and draw(st.booleans()):
+            spec["laundering"] = {
+                "share": draw(PROBABILITY),
+                "detection": draw(st.sampled_from([0.0, 0.1, 1.0])),
+                "as_scrap": draw(PROBABILITY),
+                "cost_usd_per_kg": draw(st.sampled_from([0.0, 500.0])),
+            }
+        elif spec["kind"] == "partner":
+            spec["due_diligence"] = draw(PROBABILITY)
+            spec["jurisdiction"] = draw(st.sampled_from(["TUR", "CHE"]))
+    if len(partners) > 1 and draw(st.booleans()):
+        hub = partners[0]
+        nodes[hub]["re_export_share"] = draw(st.floats(0.01, 1.0))
+        for other in partners[1:]:
+            routes[f"{hub}_{other}"] = route(hub, other, transit_days=draw(DISTS))
+    for spec in routes.values():
+        spec["declared"] = draw(st.sampled_from(["both", "export", "import", "neither"]))
+    reporting = draw(st.sampled_from([1.0, 0.5, 0.0]))
+    if any(spec["jurisdiction"] == "COL" for spec in nodes.values()):
+        data["customs"] = {"COL": {"reporting_share": reporting}}
+    data["simulation"] = {"documents": True}
+    return data
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=papered(), seed=st.integers(0, 2**32 - 1))
+def test_with_papers_the_balance_holds_and_customs_declare_no_more_than_crossed(data, seed):
+    scenario = flowsim.scenario_from_dict(data)
+    results = flowsim.simulate(scenario, seed=seed)  # checks the balance itself
+    exposure = results.exposure
+    shares = exposure[[c for c in exposure.columns if c.endswith("_share")]].to_numpy()
+    assert ((shares >= 0.0) & (shares <= 1.0)).all()
+    received = exposure["received_kg"].to_numpy()
+    assert (exposure["accepted_as_clean_kg"].to_numpy() <= received * (1 + 1e-9) + 1e-9).all()
+
+    # Exports customs declare are exactly the shipments down export-declared crossings,
+    # times the exporter's reporting share; imports, at most what arrived on the others.
+    nodes = results.nodes.set_index("node")
+    share = {code: c["reporting_share"] for code, c in data.get("customs", {}).items()}
+    routes = results.routes.set_index("route")
+    ledger = results.ledger
+    trade = results.trade_statistics
+    for way, events, column in (
+        (("both", "export"), ["shipped"], "from"),
+        (("both", "import"), ["exported", "delivered"], "to"),
+    ):
+        declared = routes[routes["declared"].isin(way)]
+        rows = ledger[ledger["event"].isin(events) & ledger["route"].isin(declared.index)]
+        reporter = declared.loc[rows["route"].astype(str), column].map(nodes["jurisdiction"])
+        factors = np.array([share.get(j, 1.0) for j in reporter], dtype=float)
+        crossed = float((rows["kg"].to_numpy() * factors).sum())
+        codes = ["X", "RX"] if "export" in way else ["M"]
+        recorded = trade.loc[trade["flowCode"].isin(codes), "netWgt"].sum()
+        if "export" in way:
+            assert math.isclose(recorded, crossed, rel_tol=1e-9, abs_tol=1e-9)
+        else:
+            assert recorded <= crossed * (1 + 1e-9) + 1e-9
+    laundered = ledger.loc[ledger["event"] == "laundered", "kg"].sum()
+    assert laundered <= ledger.loc[ledger["event"] == "shipped", "kg"].sum() * (1 + 1e-9) + 1e-9

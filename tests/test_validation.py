@@ -133,7 +133,7 @@ def test_tiny_scenario_is_valid(tiny_toml, write_toml):
             "weight = 0.7",
             "weight = 0.7\nspeed = 3",
             "routes.r3.speed",
-            "unknown key 'speed'; valid keys: capacity_kg_per_day, cost_usd_per_kg, from,",
+            "unknown key 'speed'; valid keys: capacity_kg_per_day, cost_usd_per_kg, declared,",
             id="no-close-match-lists-valid-keys",
         ),
     ],

@@ -71,7 +71,7 @@ class Arrivals:
     dispatch: Callable[[Lot, int], None]
     _enqueue: Callable[[Site, Lot], None]
     _documents: bool
-    _declares: list[bool]
+    _declared_import: list[bool]
     _hub: list[bool]
     _detects: Callable[[int, Lot], bool]
     _papers_clean: Callable[[Lot, int], bool]
@@ -141,7 +141,7 @@ class Arrivals:
         )
         clean = False
         if self._documents:
-            if self._declares[r]:
+            if self._declared_import[r]:
                 self._declare(r, lot, day, exporting=False)
             clean = self._papers_clean(lot, seen)
         if self._hub[target]:
@@ -203,7 +203,7 @@ class Arrivals:
         if kind == MINE:
             self.dispatch(lot, node)
             return
-        if self._documents and self._declares[r]:
+        if self._documents and self._declared_import[r]:
             self._declare(r, lot, day, exporting=False)
         if kind == REFINER:
             clean = self._documents and self._papers_clean(lot, lot.seen)

@@ -17,19 +17,17 @@ import numpy as np
 import simpy
 
 from flowsim.draws import blocks
-from flowsim.ledger import DELIVERED, LAUNDERED, SEIZED
+from flowsim.ledger import DELIVERED, EXPORTED, LAUNDERED, SEIZED
 from flowsim.lots import Lot, papers_of
-from flowsim.papers import EXPORT, HS_MINED, HS_SCRAP, IMPORT, RE_EXPORT
+from flowsim.papers import EXPORT, HS_MINED, HS_SCRAP, IMPORT, OUTCOMES, RE_EXPORT
 
 if TYPE_CHECKING:
     from flowsim.economics import Economics
     from flowsim.ledger import Ledger
     from flowsim.network import Network
 
-__all__ = ["OUTCOMES", "Customs"]
+__all__ = ["ACCEPTED_UNKNOWINGLY", "Customs"]
 
-# What due diligence made of a lot, in the order of their codes.
-OUTCOMES = ("refused_on_papers", "refused_on_detection", "accepted_unknowingly")
 REFUSED_ON_PAPERS, REFUSED_ON_DETECTION, ACCEPTED_UNKNOWINGLY = range(len(OUTCOMES))
 
 
@@ -43,6 +41,7 @@ class Customs:
     economics: Economics
     _rents: bool
     _price_on: list[float]
+    price_factor: list[float]
     _exported_code: list[int]
     _record_valued: Callable[..., None]
     dispatch: Callable[[Lot, int], None]
@@ -62,10 +61,12 @@ class Customs:
         if spec is None:
             self._launders = [False] * nodes
             self._declares = [False] * routes
+            self._declared_import = [False] * routes
             self._launder_cost = [0.0] * nodes
             return
         self._paper_uniform = blocks(rng.random)
         self._launders = [share > 0.0 for share in spec.launder_share]
+        self._declared_import = list(spec.declared_import)
         self._declares = [
             e or i for e, i in zip(spec.declared_export, spec.declared_import, strict=True)
         ]
@@ -149,10 +150,7 @@ class Customs:
         legal, trade = spec.legal_issuer, self.trade
         for issuer, part in papers_of(lot).items():
             origin = where[issuer] if legal[issuer] else source
-            if not exporting:
-                flow = IMPORT
-            else:
-                flow = EXPORT if origin == reporter else RE_EXPORT
+            flow = (EXPORT if origin == reporter else RE_EXPORT) if exporting else IMPORT
             key = (month, reporter, partner, flow, hs, origin)
             sums = trade.get(key)
             if sums is None:
@@ -181,6 +179,13 @@ class Customs:
         lot.arrived = day
         self.dispatch(lot, hub)
 
+    def _keep(self, lot: Lot, hub: int, day: float) -> None:
+        """A hub keeps what no route of its own takes: it becomes its export."""
+        usd = lot.mass * lot.purity * self._price_on[int(day)] * self.price_factor[hub]
+        self.ledger.add(day, EXPORTED, lot.id, hub, -1, lot.mass, usd)
+        if self._rents:
+            self.economics.export(lot, hub, usd, day)
+
     def trade_records(self) -> tuple[tuple, ...]:
         """(month, reporter, partner, flow, HS code, declared origin, kg, USD), sorted."""
         return tuple((*key, kg, usd) for key, (kg, usd) in sorted(self.trade.items()))
@@ -188,4 +193,3 @@ class Customs:
     def diligence_records(self) -> tuple[tuple, ...]:
         """(month, partner, outcome, kg, USD), sorted."""
         return tuple((*key, kg, usd) for key, (kg, usd) in sorted(self.diligence.items()))
-

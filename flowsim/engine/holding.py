@@ -44,6 +44,7 @@ class Holding:
     _reach_cache: dict[tuple[int, int], bool]
     _reach_epoch: int
     _launders: list[bool]
+    _keep: Callable[[Lot, int, float], None]
 
     def dispatch(self, lot: Lot, i: int) -> None:
         raise NotImplementedError
@@ -52,6 +53,9 @@ class Holding:
         """Keep ``lot`` at node ``i``: until the routes have room again if an open route
         was full (``for_room``), else until the next day a lever may open a route."""
         site = self.sites[i]
+        if site.kind == PARTNER:  # a hub that can sell it on nowhere keeps it
+            self._keep(lot, i, day)
+            return
         site.present[lot.id] = lot
         if for_room is None:
             for_room = any(self._route_open(r, lot, day) for r in self._out[i])
