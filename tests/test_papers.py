@@ -334,3 +334,63 @@ def test_a_run_folder_keeps_the_declared_tables(tmp_path):
             getattr(loaded, table), getattr(results, table), check_dtype=False
         )
     assert loaded.summary()["mirror_gap_kg_by_pair"] == results.summary()["mirror_gap_kg_by_pair"]
+
+
+@pytest.mark.parametrize("granularity", ["lot", "shipment"])
+def test_a_hub_that_re_papers_keeps_the_books_and_the_balance(granularity):
+    """With the books kept, the hub pays for all it takes and earns on what it sells on,
+    and re-papering is a cost its owner pays: rents still add up to exports less costs."""
+    import numpy as np
+
+    from flowsim.engine import make_engine
+    from flowsim.network import Network
+
+    data = hub(days=60, share=0.4, simulation={"rents": True, "granularity": granularity})
+    data["nodes"]["uae"]["laundering"] = {"share": 0.5, "cost_usd_per_kg": 300.0}
+    data["nodes"]["buyer"]["laundering"] = {"share": 0.5, "cost_usd_per_kg": 200.0}
+    scenario = flowsim.scenario_from_dict(data)
+    results = flowsim.simulate(scenario, seed=2)  # checks the balance
+    assert rows(results, "laundered")["kg"].sum() > 0.0
+    out = make_engine(Network.build(scenario), np.random.default_rng(2)).run()
+    frame = out.ledger.to_frame(results.nodes["node"].tolist(), results.routes["route"].tolist())
+    exports = frame.loc[frame["event"] == "exported", "usd"].sum()
+    rents = sum(usd for _, _, usd in out.rents)
+    expected = exports - out.production_cost_usd - out.transport_usd + out.unsold_book_usd
+    assert rents == pytest.approx(expected, rel=1e-9)
+    exported = results.exports_by_partner().set_index("partner")["kg"]
+    assert exported["swiss"] > 0.0 and exported["uae"] > 0.0
+
+
+@pytest.mark.parametrize(
+    "change, where, fragment",
+    [
+        (
+            lambda d: d.update(simulation={"documents": False}),
+            "nodes.traders.laundering",
+            "delete simulation.documents = false",
+        ),
+        (
+            lambda d: d["nodes"]["swiss"].update(laundering={"share": 0.5}),
+            "nodes.swiss.laundering",
+            "set re_export_share above 0",
+        ),
+        (
+            lambda d: d.update(customs={"ARE": {"reporting_share": 0.5}}),
+            "customs.ARE",
+            "no node is in jurisdiction 'ARE'",
+        ),
+        (
+            lambda d: d["nodes"]["traders"]["laundering"].update(share=1.5),
+            "nodes.traders.laundering.share",
+            "",
+        ),
+    ],
+)
+def test_papers_that_cannot_be_are_errors_naming_their_key(change, where, fragment):
+    data = laundered()
+    change(data)
+    with pytest.raises(flowsim.ScenarioError) as caught:
+        flowsim.scenario_from_dict(data)
+    issues = [i for i in caught.value.issues if i.path == where]
+    assert issues, caught.value.issues
+    assert fragment in issues[0].message

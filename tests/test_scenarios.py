@@ -105,3 +105,32 @@ def test_sanctions_reroute_rather_than_stop_the_flow():
         monthly.loc[after].loc["switzerland"].sum() < baseline.loc[after].loc["switzerland"].sum()
     )
     assert monthly.loc[after].loc["uae"].sum() > baseline.loc[after].loc["uae"].sum()
+
+
+def test_colombia_declares_more_than_it_mines_and_sanctioned_gold_reaches_switzerland_via_dubai(
+    venezuela,
+):
+    """Papers in the Venezuela scenario: Colombian traders re-paper smuggled gold, so
+    Colombia's customs declare exports that no Colombian mine produced; and the UAE
+    sells on to Swiss refiners gold mined in a sanctioned jurisdiction."""
+    results = venezuela["sanctions"]
+    summary = results.summary()
+    colombia = summary["declared_exports_kg_by_jurisdiction"]["COL"]
+    assert colombia > 1000.0
+    assert summary["declared_exports_less_production_kg_by_jurisdiction"]["COL"] == colombia
+    routes = results.exposure_by_destination.set_index(["node", "first_destination"])
+    through = routes.loc[("switzerland", "uae")]
+    assert through["received_kg"] > 1000.0
+    assert through["sanctioned_jurisdiction_share"] > 0.1
+    assert summary["laundered_kg_by_node"]["colombia_traders"] > 0.0
+
+
+def test_lima_exporters_give_madre_de_dios_gold_legal_papers():
+    folder = Path(__file__).parents[1] / "scenarios"
+    summary = flowsim.simulate(folder / "peru_madre_de_dios_2014.toml", seed=1).summary()
+    laundered = summary["laundered_kg_by_node"]
+    assert laundered["lima_exporter_a"] > 0.0 and laundered["lima_exporter_b"] > 0.0
+    swiss = summary["exposure_by_partner"]["switzerland"]
+    # Gold of illegal origin that arrives with legal export papers.
+    assert swiss["accepted_as_clean_share"] > 0.5
+    assert swiss["accepted_as_clean_share"] <= swiss["illegal_origin_share"] + 1e-12
