@@ -117,7 +117,8 @@ def test_colombia_declares_more_than_it_mines_and_sanctioned_gold_reaches_switze
     summary = results.summary()
     colombia = summary["declared_exports_kg_by_jurisdiction"]["COL"]
     assert colombia > 1000.0
-    assert summary["declared_exports_less_production_kg_by_jurisdiction"]["COL"] == colombia
+    less = summary["declared_exports_less_production_kg_by_jurisdiction"]["COL"]
+    assert less == pytest.approx(colombia, rel=1e-12)  # no Colombian mine in the scenario
     routes = results.exposure_by_destination.set_index(["node", "first_destination"])
     through = routes.loc[("switzerland", "uae")]
     assert through["received_kg"] > 1000.0
