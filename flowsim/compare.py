@@ -8,15 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from flowsim.provenance import EXPOSURES
 from flowsim.results import Results
 
 __all__ = ["compare_exports", "compare_exposure"]
 
-EXPOSURE_SHARES = (
-    "illegal_origin_share",
-    "sanctioned_entity_share",
-    "sanctioned_jurisdiction_share",
-)
+EXPOSURE_SHARES = tuple(f"{name}_share" for name in EXPOSURES)
 
 Summary = Mapping[str, Any]
 
@@ -57,7 +54,8 @@ def compare_exposure(baseline: Results | Summary, scenario: Results | Summary) -
     """Each partner's exposure shares in both runs, and the change in percentage points.
 
     One row per partner and metric (``illegal_origin_share``,
-    ``sanctioned_entity_share``, ``sanctioned_jurisdiction_share``).
+    ``sanctioned_entity_share``, ``sanctioned_jurisdiction_share``,
+    ``accepted_as_clean_share``; a summary written before a share existed counts it 0).
     """
     base = _summary(baseline).get("exposure_by_partner", {})
     other = _summary(scenario).get("exposure_by_partner", {})
