@@ -497,7 +497,10 @@ def _mirror(args: argparse.Namespace) -> int:
     outside = table["model_kg"].isna().sum()
     if outside:
         echo(f"\n{outside} row(s) fall outside the run's calendar: no figure (shown as n/a)")
-    echo("gap = model - data; W00 is every partner together")
+    skipped = data.attrs.get("skipped_flows", [])
+    if skipped:
+        echo(f"rows of flows a run does not record were left out: {', '.join(skipped)}")
+    echo("gap = model - data; W00 (or WLD) is every partner together")
     return 0
 
 

@@ -44,7 +44,10 @@ _LAYOUTS = {
         "usd": "Trade Value (US$)",
     },
 }
-WORLD = "W00"  # Comtrade's partner "World": every partner together
+# Comtrade's partner "World", every partner together: W00 in its API, WLD in older files.
+WORLD = ("W00", "WLD")
+# The flows a run's customs record (flowsim.trade.FLOW_CODES).
+FLOWS = ("M", "X", "RX", "RM")
 HEADINGS = ("7108", "7112")
 
 
@@ -68,6 +71,7 @@ def read_trade_data(path: Path) -> pd.DataFrame:
     if missing:
         raise FlowsimError(f"{path}: no column {missing[0]!r}")
     rows = []
+    skipped: set[str] = set()
     for number, record in enumerate(raw.to_dict(orient="records"), start=2):
         where = f"{path}, line {number}"
         commodity = record[layout["commodity"]].strip()
@@ -77,10 +81,11 @@ def read_trade_data(path: Path) -> pd.DataFrame:
         flow = record[layout["flow"]].strip()
         if flow.isdigit():
             flow = _BULK_FLOWS.get(int(flow), flow)
-        if flow not in ("M", "X", "RX"):
-            raise FlowsimError(
-                f"{where}: flow {flow!r} is not M, X or RX (import, export, re-export)"
-            )
+        if not flow:
+            raise FlowsimError(f"{where}: no flow in column {layout['flow']!r}")
+        if flow not in FLOWS:
+            skipped.add(flow)
+            continue  # a flow customs in a run do not record (DX, FM, ...)
         first = _month(record[layout["period"]], where, layout["period"], last=False)
         last = _month(record[layout["period"]], where, layout["period"], last=True)
         if record.get("lastPeriod", "").strip():
@@ -101,8 +106,11 @@ def read_trade_data(path: Path) -> pd.DataFrame:
             }
         )
     if not rows:
-        raise FlowsimError(f"{path}: no row of gold (HS 7108 or 7112)")
-    return pd.DataFrame(rows)
+        extra = f" in the flows a run records ({', '.join(FLOWS)})" if skipped else ""
+        raise FlowsimError(f"{path}: no row of gold (HS 7108 or 7112){extra}")
+    table = pd.DataFrame(rows)
+    table.attrs["skipped_flows"] = sorted(skipped)
+    return table
 
 
 def _month(text: str, where: str, column: str, last: bool) -> pd.Timestamp:
@@ -140,6 +148,8 @@ def compare_trade(
     for row in data.to_dict(orient="records"):
         inside = first_month <= row["first"] and row["last"] <= last_month
         flows = ["X", "RX"] if row["flow"] == "X" else [row["flow"]]
+        if row["flow"] == "X":  # exports net of the returns of refused lots
+            flows.append("RM")
         chosen = (
             (trade["reporterISO"] == row["reporter"])
             & trade["flowCode"].isin(flows)
@@ -147,10 +157,13 @@ def compare_trade(
             & (months >= row["first"])
             & (months <= row["last"])
         )
-        if row["partner"] != WORLD:
+        if row["partner"] not in WORLD:
             chosen &= trade["partnerISO"] == row["partner"]
-        model_kg = trade.loc[chosen, "netWgt"].sum() / replications if inside else np.nan
-        model_usd = trade.loc[chosen, "primaryValue"].sum() / replications if inside else np.nan
+        sign = np.where((trade["flowCode"] == "RM") & (row["flow"] != "RM"), -1.0, 1.0)
+        kg = (trade["netWgt"] * sign)[chosen].sum()
+        usd = (trade["primaryValue"] * sign)[chosen].sum()
+        model_kg = kg / replications if inside else np.nan
+        model_usd = usd / replications if inside else np.nan
         period = _period_text(row["first"], row["last"])
         out.append(
             {

@@ -32,8 +32,8 @@ __all__ = [
 HS_MINED = 7108  # gold, unwrought, semi-manufactured or powder (doré and bars)
 HS_SCRAP = 7112  # waste and scrap of precious metal
 # The flows of the trade statistics, in the order of their codes.
-FLOWS = ("import", "export", "re-export")
-IMPORT, EXPORT, RE_EXPORT = range(len(FLOWS))
+FLOWS = ("import", "export", "re-export", "re-import")
+IMPORT, EXPORT, RE_EXPORT, RE_IMPORT = range(len(FLOWS))
 # What due diligence made of a lot, in the order of their codes.
 OUTCOMES = ("refused_on_papers", "refused_on_detection", "accepted_unknowingly")
 

@@ -161,9 +161,10 @@ def _papers_figures(results: Results) -> dict[str, Any]:
     diligence = results.diligence_monthly
     outcomes = diligence.groupby(["replication", "partner", "outcome"])["kg"].sum().to_dict()
     trade = results.trade_statistics
-    ways = trade["flowCode"].map({"M": "imports", "X": "exports", "RX": "exports"})
-    recorded = trade.groupby([trade["replication"], ways, trade["reporterISO"]])["netWgt"]
-    recorded = recorded.sum().to_dict()
+    ways = trade["flowCode"].map({"M": "imports", "X": "exports", "RX": "exports", "RM": "exports"})
+    # A refused lot's return (RM) takes back what its exporter recorded when it left.
+    kg = trade["netWgt"].where(trade["flowCode"] != "RM", -trade["netWgt"])
+    recorded = kg.groupby([trade["replication"], ways, trade["reporterISO"]]).sum().to_dict()
     gaps = results.mirror_gaps
     production = gaps[gaps["comparison"] == "production"]
     against = production.groupby(["replication", "jurisdiction"])["gap_kg"].sum().to_dict()

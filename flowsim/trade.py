@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["FLOW_CODES", "mirror_gaps", "trade_table"]
 
 # Comtrade's flow codes and descriptions, in the order of flowsim.papers.FLOWS.
-FLOW_CODES = ("M", "X", "RX")
-FLOW_NAMES = ("Import", "Export", "Re-export")
+FLOW_CODES = ("M", "X", "RX", "RM")
+FLOW_NAMES = ("Import", "Export", "Re-export", "Re-import")
 TRADE_COLUMNS = (
     "replication", "month", "period", "reporterISO", "partnerISO", "flowCode", "flowDesc",
     "cmdCode", "declaredOriginISO", "netWgt", "primaryValue",
@@ -51,7 +51,9 @@ def trade_table(
             "flowCode": pd.Series([FLOW_CODES[f] for f in flow], dtype=object),
             "flowDesc": pd.Series([FLOW_NAMES[f] for f in flow], dtype=object),
             "cmdCode": pd.Series([str(c) for c in hs], dtype=object),
-            "declaredOriginISO": pd.Series([codes[j] for j in origin], dtype=object),
+            "declaredOriginISO": pd.Series(
+                [codes[j] if j >= 0 else "" for j in origin], dtype=object
+            ),
             "netWgt": np.asarray(kg, dtype=float),
             "primaryValue": np.asarray(usd, dtype=float),
         }
@@ -67,9 +69,12 @@ def mirror_gaps(results: Results) -> pd.DataFrame:
     if trade.empty:
         return pd.DataFrame({c: pd.Series([], dtype=_GAP_DTYPES[c]) for c in GAP_COLUMNS})
     keys = ["replication", "month"]
-    out_flows = trade[trade["flowCode"].isin(["X", "RX"])]
-    exports = out_flows.groupby([*keys, "reporterISO", "partnerISO"])[["netWgt", "primaryValue"]]
-    exports = exports.sum()
+    values = ["netWgt", "primaryValue"]
+    # A refused lot's return (RM) takes back what its exporter recorded when it left.
+    sign = trade["flowCode"].map({"X": 1.0, "RX": 1.0, "RM": -1.0, "M": 0.0})
+    signed = trade.assign(**{v: trade[v] * sign for v in values})
+    out_flows = signed[sign != 0.0]
+    exports = out_flows.groupby([*keys, "reporterISO", "partnerISO"])[values].sum()
     exports.index.names = [*keys, "jurisdiction", "partner"]
     imports = trade[trade["flowCode"] == "M"]
     imports = imports.groupby([*keys, "partnerISO", "reporterISO"])[["netWgt", "primaryValue"]]
@@ -90,7 +95,10 @@ def mirror_gaps(results: Results) -> pd.DataFrame:
         }
     ).reset_index()
 
-    declared = exports.groupby(level=[*keys, "jurisdiction"])["netWgt"].sum()
+    # Against production: what the exporter declares as its own gold, less its returns.
+    own = out_flows[out_flows["declaredOriginISO"] == out_flows["reporterISO"]]
+    declared = own.groupby([*keys, "reporterISO"])["netWgt"].sum()
+    declared.index.names = [*keys, "jurisdiction"]
     mines = results.nodes.set_index("node")["jurisdiction"]
     production = (
         results.production_monthly.assign(jurisdiction=lambda t: t["mine"].map(mines))

@@ -185,13 +185,34 @@ def test_a_smuggled_route_makes_a_mirror_gap_of_its_size():
     assert set(zip(pair["jurisdiction"], pair["partner"], strict=True)) == {("COL", "USA")}
     assert pair["gap_kg"].abs().max() == pytest.approx(0.0)
     production = gaps[gaps["comparison"] == "production"].set_index("jurisdiction")
-    # Colombia declares what it never mined: the whole smuggled flow is its gap.
-    exported = colombia["netWgt"].sum()
-    assert production.loc["COL", "gap_kg"].sum() == pytest.approx(exported)
+    # Re-exports declare their origin: Colombia claims none of it as its own.
+    assert "COL" not in production.index
     # Venezuela declares nothing against its production: the gap is all of it.
     assert production.loc["VEN", "gap_kg"].sum() == pytest.approx(
         -rows(results, "produced")["kg"].sum()
     )
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_only_gold_re_papered_in_colombia_is_declared_as_colombian(share):
+    """Illegal Venezuelan gold has no papers: Colombia's customs record as Colombian
+    exports the part its traders re-paper, and none of the rest, which the US still
+    records as imports: a mirror gap of its size."""
+    data = smuggled("neither")
+    data["nodes"]["mine"]["legal_status"] = "illegal"
+    data["nodes"]["traders"]["laundering"] = {"share": share}
+    results = run(data)
+    trade = results.trade_statistics
+    colombia = trade[trade["reporterISO"] == "COL"]
+    us = trade[trade["reporterISO"] == "USA"]["netWgt"].sum()
+    assert us > 0.0
+    assert colombia["netWgt"].sum() == pytest.approx(share * us)
+    gaps = results.mirror_gaps
+    production = gaps[gaps["comparison"] == "production"].groupby("jurisdiction")
+    declared_less_mined = production["gap_kg"].sum().get("COL", 0.0)
+    assert declared_less_mined == pytest.approx(share * us)
+    pair = gaps[gaps["comparison"] == "partner_imports"]["gap_kg"].sum()
+    assert pair == pytest.approx((1.0 - share) * us)
 
 
 def test_a_crossing_declared_only_at_import_is_a_gap_of_its_size():
@@ -278,7 +299,7 @@ def test_every_row_of_the_shipped_file_names_its_source():
         (
             "reporterISO,partnerISO,flowCode,period,cmdCode,netWgt,primaryValue\n"
             "TUR,VEN,Q,2018,7108,1,2\n",
-            "line 2: flow 'Q'",
+            "in the flows a run records (M, X, RX, RM)",
         ),
         (
             "reporterISO,partnerISO,flowCode,period,cmdCode,netWgt,primaryValue\n"
@@ -394,3 +415,90 @@ def test_papers_that_cannot_be_are_errors_naming_their_key(change, where, fragme
     issues = [i for i in caught.value.issues if i.path == where]
     assert issues, caught.value.issues
     assert fragment in issues[0].message
+
+
+def illegal_through_laundering(granularity: str, due_diligence: float = 0.0):
+    """Illegal gold re-papered by a buyer in its own country, then sent on routes that
+    nothing declares to a refiner and a partner: papers must still be read."""
+    return chain(
+        days=40,
+        nodes={
+            "mine": node("mine", legal_status="illegal"),
+            "buyer": node("buyer", laundering={"share": 1.0}),
+            "refiner": node("refiner"),
+            "swiss": node("partner", jurisdiction="CHE", due_diligence=due_diligence),
+        },
+        routes={
+            "mine_buyer": route("mine", "buyer"),
+            "buyer_refiner": route("buyer", "refiner"),
+            "refiner_swiss": route("refiner", "swiss", declared="neither"),
+        },
+        simulation={"granularity": granularity},
+    )
+
+
+@pytest.mark.parametrize("granularity", ["lot", "shipment"])
+def test_papers_are_read_on_routes_that_nothing_declares_in_both_modes(granularity):
+    results = run(illegal_through_laundering(granularity))
+    exposure = results.exposure.set_index("node")
+    for receiver in ("refiner", "swiss"):
+        assert exposure.loc[receiver, "received_kg"] > 0.0
+        assert exposure.loc[receiver, "accepted_as_clean_share"] == pytest.approx(1.0)
+    unknowing = results.diligence_monthly["kg"].sum()
+    assert unknowing == pytest.approx(exposure.loc["swiss", "accepted_as_clean_kg"])
+
+
+def test_checks_that_always_see_through_papers_see_illegal_gold_too():
+    results = run(illegal_through_laundering("lot", due_diligence=1.0))
+    swiss = results.exposure.set_index("node").loc["swiss"]
+    assert swiss["received_kg"] > 0.0  # no sanctions: nothing to refuse it for
+    assert swiss["accepted_as_clean_kg"] == 0.0
+    assert results.diligence_monthly.empty
+
+
+def test_papers_that_declare_a_sanctioned_country_are_not_clean():
+    """Licensed Venezuelan gold on its own papers, received after sanctions on Venezuela
+    begin: the papers say where it came from, so no one takes it unknowingly."""
+    data = chain(
+        days=60,
+        routes={
+            "mine_buyer": route("mine", "buyer", transit_days=10.0),
+            "buyer_partner": route("buyer", "partner"),
+        },
+        policies={
+            "sanctions": {
+                "eo": {
+                    "issuer": "USA",
+                    "effective": "2018-02-01",
+                    "target_jurisdictions": ["VEN"],
+                    "default_compliance": 0.0,
+                }
+            }
+        },
+        simulation={"documents": True},
+    )
+    results = run(data)
+    partner = results.exposure.set_index("node").loc["partner"]
+    assert partner["sanctioned_jurisdiction_kg"] > 0.0
+    assert partner["accepted_as_clean_kg"] == 0.0
+
+
+def test_a_refused_lot_that_comes_back_is_recorded_as_a_re_import_and_not_re_papered():
+    results = run(laundered(days=40, due_diligence=0.5), seed=4)
+    refused = rows(results, "refused")
+    assert not refused.empty
+    trade = results.trade_statistics
+    colombia = trade[trade["reporterISO"] == "COL"]
+    exported = colombia.loc[colombia["flowCode"] == "X", "netWgt"].sum()
+    returned = colombia.loc[colombia["flowCode"] == "RM", "netWgt"].sum()
+    assert returned > 0.0
+    # Every lot shipped from the traders was declared; every one that came back, recorded.
+    shipped = rows(results, "shipped")
+    assert exported == pytest.approx(shipped.loc[shipped["route"] == "exported", "kg"].sum())
+    back = rows(results, "delivered")
+    back = back[back["node"] == "traders"]
+    back = back[back["route"] == "exported"]
+    assert returned == pytest.approx(back["kg"].sum())
+    # Each lot is re-papered once by the traders, whatever its trips.
+    laundered_rows = rows(results, "laundered")
+    assert laundered_rows["lot"].is_unique

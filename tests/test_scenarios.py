@@ -135,3 +135,15 @@ def test_lima_exporters_give_madre_de_dios_gold_legal_papers():
     # Gold of illegal origin that arrives with legal export papers.
     assert swiss["accepted_as_clean_share"] > 0.5
     assert swiss["accepted_as_clean_share"] <= swiss["illegal_origin_share"] + 1e-12
+
+
+def test_colombias_excess_of_declared_exports_comes_from_re_papering():
+    folder = Path(__file__).parents[1] / "scenarios"
+    without = flowsim.simulate(
+        folder / "venezuela_sanctions.toml",
+        seed=1,
+        overrides=["nodes.colombia_traders.laundering.share=0.0"],
+    ).summary()
+    # With no Colombian papers, the smuggled gold leaves Colombia unrecorded.
+    less = without["declared_exports_less_production_kg_by_jurisdiction"].get("COL", 0.0)
+    assert less == pytest.approx(0.0, abs=1e-9)

@@ -72,9 +72,10 @@ class Arrivals:
     _enqueue: Callable[[Site, Lot], None]
     _documents: bool
     _declared_import: list[bool]
+    _declared_export: list[bool]
     _hub: list[bool]
     _detects: Callable[[int, Lot], bool]
-    _papers_clean: Callable[[Lot, int], bool]
+    _papers_clean: Callable[[Lot, int, float], bool]
     _refused: Callable[..., None]
     _tally: Callable[..., None]
     _declare: Callable[..., None]
@@ -116,7 +117,7 @@ class Arrivals:
         share = self.outlets.price_share(lot) if self._into_outlet[r] else 1.0
         # The partner acts on what it sees: the papers, unless its checks see through them.
         seen = lot.seen
-        detected = seen != lot.taint and self._documents and self._detects(target, lot)
+        detected = self._documents and lot.launders and self._detects(target, lot)
         if detected:
             seen = lot.taint
         if seen:
@@ -143,7 +144,7 @@ class Arrivals:
         if self._documents:
             if self._declared_import[r]:
                 self._declare(r, lot, day, exporting=False)
-            clean = self._papers_clean(lot, seen)
+            clean = not detected and self._papers_clean(lot, seen, day)
         if self._hub[target]:
             self._receive(target, lot, day, usd, clean)
             self._sell_on(lot, target, r, day, usd)
@@ -206,14 +207,17 @@ class Arrivals:
         if self._documents and self._declared_import[r]:
             self._declare(r, lot, day, exporting=False)
         if kind == REFINER:
-            clean = self._documents and self._papers_clean(lot, lot.seen)
+            clean = self._documents and self._papers_clean(lot, lot.seen, day)
             self._receive(node, lot, day, lot.mass * lot.purity * self._price_on[int(day)], clean)
         site.present[lot_id] = lot
         self._enqueue(site, lot)
 
     def _return(self, lot: Lot, r: int, day: float) -> None:
-        """A refused ``lot`` is back at the start of route ``r``, to be sent again."""
+        """A refused ``lot`` is back at the start of route ``r``, to be sent again; the
+        customs that recorded its export record its return."""
         node = self.network.route_source[r]
+        if self._documents and self._declared_export[r]:
+            self._declare(r, lot, day, exporting=True, returning=True)
         self.ledger.add(day, DELIVERED, lot.id, node, r, lot.mass)
         lot.arrived = day
         self.dispatch(lot, node)

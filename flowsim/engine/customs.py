@@ -19,11 +19,12 @@ import simpy
 from flowsim.draws import blocks
 from flowsim.ledger import DELIVERED, EXPORTED, LAUNDERED, SEIZED
 from flowsim.lots import Lot, papers_of
-from flowsim.papers import EXPORT, HS_MINED, HS_SCRAP, IMPORT, OUTCOMES, RE_EXPORT
+from flowsim.papers import EXPORT, HS_MINED, HS_SCRAP, IMPORT, OUTCOMES, RE_EXPORT, RE_IMPORT
 
 if TYPE_CHECKING:
     from flowsim.economics import Economics
     from flowsim.ledger import Ledger
+    from flowsim.levers import Levers
     from flowsim.network import Network
 
 __all__ = ["ACCEPTED_UNKNOWINGLY", "Customs"]
@@ -36,6 +37,8 @@ class Customs:
     engine's network, ledger, books and clock."""
 
     network: Network
+    policy: Levers
+    _sanctions: bool
     env: simpy.Environment
     ledger: Ledger
     economics: Economics
@@ -81,6 +84,9 @@ class Customs:
         if getattr(lot, "checked", None) == stay:
             return False
         lot.checked = stay
+        papers = lot.papers
+        if papers is not None and len(papers) == 1 and i in papers:
+            return False  # back after a refusal with the papers this node gave it
         spec, draw = self._papers, self._paper_uniform
         if draw() >= spec.launder_share[i]:
             return False
@@ -110,12 +116,14 @@ class Customs:
             return True
         return self._paper_uniform() < 1.0 - (1.0 - strength) ** lot.launders
 
-    def _papers_clean(self, lot: Lot, seen: int) -> bool:
-        """Whether papers that show ``seen`` declare legal gold that touched no target."""
+    def _papers_clean(self, lot: Lot, seen: int, day: float) -> bool:
+        """Whether papers that show ``seen`` declare legal gold that touched no target,
+        from no jurisdiction under sanctions on ``day``."""
         if seen:
             return False
-        legal = self._papers.legal_issuer
-        return all(legal[issuer] for issuer in papers_of(lot))
+        legal, where = self._papers.legal_issuer, self.network.jurisdictions
+        sanctioned = self.policy.sanctioned_jurisdictions(day) if self._sanctions else ()
+        return all(legal[issuer] and where[issuer] not in sanctioned for issuer in papers_of(lot))
 
     def _refused(self, day: float, partner: int, lot: Lot, detected: bool) -> None:
         outcome = REFUSED_ON_DETECTION if detected else REFUSED_ON_PAPERS
@@ -132,10 +140,13 @@ class Customs:
 
     # --- customs --------------------------------------------------------------------
 
-    def _declare(self, r: int, lot: Lot, day: float, exporting: bool) -> None:
+    def _declare(
+        self, r: int, lot: Lot, day: float, exporting: bool, returning: bool = False
+    ) -> None:
         """Customs record ``lot`` crossing on route ``r``, as its papers declare it: its
-        exporter as it leaves, its importer as it is taken. Gold without papers is
-        declared as of the exporter's country."""
+        exporter as it leaves (and as it comes back, refused), its importer as it is
+        taken. An exporter records only gold with papers; an importer records what
+        arrives, gold without papers with no declared origin."""
         spec, network = self._papers, self.network
         where = spec.node_jurisdiction
         source, target = where[network.route_source[r]], where[network.route_target[r]]
@@ -149,8 +160,15 @@ class Customs:
         usd = kg * lot.purity * self._price_on[int(day)]
         legal, trade = spec.legal_issuer, self.trade
         for issuer, part in papers_of(lot).items():
-            origin = where[issuer] if legal[issuer] else source
-            flow = (EXPORT if origin == reporter else RE_EXPORT) if exporting else IMPORT
+            origin = where[issuer] if legal[issuer] else -1
+            if not exporting:
+                flow = IMPORT
+            elif origin < 0:
+                continue  # no papers to declare it by: it leaves unrecorded
+            elif returning:
+                flow = RE_IMPORT
+            else:
+                flow = EXPORT if origin == reporter else RE_EXPORT
             key = (month, reporter, partner, flow, hs, origin)
             sums = trade.get(key)
             if sums is None:

@@ -45,7 +45,7 @@ class LotEngine(Engine):
             and not self._seizure_varies[r]
             and not self._learns
             and not self._rents
-            and not self._declares[r]
+            and not self._documents
             and kinds[self._target[r]] != PARTNER
             for r in range(len(transits))
         ]
@@ -58,7 +58,7 @@ class LotEngine(Engine):
             and not self._sanctions
             and not self._into_outlet[r]
             and not self._rents
-            and not self._declares[r]
+            and not self._documents
             and not self._hub[self._target[r]]
             and kinds[self._target[r]] == PARTNER
             for r in range(len(transits))

@@ -85,6 +85,9 @@ class Reserves:
                     act = partial(self._sell_ahead, node, spec.sell_before_designation, effective)
                     timeout(start).callbacks.append(act)
 
+    _launders: list[bool]
+    _launder: Callable[[Lot, int, float], bool]
+
     def _sell(self, node: int, kg: float, route: int | None, event: simpy.Event) -> None:
         """Sell ``kg`` of node's reserve (what is left, if less): down ``route`` to its
         named buyer, or down the node's routes as its route choice splits them."""
@@ -101,6 +104,8 @@ class Reserves:
             lot.mass -= kg
         if route is None:
             self.dispatch(part, node)
+            return
+        if self._launders[node] and self._launder(part, node, day):
             return
         if self._sanctions:
             self._touch_on_leave(part, node, day)
