@@ -184,6 +184,15 @@ def _declared(results: Results, summary: dict[str, Any]) -> list[str]:
             {"declared less production kg": "{:+,.1f}"},
         )
     )
+    crossed = _crossings(results)
+    if len(crossed):
+        parts.append(
+            "<h3>Crossings: what moved against what customs recorded, kg</h3>"
+            "<p>Gold shipped across each border, and what the exporter's and the "
+            "importer's customs recorded of it; smuggled and paperless gold is the "
+            "difference.</p>"
+        )
+        parts.append(_table(crossed))
     gaps = summary["mirror_gap_kg_by_pair"]
     if gaps:
         parts.append(
@@ -237,6 +246,43 @@ def _declared(results: Results, summary: dict[str, Any]) -> list[str]:
         parts.append("<h3>Gold that reached a partner through a hub</h3>")
         parts.append(_table(table, {c: "{:.3f}" for c in table.columns if c.endswith("share")}))
     return parts
+
+
+def _crossings(results: Results) -> pd.DataFrame:
+    """By pair of jurisdictions: kg shipped across the border (the truth) and what each
+    side's customs recorded of it, means over replications."""
+    where = results.nodes.set_index("node")["jurisdiction"]
+    routes = results.routes.set_index("route")
+    source = routes["from"].map(where)
+    target = routes["to"].map(where)
+    crossing = routes.index[source != target]
+    ledger = results.ledger
+    shipped = ledger[(ledger["event"] == "shipped") & ledger["route"].isin(crossing)]
+    route = shipped["route"].astype(str)
+    pairs = pd.DataFrame(
+        {"exporter": route.map(source).to_numpy(), "importer": route.map(target).to_numpy()}
+    )
+    moved = shipped["kg"].groupby([pairs["exporter"].values, pairs["importer"].values]).sum()
+    trade = results.trade_statistics
+    sign = trade["flowCode"].map({"X": 1.0, "RX": 1.0, "RM": -1.0, "M": 0.0})
+    out = trade[sign != 0.0]
+    exported = (
+        (out["netWgt"] * sign[sign != 0.0]).groupby([out["reporterISO"], out["partnerISO"]]).sum()
+    )
+    into = trade[trade["flowCode"] == "M"]
+    imported = into.groupby([into["partnerISO"], into["reporterISO"]])["netWgt"].sum()
+    replications = results.replications
+    rows = [
+        {
+            "exporter": a,
+            "importer": b,
+            "shipped kg": kg / replications,
+            "exporter recorded kg": exported.get((a, b), 0.0) / replications,
+            "importer recorded kg": imported.get((a, b), 0.0) / replications,
+        }
+        for (a, b), kg in moved.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def render_report(results: Results, baseline: Results | None = None) -> str:
