@@ -502,3 +502,22 @@ def test_a_refused_lot_that_comes_back_is_recorded_as_a_re_import_and_not_re_pap
     # Each lot is re-papered once by the traders, whatever its trips.
     laundered_rows = rows(results, "laundered")
     assert laundered_rows["lot"].is_unique
+
+
+def test_the_report_sets_each_crossing_against_what_customs_recorded():
+    from flowsim.report import _crossings, render_report
+
+    data = smuggled("neither")
+    data["nodes"]["mine"]["legal_status"] = "illegal"
+    data["nodes"]["traders"]["laundering"] = {"share": 0.5}
+    results = run(data, seed=5)
+    table = _crossings(results).set_index(["exporter", "importer"])
+    shipped = rows(results, "shipped").groupby("route", observed=True)["kg"].sum()
+    smuggled_in = table.loc[("VEN", "COL")]
+    assert smuggled_in["shipped kg"] == pytest.approx(shipped["into_colombia"])
+    assert smuggled_in["exporter recorded kg"] == smuggled_in["importer recorded kg"] == 0.0
+    onward = table.loc[("COL", "USA")]
+    assert onward["shipped kg"] == pytest.approx(shipped["to_us"])
+    laundered = rows(results, "laundered")["kg"].sum()
+    assert onward["exporter recorded kg"] == pytest.approx(laundered)
+    assert "Crossings: what moved against what customs recorded" in render_report(results)
