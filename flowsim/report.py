@@ -25,6 +25,7 @@ from flowsim.errors import FlowsimError
 from flowsim.folders import MANIFEST, add_to_manifest, replace_signed_file
 from flowsim.results import Results
 from flowsim.runfolder import REPORT, own_name
+from flowsim.trade import net_exports
 
 __all__ = ["render_report", "write_report"]
 
@@ -264,11 +265,8 @@ def _crossings(results: Results) -> pd.DataFrame:
     )
     moved = shipped["kg"].groupby([pairs["exporter"].values, pairs["importer"].values]).sum()
     trade = results.trade_statistics
-    sign = trade["flowCode"].map({"X": 1.0, "RX": 1.0, "RM": -1.0, "M": 0.0})
-    out = trade[sign != 0.0]
-    exported = (
-        (out["netWgt"] * sign[sign != 0.0]).groupby([out["reporterISO"], out["partnerISO"]]).sum()
-    )
+    out = net_exports(trade)
+    exported = out.groupby(["reporterISO", "partnerISO"])["netWgt"].sum()
     into = trade[trade["flowCode"] == "M"]
     imported = into.groupby([into["partnerISO"], into["reporterISO"]])["netWgt"].sum()
     replications = results.replications

@@ -24,6 +24,7 @@ from flowsim.contract import (
 from flowsim.papers import OUTCOMES
 from flowsim.provenance import EXPOSURES
 from flowsim.stats import aggregate
+from flowsim.trade import net_exports
 
 if TYPE_CHECKING:
     from flowsim.results import Results
@@ -161,10 +162,12 @@ def _papers_figures(results: Results) -> dict[str, Any]:
     diligence = results.diligence_monthly
     outcomes = diligence.groupby(["replication", "partner", "outcome"])["kg"].sum().to_dict()
     trade = results.trade_statistics
-    ways = trade["flowCode"].map({"M": "imports", "X": "exports", "RX": "exports", "RM": "exports"})
-    # A refused lot's return (RM) takes back what its exporter recorded when it left.
-    kg = trade["netWgt"].where(trade["flowCode"] != "RM", -trade["netWgt"])
-    recorded = kg.groupby([trade["replication"], ways, trade["reporterISO"]]).sum().to_dict()
+    by_way = {"exports": net_exports(trade), "imports": trade[trade["flowCode"] == "M"]}
+    recorded = {
+        (k, way, j): kg
+        for way, rows in by_way.items()
+        for (k, j), kg in rows.groupby(["replication", "reporterISO"])["netWgt"].sum().items()
+    }
     gaps = results.mirror_gaps
     production = gaps[gaps["comparison"] == "production"]
     against = production.groupby(["replication", "jurisdiction"])["gap_kg"].sum().to_dict()

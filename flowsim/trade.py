@@ -18,7 +18,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from flowsim.results import Results
 
-__all__ = ["FLOW_CODES", "mirror_gaps", "trade_table"]
+__all__ = ["FLOW_CODES", "mirror_gaps", "net_exports", "trade_table"]
 
 # Comtrade's flow codes and descriptions, in the order of flowsim.papers.FLOWS.
 FLOW_CODES = ("M", "X", "RX", "RM")
@@ -60,6 +60,15 @@ def trade_table(
     )
 
 
+def net_exports(trade: pd.DataFrame) -> pd.DataFrame:
+    """The rows of exports and re-exports, and of re-imports with their kg and USD
+    negative: a refused lot's return (RM) takes back what its exporter recorded when it
+    left. Summed by reporter, they are its declared exports."""
+    sign = trade["flowCode"].map({"X": 1.0, "RX": 1.0, "RM": -1.0, "M": 0.0})
+    signed = trade.assign(netWgt=trade["netWgt"] * sign, primaryValue=trade["primaryValue"] * sign)
+    return signed[sign != 0.0]
+
+
 def mirror_gaps(results: Results) -> pd.DataFrame:
     """For every replication and month: each pair's reported exports against the
     partner's reported imports (``comparison`` "partner_imports", gap = imports -
@@ -70,10 +79,7 @@ def mirror_gaps(results: Results) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series([], dtype=_GAP_DTYPES[c]) for c in GAP_COLUMNS})
     keys = ["replication", "month"]
     values = ["netWgt", "primaryValue"]
-    # A refused lot's return (RM) takes back what its exporter recorded when it left.
-    sign = trade["flowCode"].map({"X": 1.0, "RX": 1.0, "RM": -1.0, "M": 0.0})
-    signed = trade.assign(**{v: trade[v] * sign for v in values})
-    out_flows = signed[sign != 0.0]
+    out_flows = net_exports(trade)
     exports = out_flows.groupby([*keys, "reporterISO", "partnerISO"])[values].sum()
     exports.index.names = [*keys, "jurisdiction", "partner"]
     imports = trade[trade["flowCode"] == "M"]

@@ -123,9 +123,6 @@ class Engine(Holding, Reserves, Arrivals, Customs):
         # or by the customs that record it. With the books kept, every shipment is
         # counted: its owner pays for the route.
         self._rents = network.rents
-        self._declared_export = (
-            list(network.papers.declared_export) if network.papers else [False] * len(routes)
-        )
         self._counted = [
             c is not None or into or self._rents or declared
             for c, into, declared in zip(

@@ -63,17 +63,13 @@ class Customs:
         self.diligence: dict[tuple[int, int, int], list[float]] = {}
         if spec is None:
             self._launders = [False] * nodes
-            self._declares = [False] * routes
+            self._declared_export = [False] * routes
             self._declared_import = [False] * routes
-            self._launder_cost = [0.0] * nodes
             return
         self._paper_uniform = blocks(rng.random)
         self._launders = [share > 0.0 for share in spec.launder_share]
+        self._declared_export = list(spec.declared_export)
         self._declared_import = list(spec.declared_import)
-        self._declares = [
-            e or i for e, i in zip(spec.declared_export, spec.declared_import, strict=True)
-        ]
-        self._launder_cost = list(spec.expected_cost)
 
     # --- papers -----------------------------------------------------------------------
 
@@ -131,12 +127,7 @@ class Customs:
 
     def _tally(self, day: float, partner: int, outcome: int, kg: float, usd: float) -> None:
         key = (self._papers.month_of_day[int(day)], partner, outcome)
-        sums = self.diligence.get(key)
-        if sums is None:
-            self.diligence[key] = [kg, usd]
-        else:
-            sums[0] += kg
-            sums[1] += usd
+        _add_to(self.diligence, key, kg, usd)
 
     # --- customs --------------------------------------------------------------------
 
@@ -169,13 +160,7 @@ class Customs:
                 flow = RE_IMPORT
             else:
                 flow = EXPORT if origin == reporter else RE_EXPORT
-            key = (month, reporter, partner, flow, hs, origin)
-            sums = trade.get(key)
-            if sums is None:
-                trade[key] = [kg * part, usd * part]
-            else:
-                sums[0] += kg * part
-                sums[1] += usd * part
+            _add_to(trade, (month, reporter, partner, flow, hs, origin), kg * part, usd * part)
 
     # --- hubs -----------------------------------------------------------------------
 
@@ -211,3 +196,13 @@ class Customs:
     def diligence_records(self) -> tuple[tuple, ...]:
         """(month, partner, outcome, kg, USD), sorted."""
         return tuple((*key, kg, usd) for key, (kg, usd) in sorted(self.diligence.items()))
+
+
+def _add_to(sums: dict, key: tuple, kg: float, usd: float) -> None:
+    """Add ``kg`` and ``usd`` to the [kg, USD] that ``sums`` holds under ``key``."""
+    pair = sums.get(key)
+    if pair is None:
+        sums[key] = [kg, usd]
+    else:
+        pair[0] += kg
+        pair[1] += usd
