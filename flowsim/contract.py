@@ -22,6 +22,7 @@ __all__ = [
     "SUMMARY_FORMAT_VERSION",
     "SUMMARY_TOTALS",
     "Expectation",
+    "MetricWindow",
     "monthly_metric",
 ]
 
@@ -69,22 +70,54 @@ METRIC_SECTIONS = (
 )
 
 
-class Expectation(Frozen):
-    """A rule on a run's figures that CI can check (docs/expectations.md)."""
+class MetricWindow(Frozen):
+    """A figure of a run by its metric name, a monthly one summed over a window of
+    months: what an ``[[expect]]`` rule judges and a calibration target fits."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        description="What the rule checks, in words; names it in reports."
-    )
     metric: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
         description="Dotted key path of a summary figure, e.g. exports_kg_by_partner.turkey"
     )
-    scenario: str | None = Field(None, description="Sweeps: the scenario the rule is about.")
     after: CalendarDate | None = Field(
         None, description="Monthly metrics: sum the months from this date's month on."
     )
     before: CalendarDate | None = Field(
         None, description="Monthly metrics: sum the months before this one."
     )
+
+    @model_validator(mode="after")
+    def _a_known_metric(self) -> MetricWindow:
+        section = self.metric.split(".")[0]
+        if section not in METRIC_SECTIONS:
+            raise ValueError(
+                f"metric '{self.metric}' starts with '{section}', not one of "
+                f"{', '.join(METRIC_SECTIONS)}"
+            )
+        windowed = self.after is not None or self.before is not None
+        if windowed and section not in MONTHLY_METRICS:
+            raise ValueError(
+                "after and before apply to monthly metrics: "
+                f"{' or '.join(MONTHLY_METRICS)}.<partner>"
+            )
+        if section in MONTHLY_METRICS and self.metric.count(".") != 1:
+            raise ValueError(
+                "a monthly metric is <name>.<partner>; set after/before for the months"
+            )
+        if section == RESERVE_METRIC and self.metric.count(".") != 2:
+            raise ValueError(
+                f"a reserve's level is {RESERVE_METRIC}.<node>.<YYYY-MM>: one month's end"
+            )
+        if self.after is not None and self.before is not None and self.before <= self.after:
+            raise ValueError(f"before ({self.before}) must come after after ({self.after})")
+        return self
+
+
+class Expectation(MetricWindow):
+    """A rule on a run's figures that CI can check (docs/expectations.md)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="What the rule checks, in words; names it in reports."
+    )
+    scenario: str | None = Field(None, description="Sweeps: the scenario the rule is about.")
     compare_to: str | None = Field(
         None, description="Sweeps: judge the change against this scenario, at the same point."
     )
@@ -100,28 +133,8 @@ class Expectation(Frozen):
 
     @model_validator(mode="after")
     def _checks_something(self) -> Expectation:
-        section = self.metric.split(".")[0]
-        if section not in METRIC_SECTIONS:
-            raise ValueError(
-                f"metric '{self.metric}' starts with '{section}', not one of "
-                f"{', '.join(METRIC_SECTIONS)}"
-            )
         if self.at_least is None and self.at_most is None and self.ci_excludes is None:
             raise ValueError("needs at_least, at_most or ci_excludes")
-        windowed = self.after is not None or self.before is not None
-        if windowed and self.metric.split(".")[0] not in MONTHLY_METRICS:
-            raise ValueError(
-                "after and before apply to monthly metrics: "
-                f"{' or '.join(MONTHLY_METRICS)}.<partner>"
-            )
-        if self.metric.split(".")[0] in MONTHLY_METRICS and self.metric.count(".") != 1:
-            raise ValueError(
-                "a monthly metric is <name>.<partner>; set after/before for the months"
-            )
-        if section == RESERVE_METRIC and self.metric.count(".") != 2:
-            raise ValueError(
-                f"a reserve's level is {RESERVE_METRIC}.<node>.<YYYY-MM>: one month's end"
-            )
         return self
 
 

@@ -25,6 +25,7 @@ from flowsim.errors import FlowsimError
 __all__ = [
     "DaskExecutor",
     "WorkerLost",
+    "WorkerPool",
     "check_dask_address",
     "dask_executor",
     "pool_executor",
@@ -72,6 +73,37 @@ def pool_executor(workers: int | None = None) -> Executor:
             pool.close()
 
     return run
+
+
+class WorkerPool:
+    """A pool of worker processes kept between calls, for work sent in rounds (a
+    calibration's generations), where starting processes for each round would cost
+    more than the round. ``pool(function, items)`` works as any executor, for the
+    function the pool was started with; :meth:`close` (or leaving a ``with`` block)
+    stops the workers."""
+
+    def __init__(self, function: Callable[[Any], Any], workers: int | None = None):
+        self.function = function
+        self.workers = workers or available_cores()
+        self._pool: _Pool | None = _Pool(function, self.workers)
+
+    def __call__(self, function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
+        if function is not self.function:
+            raise ValueError(f"this pool runs {self.function.__name__}, not {function.__name__}")
+        if self._pool is None:
+            raise ValueError("the pool is closed")
+        yield from self._pool.results(list(items))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class WorkerLost(FlowsimError):
@@ -261,6 +293,8 @@ class DaskExecutor:
             ) from None
         self._distributed = distributed
         self.workers = workers
+        # Kept connected after each call, for work sent in rounds; close() ends it.
+        self.keep_open = False
         self.client: Any = None
         self.cluster: Any = None
         self.own_client = not isinstance(address, distributed.Client)
@@ -314,4 +348,5 @@ class DaskExecutor:
                 if nxt is not None:
                     futures.add(client.submit(function, nxt, pure=False))
         finally:
-            self.close()
+            if not self.keep_open:
+                self.close()

@@ -13,18 +13,19 @@ import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date as Date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from flowsim._version import __version__
-from flowsim.contract import Expectation
+from flowsim.contract import MONTHLY_METRICS, Expectation
 from flowsim.folders import replace_signed_file
 from flowsim.stats import confidence_interval
 from flowsim.text import xml_safe
 
-__all__ = ["Verdict", "evaluate", "write_junit"]
+__all__ = ["Verdict", "evaluate", "window_values", "write_junit"]
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,24 @@ def _fail(rule: Expectation, group: str, message: str) -> Verdict:
 def _values(rule: Expectation, table: pd.DataFrame, label: str, point: int) -> pd.Series | None:
     """The rule's metric for each replication of one scenario and point."""
     rows = table[(table["scenario"] == label) & (table["point"] == point)]
-    prefix = rule.metric.split(".")[0]
-    if prefix in ("exports_kg_monthly", "exports_usd_monthly"):
-        monthly = rows[rows["metric"].str.startswith(rule.metric + ".")]
+    return window_values(rows, rule.metric, rule.after, rule.before)
+
+
+def window_values(
+    rows: pd.DataFrame, metric: str, after: Date | None = None, before: Date | None = None
+) -> pd.Series | None:
+    """A metric for each replication of a tidy metrics table (``replication``,
+    ``metric``, ``value``); a monthly metric summed over the months from ``after``
+    to before ``before``. None if the table has no such metric."""
+    prefix = metric.split(".")[0]
+    if prefix in MONTHLY_METRICS:
+        monthly = rows[rows["metric"].str.startswith(metric + ".")]
         months = pd.to_datetime(monthly["metric"].str.rsplit(".", n=1).str[-1], format="%Y-%m")
         keep = pd.Series(True, index=monthly.index)
-        if rule.after is not None:
-            keep &= months >= pd.Timestamp(rule.after).to_period("M").to_timestamp()
-        if rule.before is not None:
-            keep &= months < pd.Timestamp(rule.before).to_period("M").to_timestamp()
+        if after is not None:
+            keep &= months >= pd.Timestamp(after).to_period("M").to_timestamp()
+        if before is not None:
+            keep &= months < pd.Timestamp(before).to_period("M").to_timestamp()
         if monthly.empty:
             return None
         return (
@@ -88,7 +98,7 @@ def _values(rule: Expectation, table: pd.DataFrame, label: str, point: int) -> p
             .sum()
             .reindex(sorted(rows["replication"].unique()), fill_value=0.0)
         )
-    chosen = rows[rows["metric"] == rule.metric]
+    chosen = rows[rows["metric"] == metric]
     if chosen.empty:
         return None
     return chosen.groupby("replication")["value"].sum()

@@ -322,6 +322,14 @@ def write_folder(
     return target
 
 
+def check_replaceable(target: Path, what: str, own_names: Callable[[str], bool]) -> None:
+    """Refuse now, before long work, what :func:`write_folder` would refuse at its end:
+    a folder at ``target`` that flowsim did not write, or whose files changed."""
+    target = Path(os.path.abspath(target))
+    check_path(target, f"cannot write {what} to", temporary=True)
+    _replaceable(target, what, own_names)
+
+
 def _replaceable(
     target: Path, what: str, own_names: Callable[[str], bool], *, verify: bool = True
 ) -> OwnedFiles | None:

@@ -49,7 +49,7 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _image(fig: Figure, caption: str) -> str:
+def embed_figure(fig: Figure, caption: str) -> str:
     """The figure as an SVG image in the page. Its text stays text, set in the reader's
     sans-serif font: rasterising every glyph, as a PNG needs, costs most of a figure's
     time, and the vector image is a third of the PNG's size. An image in a data URI
@@ -348,7 +348,7 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
         (plots.exposure_chart(results), "Exposure of each partner's imports"),
         (plots.seizures_chart(results), "Seizures per month"),
     ]
-    parts.extend(_image(fig, caption) for fig, caption in figures)
+    parts.extend(embed_figure(fig, caption) for fig, caption in figures)
 
     parts.append("<h2>Exposure of partners' imports (share of mass received)</h2>")
     if baseline is not None:

@@ -10,7 +10,7 @@ the run folder that :meth:`Results.save` writes and :meth:`Results.load` reads i
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -197,11 +197,12 @@ class Results:
         """The summary figures of each replication, in the shape of ``summary.json``."""
         return _summary.figures_by_replication(self)
 
-    def metrics(self) -> pd.DataFrame:
+    def metrics(self, sections: Collection[str] | None = None) -> pd.DataFrame:
         """Every figure of every replication as a long table: ``replication``, ``metric``
         (dotted, e.g. ``exports_kg_by_partner.turkey``, and monthly exports as
-        ``exports_kg_monthly.<partner>.<YYYY-MM>``) and ``value``."""
-        return _summary.metrics(self)
+        ``exports_kg_monthly.<partner>.<YYYY-MM>``) and ``value``; with ``sections``
+        (first parts of metric names), only those."""
+        return _summary.metrics(self, sections)
 
     def summary(self) -> dict[str, Any]:
         """The content of ``summary.json`` (docs/summary.md): means over replications,

@@ -8,7 +8,8 @@ and sweeps read, with the dotted names of :mod:`flowsim.contract`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -66,71 +67,126 @@ def _scheduled_transport(results: Results, cost: pd.Series) -> pd.Series:
     return extra.groupby(rows["replication"]).sum()
 
 
-def figures_by_replication(results: Results) -> list[dict[str, Any]]:
-    """The summary figures of each replication, in the shape of ``summary.json``."""
-    totals = totals_kg(results).set_index("replication")
-    exports = exports_by_partner(results).set_index(["replication", "partner"])
-    seized = results.seizures.groupby(["replication", "where"])["kg"].sum()
-    ledger = results.ledger
-    by_route = ledger.groupby(["replication", "event", "route"], observed=True)["kg"].sum()
-    by_route = by_route.reset_index()
-    shipped = by_route[by_route["event"] == "shipped"]
-    cost = results.routes.set_index("route")["cost_usd_per_kg"]
-    transport = (
-        (shipped["kg"] * cost.reindex(shipped["route"].astype(str)).to_numpy())
-        .groupby(shipped["replication"])
-        .sum()
-    )
-    transport = transport.add(_scheduled_transport(results, cost), fill_value=0.0)
-    fuel = results.runs.set_index("replication")["fuel_premium_usd"]
-    keep = ["received_kg", "received_usd"] + [
-        f"{name}_{part}" for name in EXPOSURES for part in ("share", "kg", "usd")
-    ]
-    # Plain dictionaries first: looking up thousands of cells in DataFrames is slow.
-    exposure = {
-        (k, node): values
-        for (k, node), values in results.exposure.set_index(["replication", "node"])[keep]
-        .to_dict(orient="index")
-        .items()
-    }
-    kg = exports["kg"].to_dict()
-    usd = exports["usd"].to_dict()
-    totals_by = totals[list(SUMMARY_TOTALS)].to_dict(orient="index")
-    partners, refiners = results.partners, results.refiners
-    produced = results.production_monthly.groupby(["replication", "mine"])["kg"].sum().to_dict()
-    reserves = results.reserves
-    reserve_nodes = list(dict.fromkeys(reserves["node"].astype(str)))
-    last = reserves.sort_values("month").groupby(["replication", "node"])["kg"].last().to_dict()
-    rents = results.rents_monthly
-    rent_nodes = [n for n in results.nodes["node"] if n not in set(partners)] if len(rents) else []
-    earned = rents.groupby(["replication", "node"])["usd"].sum().to_dict()
-    papers = _papers_figures(results)
+def figures_by_replication(
+    results: Results, sections: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """The summary figures of each replication, in the shape of ``summary.json``; of
+    the named ``sections`` only, if given (a calibration reads a few figures of many
+    runs)."""
+    makers = _section_makers(results)
+    chosen = [name for name in makers if sections is None or name in sections]
+    # Each section's figures as a function of the replication, computed once.
+    by_section = {name: makers[name]() for name in chosen}
+    return [{name: by_section[name](k) for name in chosen} for k in range(results.replications)]
 
-    figures = []
-    for k in range(results.replications):
-        usd_k = {p: float(usd[(k, p)]) for p in partners}
-        figures.append(
-            {
-                "totals_kg": {t: float(v) for t, v in totals_by[k].items()},
-                "exports_kg_by_partner": {p: float(kg[(k, p)]) for p in partners},
-                "exports_usd_by_partner": usd_k,
-                "exports_usd_total": sum(usd_k.values()),
-                "exposure_by_partner": {p: exposure[(k, p)] for p in partners},
-                "exposure_by_refiner": {r: exposure[(k, r)] for r in refiners},
-                "seized_kg_by_place": {
-                    place: float(seized.get((k, place), 0.0)) for place in ("transit", "stock")
-                },
-                "transport_cost_usd": float(transport.get(k, 0.0)),
-                "black_market_fuel_premium_usd": float(fuel.get(k, 0.0)),
-                "production_kg_by_mine": {
-                    m: float(produced.get((k, m), 0.0)) for m in results.mines
-                },
-                "reserve_kg_end_by_node": {n: float(last.get((k, n), 0.0)) for n in reserve_nodes},
-                "rents_usd_by_node": {n: float(earned.get((k, n), 0.0)) for n in rent_nodes},
-                **{section: values(k) for section, values in papers.items()},
-            }
+
+def _section_makers(results: Results) -> dict[str, Callable[[], Callable[[int], Any]]]:
+    """For each section of ``summary.json``, in its order, what computes its figures."""
+    partners, refiners = results.partners, results.refiners
+
+    @cache
+    def exports() -> tuple[dict, dict]:
+        table = exports_by_partner(results).set_index(["replication", "partner"])
+        return table["kg"].to_dict(), table["usd"].to_dict()
+
+    @cache
+    def exposure() -> dict:
+        keep = ["received_kg", "received_usd"] + [
+            f"{name}_{part}" for name in EXPOSURES for part in ("share", "kg", "usd")
+        ]
+        # Plain dictionaries first: looking up thousands of cells in DataFrames is slow.
+        return dict(
+            results.exposure.set_index(["replication", "node"])[keep]
+            .to_dict(orient="index")
+            .items()
         )
-    return figures
+
+    @cache
+    def papers() -> dict[str, Callable[[int], Any]]:
+        return _papers_figures(results)
+
+    def totals() -> Callable[[int], Any]:
+        by = totals_kg(results).set_index("replication")[list(SUMMARY_TOTALS)]
+        table = by.to_dict(orient="index")
+        return lambda k: {t: float(v) for t, v in table[k].items()}
+
+    def exports_kg() -> Callable[[int], Any]:
+        kg = exports()[0]
+        return lambda k: {p: float(kg[(k, p)]) for p in partners}
+
+    def exports_usd() -> Callable[[int], Any]:
+        usd = exports()[1]
+        return lambda k: {p: float(usd[(k, p)]) for p in partners}
+
+    def exports_usd_total() -> Callable[[int], Any]:
+        usd = exports()[1]
+        return lambda k: sum(float(usd[(k, p)]) for p in partners)
+
+    def exposure_of(nodes: list[str]) -> Callable[[], Callable[[int], Any]]:
+        def make() -> Callable[[int], Any]:
+            table = exposure()
+            return lambda k: {n: table[(k, n)] for n in nodes}
+
+        return make
+
+    def seized() -> Callable[[int], Any]:
+        by = results.seizures.groupby(["replication", "where"])["kg"].sum()
+        return lambda k: {p: float(by.get((k, p), 0.0)) for p in ("transit", "stock")}
+
+    def transport() -> Callable[[int], Any]:
+        by_route = results.ledger.groupby(["replication", "event", "route"], observed=True)
+        by_route = by_route["kg"].sum().reset_index()
+        shipped = by_route[by_route["event"] == "shipped"]
+        cost = results.routes.set_index("route")["cost_usd_per_kg"]
+        paid = (
+            (shipped["kg"] * cost.reindex(shipped["route"].astype(str)).to_numpy())
+            .groupby(shipped["replication"])
+            .sum()
+        )
+        paid = paid.add(_scheduled_transport(results, cost), fill_value=0.0)
+        return lambda k: float(paid.get(k, 0.0))
+
+    def fuel() -> Callable[[int], Any]:
+        premium = results.runs.set_index("replication")["fuel_premium_usd"]
+        return lambda k: float(premium.get(k, 0.0))
+
+    def production() -> Callable[[int], Any]:
+        monthly = results.production_monthly
+        produced = monthly.groupby(["replication", "mine"])["kg"].sum().to_dict()
+        return lambda k: {m: float(produced.get((k, m), 0.0)) for m in results.mines}
+
+    def reserve_end() -> Callable[[int], Any]:
+        reserves = results.reserves
+        nodes = list(dict.fromkeys(reserves["node"].astype(str)))
+        by = reserves.sort_values("month").groupby(["replication", "node"])["kg"].last()
+        last = by.to_dict()
+        return lambda k: {n: float(last.get((k, n), 0.0)) for n in nodes}
+
+    def rents() -> Callable[[int], Any]:
+        table = results.rents_monthly
+        outside = set(partners)
+        nodes = [n for n in results.nodes["node"] if n not in outside] if len(table) else []
+        earned = table.groupby(["replication", "node"])["usd"].sum().to_dict()
+        return lambda k: {n: float(earned.get((k, n), 0.0)) for n in nodes}
+
+    def papers_section(name: str) -> Callable[[], Callable[[int], Any]]:
+        return lambda: papers()[name]
+
+    return {
+        "totals_kg": totals,
+        "exports_kg_by_partner": exports_kg,
+        "exports_usd_by_partner": exports_usd,
+        "exports_usd_total": exports_usd_total,
+        "exposure_by_partner": exposure_of(partners),
+        "exposure_by_refiner": exposure_of(refiners),
+        "seized_kg_by_place": seized,
+        "transport_cost_usd": transport,
+        "black_market_fuel_premium_usd": fuel,
+        "production_kg_by_mine": production,
+        "reserve_kg_end_by_node": reserve_end,
+        "rents_usd_by_node": rents,
+        **{name: papers_section(name) for name in PAPERS_SECTIONS},
+    }
 
 
 def _papers_figures(results: Results) -> dict[str, Any]:
@@ -197,22 +253,28 @@ def _papers_figures(results: Results) -> dict[str, Any]:
     }
 
 
-def metrics(results: Results) -> pd.DataFrame:
+def metrics(results: Results, sections: Collection[str] | None = None) -> pd.DataFrame:
     """Every figure of every replication as a long table: ``replication``, ``metric``
     (the key path in ``summary.json``, dotted, e.g. ``exports_kg_by_partner.turkey``)
     and ``value``; plus monthly exports as ``exports_kg_monthly.<partner>.<YYYY-MM>``
     and ``exports_usd_monthly...``, and each reserve's level at the end of each month as
-    ``reserve_kg_end_of_month.<node>.<YYYY-MM>``."""
+    ``reserve_kg_end_of_month.<node>.<YYYY-MM>``. With ``sections`` (the first part of
+    a metric's name), only those."""
     rows: list[tuple[int, str, float]] = []
-    for k, figures in enumerate(figures_by_replication(results)):
+    for k, figures in enumerate(figures_by_replication(results, sections)):
         rows.extend((k, name, value) for name, value in _flatten(figures))
-    monthly = results.exports_monthly
-    months = monthly["month"].dt.strftime("%Y-%m")
-    for section, unit in zip(MONTHLY_METRICS, ("kg", "usd"), strict=True):
-        names = section + "." + monthly["partner"].astype(str) + "." + months
-        rows.extend(zip(monthly["replication"], names, monthly[unit].astype(float), strict=True))
+    wanted = [m for m in MONTHLY_METRICS if sections is None or m in sections]
+    if wanted:
+        monthly = results.exports_monthly
+        months = monthly["month"].dt.strftime("%Y-%m")
+        for section, unit in zip(MONTHLY_METRICS, ("kg", "usd"), strict=True):
+            if section not in wanted:
+                continue
+            names = section + "." + monthly["partner"].astype(str) + "." + months
+            values = monthly[unit].astype(float)
+            rows.extend(zip(monthly["replication"], names, values, strict=True))
     reserves = results.reserves
-    if len(reserves):
+    if len(reserves) and (sections is None or RESERVE_METRIC in sections):
         names = (
             RESERVE_METRIC
             + "."
