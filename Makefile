@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install dev bench fuzz chaos equivalence clean
+.PHONY: run test lint install dev bench fuzz chaos equivalence calibrate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "flowsim needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -55,6 +55,11 @@ chaos: dev
 # (make test runs two scenarios on 12).
 equivalence: dev
 	FLOWSIM_EQUIVALENCE=1 $(BIN)/python -m pytest -q -s tests/test_equivalence.py
+
+# Long calibrations (docs/calibration.md): the toy model's recovery over 20 seeded
+# repetitions; make test runs one quick toy calibration.
+calibrate: dev
+	FLOWSIM_CALIBRATE=1 $(BIN)/python -m pytest -q -s tests/test_calibration_recovery.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -33,6 +33,7 @@ _PUBLIC = {
     "scenario_from_dict": "flowsim.scenario",
     "scenario_schema": "flowsim.schemas",
     "sweep_schema": "flowsim.schemas",
+    "calibration_schema": "flowsim.schemas",
     "simulate": "flowsim.simulation",
     "compare_exports": "flowsim.compare",
     "compare_exposure": "flowsim.compare",
@@ -42,6 +43,10 @@ _PUBLIC = {
     "render_report": "flowsim.report",
     "write_report": "flowsim.report",
     "tornado": "flowsim.sensitivity",
+    "Calibration": "flowsim.calibration",
+    "CalibrationRun": "flowsim.calibration",
+    "calibrate": "flowsim.calibration",
+    "load_calibration_file": "flowsim.calibration",
     "load_sweep": "flowsim.sweepfolder",
     "load_sweep_file": "flowsim.sweep",
     "run_sweep": "flowsim.sweep",
@@ -59,6 +64,8 @@ _RENAMED = {"evaluate_expectations": "evaluate"}
 
 __all__ = [
     "MAX_SEED",
+    "Calibration",
+    "CalibrationRun",
     "FlowsimError",
     "FlowsimWarning",
     "Issue",
@@ -69,12 +76,15 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "available_cores",
+    "calibrate",
+    "calibration_schema",
     "check_path",
     "compare_exports",
     "compare_exposure",
     "compare_trade",
     "dask_executor",
     "evaluate_expectations",
+    "load_calibration_file",
     "load_scenario",
     "load_sweep",
     "load_sweep_file",
@@ -106,7 +116,9 @@ def __getattr__(name: str) -> Any:
 
 def _load(module: str) -> ModuleType:
     """The module, imported by a plain import statement: the names are this file's."""
-    if module == "flowsim.compare":
+    if module == "flowsim.calibration":
+        from flowsim import calibration as loaded
+    elif module == "flowsim.compare":
         from flowsim import compare as loaded
     elif module == "flowsim.errors":
         from flowsim import errors as loaded
@@ -154,6 +166,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
+    from flowsim.calibration import Calibration, CalibrationRun, calibrate, load_calibration_file
     from flowsim.compare import compare_exports, compare_exposure
     from flowsim.errors import FlowsimError, FlowsimWarning, Issue, MassBalanceError, ScenarioError
     from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
@@ -168,7 +181,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.runmeta import RunMeta
     from flowsim.scenario import load_scenario, scenario_from_dict
     from flowsim.schema import Scenario
-    from flowsim.schemas import scenario_schema, sweep_schema
+    from flowsim.schemas import calibration_schema, scenario_schema, sweep_schema
     from flowsim.sensitivity import tornado
     from flowsim.simulation import simulate
     from flowsim.sweep import load_sweep_file, run_sweep

@@ -114,8 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--out", type=Path, help="HTML file to write (default RUN_DIR/report.html)")
 
-    schema = sub.add_parser("schema", help="print the JSON Schema of scenario or sweep files")
-    schema.add_argument("kind", nargs="?", choices=["scenario", "sweep"], default="scenario")
+    schema = sub.add_parser(
+        "schema", help="print the JSON Schema of scenario, sweep or calibration files"
+    )
+    schema.add_argument(
+        "kind", nargs="?", choices=["scenario", "sweep", "calibration"], default="scenario"
+    )
     schema.add_argument(
         "--partial",
         action="store_true",
@@ -167,6 +171,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--sensitivity", metavar="METRIC", help="print a tornado table for this metric"
+    )
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="fit a scenario's unknowns to published figures (ABC-SMC; needs flowsim[calibrate])",
+    )
+    calibrate.add_argument("calibration_file", type=Path, help="calibration file (TOML)")
+    calibrate.add_argument(
+        "--out", type=Path, help="calibration folder (default results/calibrations/<name>)"
+    )
+    calibrate.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="processes to use; 1 runs in this process (default: all cores)",
+    )
+    calibrate.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on Dask: 'local' or a trusted scheduler tcp://host:port",
+    )
+    calibrate.add_argument(
+        "--resume", action="store_true", help="continue an interrupted calibration to --out"
+    )
+    calibrate.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start again: replace the calibration folder at --out, or its interrupted work",
     )
     return parser
 
@@ -240,6 +271,7 @@ def _main(args: argparse.Namespace) -> int:
             "sweep": _sweep,
             "report": _report,
             "schema": _schema,
+            "calibrate": _calibrate,
         }
         return commands[args.command](args)
     except ScenarioError as exc:
@@ -411,11 +443,46 @@ class Progress:
         echo(f"sweep: {done}/{total} runs ({rate:.2f} runs/s{eta})", file=sys.stderr, flush=True)
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    if args.dask is not None and args.workers is not None and args.dask != "local":
+        raise FlowsimError(
+            "--workers sets the size of a local cluster: drop it with --dask ADDRESS"
+        )
+    run = flowsim.calibrate(
+        args.calibration_file,
+        out=args.out,
+        workers=args.workers,
+        dask=args.dask,
+        resume=args.resume,
+        overwrite=args.overwrite,
+    )
+    summary = json.loads((run.folder / "summary.json").read_text())
+    echo(
+        f"{summary['calibration']}: {run.generations} generation(s), stopped on its {run.stop}, "
+        f"{run.simulations:,} simulations in {run.seconds:.0f} s"
+    )
+    parameters = pd.DataFrame.from_dict(summary["parameters"], orient="index")
+    parameters.index.name = "parameter"
+    shown = {"median": "{:.4g}", "q05": "{:.4g}", "q95": "{:.4g}", "width_ratio": "{:.2f}"}
+    echo(_format(parameters.reset_index(), shown))
+    targets = pd.DataFrame.from_dict(summary["targets"], orient="index")
+    targets.index.name = "target"
+    shown = {name: "{:,.4g}" for name in ("observed", "median", "q05", "q95")}
+    echo(_format(targets.reset_index(), shown))
+    for line in summary["warnings"]:
+        echo(f"warning: {line}", file=sys.stderr)
+    echo(f"wrote {run.folder}")
+    return 0
+
+
 def _schema(args: argparse.Namespace) -> int:
-    if args.kind == "sweep":
+    if args.kind in ("sweep", "calibration"):
         if args.partial:
             raise FlowsimError("--partial applies to the scenario schema only")
-        echo(json.dumps(flowsim.sweep_schema(), indent=2))
+        schema = flowsim.sweep_schema() if args.kind == "sweep" else flowsim.calibration_schema()
+        echo(json.dumps(schema, indent=2))
     else:
         echo(json.dumps(flowsim.scenario_schema(partial=args.partial), indent=2))
     return 0

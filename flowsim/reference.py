@@ -1,4 +1,4 @@
-"""The reference of scenario and sweep files, generated from the models.
+"""The reference of scenario, sweep and calibration files, generated from the models.
 
 ``python -m flowsim.reference > docs/reference.md`` writes it; a test checks
 that the committed copy is current, so the reference cannot drift from what
@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from flowsim import schema as S
+from flowsim.calibration import spec as C
 from flowsim.schedules import Schedulable
 from flowsim.sweep import Linked, Range, SideBySide, Sweep, SweepSettings
 
@@ -48,6 +49,13 @@ SWEEP_SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("[parameters.<name>]", Linked, "One parameter that sets several key paths."),
     ("[[scenarios]]", SideBySide, "Scenarios run side by side."),
 ]
+CALIBRATION_SECTIONS: list[tuple[str, type[BaseModel], str]] = [
+    ("[calibration]", C.CalibrationSettings, "The calibration as a whole."),
+    ("[method]", C.Method, "ABC-SMC's settings."),
+    ("[[parameters]]", C.CalibrationParameter, "An unknown of the scenario, with its prior."),
+    ("[[targets]]", C.CalibrationTarget, "A published figure to fit, or to hold out."),
+]
+PRIORS = [C.Uniform, C.LogUniform, C.Normal, C.TruncatedNormal]
 
 
 def _type_name(annotation: Any) -> str:
@@ -115,13 +123,14 @@ def _table(model: type[BaseModel]) -> list[str]:
 
 def reference_markdown() -> str:
     out = [
-        "# Reference of scenario and sweep files",
+        "# Reference of scenario, sweep and calibration files",
         "",
         "Generated from flowsim's models by `python -m flowsim.reference`; do not edit by hand.",
         "Explanations and examples are in [scenarios.md](scenarios.md), "
-        "[behaviour.md](behaviour.md), [sweeps.md](sweeps.md) and "
-        "[expectations.md](expectations.md). Editors can check files as they are typed with "
-        "the JSON Schemas in [schema/](schema/).",
+        "[behaviour.md](behaviour.md), [sweeps.md](sweeps.md), "
+        "[expectations.md](expectations.md) and [calibration.md](calibration.md). "
+        "Editors can check files as they are typed with the JSON Schemas in "
+        "[schema/](schema/).",
         "",
         'A scenario file may start with `extends = "other.toml"` to inherit another file.',
         "",
@@ -151,7 +160,16 @@ def reference_markdown() -> str:
     for title, model, summary in SWEEP_SECTIONS:
         out += ["", f"### {title}", "", summary, "", *_table(model)]
     out += ["", f"A sweep file also holds `[[expect]]` rules (above). Top-level keys: "
-            f"{', '.join(f'`{k}`' for k in Sweep.model_fields)}.", ""]  # fmt: skip
+            f"{', '.join(f'`{k}`' for k in Sweep.model_fields)}."]  # fmt: skip
+    out += ["", "## Calibration files"]
+    for title, model, summary in CALIBRATION_SECTIONS:
+        out += ["", f"### {title}", "", summary, "", *_table(model)]
+    out += ["", "### Priors", "", "A prior is one of these tables, told apart by `dist`:"]
+    for model in PRIORS:
+        keys = ", ".join(f"`{k}`" for k in model.model_fields if k != "dist")
+        tag = typing.get_args(model.model_fields["dist"].annotation)[0]
+        out.append(f'- `{{ dist = "{tag}", ... }}` with {keys}')
+    out.append("")
     return "\n".join(out)
 
 

@@ -1,4 +1,4 @@
-"""JSON Schemas of scenario files and sweep files, for editors that check TOML.
+"""JSON Schemas of scenario, sweep and calibration files, for editors that check TOML.
 
 Generated from the same pydantic models that validate the files, so that an
 editor and ``flowsim validate`` agree on keys, types and ranges. Checks that
@@ -11,10 +11,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from flowsim.calibration.spec import Calibration
 from flowsim.schema import Scenario
 from flowsim.sweep import Sweep
 
-__all__ = ["scenario_schema", "sweep_schema"]
+__all__ = ["calibration_schema", "scenario_schema", "sweep_schema"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -35,6 +36,13 @@ def scenario_schema(partial: bool = False) -> dict[str, Any]:
 def sweep_schema() -> dict[str, Any]:
     schema = Sweep.model_json_schema(by_alias=True, mode="validation")
     schema["title"] = "flowsim sweep file"
+    schema["$schema"] = SCHEMA_DIALECT
+    return schema
+
+
+def calibration_schema() -> dict[str, Any]:
+    schema = Calibration.model_json_schema(by_alias=True, mode="validation")
+    schema["title"] = "flowsim calibration file"
     schema["$schema"] = SCHEMA_DIALECT
     return schema
 

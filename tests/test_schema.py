@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from flowsim.cli import main
-from flowsim.schemas import scenario_schema, sweep_schema
+from flowsim.schemas import calibration_schema, scenario_schema, sweep_schema
 
 ROOT = Path(__file__).parents[1]
 
@@ -42,6 +42,7 @@ def test_flowsim_schema_prints_a_valid_json_schema(kind, partial, capsys):
         ("scenario.schema.json", scenario_schema()),
         ("scenario.partial.schema.json", scenario_schema(partial=True)),
         ("sweep.schema.json", sweep_schema()),
+        ("calibration.schema.json", calibration_schema()),
     ],
 )
 def test_committed_schemas_are_current(name, schema):
@@ -54,6 +55,8 @@ def test_shipped_files_agree_with_their_schema(path):
     data = jsonable(tomllib.loads(path.read_text()))
     if path.parent.name == "sweeps":
         schema = sweep_schema()
+    elif path.name.endswith(".calibration.toml"):
+        schema = calibration_schema()
     else:
         schema = scenario_schema(partial="extends" in data)
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))

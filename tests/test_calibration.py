@@ -1,0 +1,272 @@
+"""flowsim calibrate: the calibration file, ABC-SMC on a toy mine whose rate is the
+only unknown, determinism whichever executor runs it, resume after a kill, and the
+folder it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flowsim import load_scenario
+from flowsim.calibration import calibrate, load_calibration_file, state_folder
+from flowsim.errors import FlowsimError, ScenarioError
+
+TOY = Path(__file__).parent / "data" / "calibration"
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Path:
+    for path in TOY.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path / "toy_mine.calibration.toml"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+# --- the calibration file -----------------------------------------------------------
+
+
+def test_the_toy_calibration_file_loads(toy):
+    calibration, scenario = load_calibration_file(toy)
+    assert [p.name for p in calibration.parameters] == ["rate"]
+    assert [t.name for t in calibration.fitted] == ["exports_2020"]
+    assert [t.name for t in calibration.held_out] == ["exports_h1"]
+    assert scenario.name == "toy_mine"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "problem"),
+    [
+        (
+            'key = "nodes.mine.production_kg_per_day"',
+            'key = "nodes.mine.rate"',
+            "parameters",
+            "nodes.mine.rate",
+        ),
+        ("low = 2.0, high = 30.0", "low = 30.0, high = 2.0", "parameters[0].prior", "above low"),
+        ("sd = 150.0", "sd = 150.0\nrelative_sd = 0.1", "targets[0]", "exactly one"),
+        ('assumption = "the test', 'note = "the test', "parameters[0]", "note"),
+        ("observed = 3650.0", 'observed = "3650"', "targets[0].observed", "number"),
+        (
+            'metric = "exports_kg_by_partner.partner"',
+            'metric = "exports.partner"',
+            "targets[0]",
+            "exports",
+        ),
+        ("after = 2020-01-01", "after = 2020-07-01", "targets[1]", "must come after"),
+    ],
+)
+def test_a_mistake_in_the_file_names_the_file_the_key_and_the_problem(
+    toy, old, new, where, problem
+):
+    _edit(toy, old, new)
+    with pytest.raises(ScenarioError) as caught:
+        load_calibration_file(toy)
+    text = str(caught.value)
+    assert str(toy) in text or "toy_mine" in text
+    assert where in text
+    assert problem in text
+
+
+def test_a_prior_the_scenario_refuses_is_reported_before_any_simulation(toy):
+    _edit(toy, "low = 2.0, high = 30.0", "low = -5.0, high = 30.0")
+    with pytest.raises(ScenarioError) as caught:
+        load_calibration_file(toy)
+    assert "rate" in str(caught.value)
+    assert "-5" in str(caught.value)
+
+
+def test_every_target_held_out_is_refused(toy):
+    _edit(
+        toy,
+        'source = "the test: 10 kg/day for 365 days"',
+        'source = "the test: 10 kg/day for 365 days"\nheld_out = true',
+    )
+    with pytest.raises(ScenarioError, match="at least one must be fitted"):
+        load_calibration_file(toy)
+
+
+# --- a calibration ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("toy")
+    for path in TOY.iterdir():
+        shutil.copy(path, folder / path.name)
+    run = calibrate(
+        folder / "toy_mine.calibration.toml", out=folder / "out", workers=1, progress=False
+    )
+    return run.folder
+
+
+def test_the_folder_holds_every_part(toy_run):
+    names = {p.name for p in toy_run.iterdir()}
+    assert {
+        "particles.parquet",
+        "generations.parquet",
+        "posterior.parquet",
+        "predictive.parquet",
+        "prior_sample.parquet",
+        "calibrated.toml",
+        "summary.json",
+        "report.html",
+        "abc.db",
+        "manifest.json",
+    } <= names
+    assert not state_folder(toy_run).exists()
+
+
+def test_the_posterior_finds_the_rate_and_is_narrower_than_the_prior(toy_run):
+    posterior = pd.read_parquet(toy_run / "posterior.parquet").set_index("parameter")
+    rate = posterior.loc["rate"]
+    assert rate["q05"] < 10.0 < rate["q95"]
+    assert rate["width_ratio"] < 0.3
+    assert rate["constrained"]
+
+
+def test_the_generations_tighten_their_tolerance(toy_run):
+    generations = pd.read_parquet(toy_run / "generations.parquet")
+    assert list(generations["generation"]) == list(range(len(generations)))
+    assert generations["tolerance"].is_monotonic_decreasing
+    assert (generations["accepted"] == 30).all()
+    assert (generations["simulations"] >= generations["accepted"]).all()
+    assert ((generations["ess"] > 0) & (generations["ess"] <= 30 + 1e-9)).all()
+
+
+def test_the_held_out_target_is_checked_and_reported(toy_run):
+    predictive = pd.read_parquet(toy_run / "predictive.parquet").set_index("target")
+    held = predictive.loc["exports_h1"]
+    assert held["held_out"]
+    assert held["observable_q05"] <= held["q05"] <= held["median"] <= held["q95"]
+    assert held["q95"] <= held["observable_q95"]
+    # Half a year of the rate that the yearly figure gives: near 1,820 kg.
+    assert 1500 < held["median"] < 2150
+    summary = json.loads((toy_run / "summary.json").read_text())
+    assert summary["targets"]["exports_h1"]["held_out"] is True
+    assert "exports_h1" in (toy_run / "report.html").read_text()
+
+
+def test_the_calibrated_scenario_extends_the_original_at_the_posterior_median(toy_run):
+    posterior = pd.read_parquet(toy_run / "posterior.parquet").set_index("parameter")
+    scenario = load_scenario(toy_run / "calibrated.toml")
+    assert scenario.name == "toy_mine_calibrated"
+    rate = scenario.nodes["mine"].production_kg_per_day
+    assert rate == pytest.approx(posterior.loc["rate", "median"])
+    text = (toy_run / "calibrated.toml").read_text()
+    assert "90% credible interval" in text
+
+
+def test_the_summary_says_how_the_time_was_spent(toy_run):
+    summary = json.loads((toy_run / "summary.json").read_text())
+    assert summary["simulations_run"] > 0
+    assert summary["simulations_per_second"] > 0
+    assert 0 <= summary["share_outside_simulation"] <= 1
+    assert summary["stop"] in ("tolerance", "generations", "budget", "acceptance rate")
+
+
+def test_the_same_seed_gives_the_same_posterior_on_two_processes(toy_run, tmp_path):
+    for path in TOY.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    pooled = calibrate(
+        tmp_path / "toy_mine.calibration.toml", out=tmp_path / "out", workers=2, progress=False
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(toy_run / "particles.parquet"),
+        pd.read_parquet(pooled.folder / "particles.parquet"),
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(toy_run / "predictive.parquet"),
+        pd.read_parquet(pooled.folder / "predictive.parquet"),
+    )
+
+
+# --- the folder: resume, refusals ----------------------------------------------------------
+
+
+def _populations(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2) as connection:
+            return connection.execute("select count(*) from populations where t >= 0").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_killed_calibration_resumes_to_the_posterior_of_an_uninterrupted_one(toy_run, tmp_path):
+    for path in TOY.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    file, out = tmp_path / "toy_mine.calibration.toml", tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "flowsim.cli",
+        "calibrate",
+        str(file),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = state_folder(out) / "abc.db"
+    deadline = time.monotonic() + 120
+    while _populations(db) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the calibration finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not out.exists()
+    with pytest.raises(FlowsimError, match="--resume"):
+        calibrate(file, out=out, workers=1, progress=False)
+    resumed = calibrate(file, out=out, workers=1, resume=True, progress=False)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(toy_run / "particles.parquet"),
+        pd.read_parquet(resumed.folder / "particles.parquet"),
+    )
+
+
+def test_a_finished_calibration_is_replaced_only_with_overwrite(toy_run, tmp_path):
+    file = tmp_path / "toy_mine.calibration.toml"
+    for path in TOY.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    out = tmp_path / "out"
+    shutil.copytree(toy_run, out)
+    with pytest.raises(FlowsimError, match="--overwrite"):
+        calibrate(file, out=out, workers=1, progress=False)
+    with pytest.raises(FlowsimError, match="nothing to resume"):
+        calibrate(file, out=out, workers=1, resume=True, progress=False)
+
+
+def test_a_folder_flowsim_did_not_write_is_never_replaced(toy, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(FlowsimError):
+        calibrate(toy, out=out, workers=1, overwrite=True, progress=False)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_state_folder_holding_a_foreign_file_is_left_alone(toy, tmp_path):
+    out = tmp_path / "out"
+    state = state_folder(out)
+    state.mkdir()
+    (state / "notes.txt").write_text("mine")
+    with pytest.raises(FlowsimError, match=r"notes\.txt"):
+        calibrate(toy, out=out, workers=1, overwrite=True, progress=False)
+    assert (state / "notes.txt").read_text() == "mine"
