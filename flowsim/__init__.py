@@ -47,6 +47,8 @@ _PUBLIC = {
     "CalibrationRun": "flowsim.calibration",
     "calibrate": "flowsim.calibration",
     "load_calibration_file": "flowsim.calibration",
+    "load_posterior": "flowsim.calibration",
+    "Posterior": "flowsim.calibration",
     "load_sweep": "flowsim.sweepfolder",
     "load_sweep_file": "flowsim.sweep",
     "run_sweep": "flowsim.sweep",
@@ -70,6 +72,7 @@ __all__ = [
     "FlowsimWarning",
     "Issue",
     "MassBalanceError",
+    "Posterior",
     "Results",
     "RunMeta",
     "Scenario",
@@ -85,6 +88,7 @@ __all__ = [
     "dask_executor",
     "evaluate_expectations",
     "load_calibration_file",
+    "load_posterior",
     "load_scenario",
     "load_sweep",
     "load_sweep_file",
@@ -166,7 +170,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and editors see
-    from flowsim.calibration import Calibration, CalibrationRun, calibrate, load_calibration_file
+    from flowsim.calibration import (
+        Calibration,
+        CalibrationRun,
+        Posterior,
+        calibrate,
+        load_calibration_file,
+        load_posterior,
+    )
     from flowsim.compare import compare_exports, compare_exposure
     from flowsim.errors import FlowsimError, FlowsimWarning, Issue, MassBalanceError, ScenarioError
     from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor

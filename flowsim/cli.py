@@ -106,6 +106,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-report", action="store_true", help="do not write report.html in the run folder"
     )
+    run.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="CALIB_DIR",
+        help="run over a calibration's posterior: each replication draws its parameters",
+    )
+    run.add_argument(
+        "--draws",
+        type=_positive_int,
+        help="with --posterior: posterior draws, one replication each (default 100)",
+    )
 
     report = sub.add_parser("report", help="write a self-contained HTML report of a run folder")
     report.add_argument("run_dir", type=Path, help="run folder written by flowsim run")
@@ -307,10 +318,20 @@ def _run(args: argparse.Namespace) -> int:
     for path, what in ((args.out, "cannot write results to"), (args.junit, "--junit")):
         if path is not None:
             check_path(path, what, temporary=True)
+    if args.draws is not None and args.posterior is None:
+        raise FlowsimError("--draws needs --posterior CALIB_DIR")
+    if args.posterior is not None and args.replications != 1:
+        raise FlowsimError(
+            "--posterior runs one replication a draw: give --draws, not --replications"
+        )
     scenario = flowsim.load_scenario(args.scenario, args.overrides)
     if args.junit and not scenario.expect:
         raise FlowsimError(f"--junit: {args.scenario} has no [[expect]] rules")
-    results = flowsim.simulate(scenario, seed=args.seed, replications=args.replications)
+    posterior = flowsim.load_posterior(args.posterior) if args.posterior is not None else None
+    replications = args.replications if posterior is None else (args.draws or 100)
+    results = flowsim.simulate(
+        scenario, seed=args.seed, replications=replications, posterior=posterior
+    )
     out = args.out if args.out is not None else Path("results") / scenario.name
     extras = (
         None
@@ -324,9 +345,10 @@ def _run(args: argparse.Namespace) -> int:
     )
     results.save(out, extras=extras)
     summary = results.summary()
+    over = f", over {posterior.calibration}'s posterior" if posterior is not None else ""
     echo(
         f"{scenario.name}: {summary['start']} to {summary['end']}, seed {args.seed}, "
-        f"{args.replications} replication(s)"
+        f"{replications} replication(s){over}"
     )
     echo(_summary_table(summary))
     echo(f"wrote {out}")

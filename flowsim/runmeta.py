@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from flowsim.fields import FIRST_DATE, LAST_DATE
 from flowsim.limits import MAX_REPLICATIONS, MAX_SEED
 
-__all__ = ["Assumption", "PolicyRow", "RunMeta"]
+__all__ = ["Assumption", "PolicyRow", "PosteriorRun", "RunMeta"]
 
 
 class Assumption(BaseModel):
@@ -41,6 +41,18 @@ class PolicyRow(BaseModel):
     start: str = Field(alias="from")
 
 
+class PosteriorRun(BaseModel):
+    """A run over a calibration's posterior: replication ``k`` set the parameters of
+    ``draws[k]`` (by name) at their key paths (``keys``)."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    calibration: str
+    folder: str
+    keys: dict[str, str]
+    draws: list[dict[str, float]]
+
+
 class RunMeta(BaseModel):
     """The metadata of a run (docs/summary.md, ``manifest.json``)."""
 
@@ -61,6 +73,7 @@ class RunMeta(BaseModel):
     policies: list[PolicyRow] = Field(default_factory=list)
     scenario_json: dict[str, Any] = Field(default_factory=dict)
     documents: bool = False  # the run's lots carried papers
+    posterior: PosteriorRun | None = None  # replications over a calibration's posterior
 
     @model_validator(mode="after")
     def _ordered(self) -> RunMeta:
@@ -98,6 +111,8 @@ class RunMeta(BaseModel):
             return str(value)
         if key in ("assumptions", "policies"):
             return [item.model_dump(by_alias=True) for item in value]
+        if key == "posterior" and value is not None:
+            return value.model_dump()
         return value
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -84,7 +84,9 @@ def scenario_from_dict(
 
 def with_overrides(scenario: Scenario, overrides: Iterable[str] | Mapping[str, Any]) -> Scenario:
     """A copy of ``scenario`` with overrides applied and validated, as with --set."""
-    data = scenario.model_dump(mode="python", by_alias=True)
+    # What the file said, not every default: checks and switches read which keys a file
+    # sets (a route's declared turns papers on), and a default must not pass for one.
+    data = scenario.model_dump(mode="python", by_alias=True, exclude_unset=True)
     origins: Origins = {(): f"<scenario {scenario.name}>"}
     data = apply_overrides(data, origins, overrides, file=origins[()])
     changed = scenario_from_dict(data, file=origins[()], origins=origins)

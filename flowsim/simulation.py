@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,17 +14,20 @@ import pandas as pd
 from flowsim._version import __version__
 from flowsim.checks import MAX_LOTS, expected_lots
 from flowsim.engine import make_engine
-from flowsim.errors import FlowsimError
+from flowsim.errors import FlowsimError, ScenarioError
 from flowsim.levers import describe_levers
 from flowsim.limits import MAX_REPLICATIONS, MAX_SEED
 from flowsim.network import Network
 from flowsim.papers import OUTCOMES
 from flowsim.results import Results
 from flowsim.runfolder import empty_table
-from flowsim.runmeta import RunMeta
+from flowsim.runmeta import PosteriorRun, RunMeta
 from flowsim.scenario import load_scenario, scenario_hash, with_overrides
 from flowsim.schema import Scenario
 from flowsim.trade import trade_table
+
+if TYPE_CHECKING:
+    from flowsim.calibration.draws import Posterior
 
 __all__ = ["MAX_SEED", "simulate"]
 
@@ -37,6 +40,7 @@ def simulate(
     overrides: Iterable[str] | Mapping[str, Any] = (),
     check_balance: bool = True,
     first_replication: int = 0,
+    posterior: Posterior | None = None,
 ) -> Results:
     """Run a scenario ``replications`` times and return one :class:`Results`.
 
@@ -47,6 +51,11 @@ def simulate(
     ``first_replication ...`` of a larger set (sweeps hand out one each). The
     mass balance is checked unless ``check_balance`` is false; a broken
     balance raises :class:`~flowsim.errors.MassBalanceError`.
+
+    With a ``posterior`` (:func:`flowsim.load_posterior`), replication ``k`` also
+    sets the parameters of a particle drawn for it by weight from the calibration's
+    posterior: the spread over replications is then that of parameters and chance
+    together (docs/calibration.md, "Answers with parameter uncertainty").
     """
     if isinstance(overrides, Iterable) and not isinstance(overrides, (Mapping, str, bytes)):
         overrides = list(overrides)  # read once: it may be a generator
@@ -65,6 +74,18 @@ def simulate(
             "which writes each one to disk as it finishes"
         )
     network = Network.build(scenario)
+    draws = []
+    if posterior is not None:
+        replicated = range(first_replication, first_replication + int(replications))
+        draws = [posterior.draw(int(seed), k) for k in replicated]
+        networks = [_network_for(scenario, posterior, values) for values in draws]
+        if any((n.papers is None) != (network.papers is None) for n in networks):
+            raise FlowsimError(
+                f"the posterior of {posterior.calibration} turns papers on lots on in some "
+                "draws and off in others: set [simulation] documents in the scenario"
+            )
+    else:
+        networks = [network] * int(replications)
     # Replication k draws from the k-th child of SeedSequence(seed): made by its spawn
     # key, the same child that SeedSequence(seed).spawn(k + 1)[k] gives, without the k
     # before it.
@@ -83,7 +104,7 @@ def simulate(
     started = time.perf_counter()
     for k, stream in enumerate(streams):
         t0 = time.perf_counter()
-        out = make_engine(network, np.random.default_rng(stream)).run()
+        out = make_engine(networks[k], np.random.default_rng(stream)).run()
         ledgers.append(out.ledger.to_frame(network.node_ids, network.route_ids, replication=k))
         receipts.append(out.receipts.to_frame(network.node_ids, replication=k))
         melts.append(out.melts.to_frame(network.node_ids, replication=k))
@@ -131,6 +152,16 @@ def simulate(
         policies=describe_levers(scenario),
         scenario_json=scenario.model_dump(mode="json", by_alias=True),
         documents=network.papers is not None,
+        posterior=(
+            None
+            if posterior is None
+            else PosteriorRun(
+                calibration=posterior.calibration,
+                folder=posterior.folder,
+                keys=dict(posterior.keys),
+                draws=draws,
+            )
+        ),
     )
     results = Results(
         ledger=_stack(ledgers),
@@ -153,6 +184,16 @@ def simulate(
     if check_balance:
         results.check_balance()
     return results
+
+
+def _network_for(scenario: Scenario, posterior: Posterior, values: Mapping[str, float]) -> Network:
+    try:
+        return Network.build(with_overrides(scenario, posterior.overrides(values)))
+    except ScenarioError as exc:
+        raise FlowsimError(
+            f"the posterior of {posterior.calibration} ({posterior.folder}) does not fit "
+            f"{scenario.name}: {exc}"
+        ) from None
 
 
 def _check_arguments(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["aggregate", "confidence_interval"]
+__all__ = ["aggregate", "confidence_interval", "spread"]
 
 Tree = Mapping[str, Any]
 
@@ -53,3 +53,17 @@ def aggregate(trees: Sequence[Tree]) -> tuple[dict[str, Any], dict[str, Any], di
         interval = confidence_interval(values)
         cis[key] = list(interval) if interval is not None else None
     return means, sds, cis
+
+
+def spread(trees: Sequence[Tree], low: float = 0.05, high: float = 0.95) -> dict[str, Any]:
+    """The ``low`` and ``high`` quantiles of the ``trees``, leaf by leaf: the range
+    that one replication's figure falls in (not the uncertainty of the mean)."""
+    first = trees[0]
+    out: dict[str, Any] = {}
+    for key, value in first.items():
+        if isinstance(value, Mapping):
+            out[key] = spread([tree[key] for tree in trees], low, high)
+            continue
+        values = np.asarray([float(tree[key]) for tree in trees])
+        out[key] = [float(np.quantile(values, low)), float(np.quantile(values, high))]
+    return out

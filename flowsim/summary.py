@@ -24,7 +24,7 @@ from flowsim.contract import (
 )
 from flowsim.papers import OUTCOMES
 from flowsim.provenance import EXPOSURES
-from flowsim.stats import aggregate
+from flowsim.stats import aggregate, spread
 from flowsim.trade import net_exports
 
 if TYPE_CHECKING:
@@ -290,8 +290,30 @@ def summary(results: Results) -> dict[str, Any]:
     """The content of ``summary.json`` (docs/summary.md): every figure is the mean over
     replications, with its standard deviation under ``sd`` and its 95% confidence
     interval under ``ci95``, at the same key path."""
-    means, sds, intervals = aggregate(figures_by_replication(results))
+    figures = figures_by_replication(results)
+    means, sds, intervals = aggregate(figures)
     meta = results.meta
+    over_posterior = {}
+    if meta.posterior is not None:
+        draws = meta.posterior.draws
+        over_posterior = {
+            "posterior": {
+                "calibration": meta.posterior.calibration,
+                "folder": meta.posterior.folder,
+                "draws": len(draws),
+                "parameters": {
+                    name: {
+                        "key": key,
+                        "mean": float(np.mean([d[name] for d in draws])),
+                        "interval90": [
+                            float(np.quantile([d[name] for d in draws], q)) for q in (0.05, 0.95)
+                        ],
+                    }
+                    for name, key in meta.posterior.keys.items()
+                },
+            },
+            "interval90": spread(figures),
+        }
     return {
         "format_version": SUMMARY_FORMAT_VERSION,
         "scenario": meta.scenario,
@@ -306,6 +328,7 @@ def summary(results: Results) -> dict[str, Any]:
         "policies": meta["policies"],
         "sd": sds,
         "ci95": intervals,
+        **over_posterior,
     }
 
 

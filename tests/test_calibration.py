@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import flowsim
 from flowsim import load_scenario
 from flowsim.calibration import calibrate, load_calibration_file, state_folder
 from flowsim.errors import FlowsimError, ScenarioError
@@ -270,3 +271,81 @@ def test_a_state_folder_holding_a_foreign_file_is_left_alone(toy, tmp_path):
     with pytest.raises(FlowsimError, match=r"notes\.txt"):
         calibrate(toy, out=out, workers=1, overwrite=True, progress=False)
     assert (state / "notes.txt").read_text() == "mine"
+
+
+# --- answers over the posterior ------------------------------------------------------------
+
+
+def test_a_run_over_the_posterior_draws_each_replication_its_own_parameters(toy_run, toy):
+    posterior = flowsim.load_posterior(toy_run)
+    scenario = load_scenario(toy.parent / "toy_mine.toml")
+    results = flowsim.simulate(scenario, seed=4, replications=12, posterior=posterior)
+    draws = results.meta.posterior.draws
+    assert len(draws) == 12
+    assert len({d["rate"] for d in draws}) > 1
+    produced = results.metrics({"totals_kg"}).query("metric == 'totals_kg.produced'")
+    rates = pd.Series([d["rate"] for d in draws])
+    # Each replication's output follows its own draw of the rate.
+    assert produced["value"].reset_index(drop=True).corr(rates) > 0.8
+    summary = results.summary()
+    low, high = summary["interval90"]["exports_kg_by_partner"]["partner"]
+    assert low < summary["exports_kg_by_partner"]["partner"] < high
+    assert summary["posterior"]["draws"] == 12
+    assert summary["posterior"]["parameters"]["rate"]["key"] == "nodes.mine.production_kg_per_day"
+    # Replication k's draw is its own: the same whatever runs beside it.
+    tail = flowsim.simulate(
+        scenario, seed=4, replications=4, first_replication=8, posterior=posterior
+    )
+    assert tail.meta.posterior.draws == draws[8:]
+
+
+def test_flowsim_run_over_a_posterior_writes_both_intervals(toy_run, toy, tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "flowsim.cli", "run", str(toy.parent / "toy_mine.toml"),
+         "--posterior", str(toy_run), "--draws", "6", "--out", str(out), "--no-report"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "over toy_mine's posterior" in done.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"interval90", "ci95", "sd", "posterior"} <= set(summary)
+    reread = flowsim.Results.load(out)
+    assert reread.meta.posterior.draws == flowsim.Results.load(out).meta.posterior.draws
+    assert len(reread.meta.posterior.draws) == 6
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--draws", "3"], "--draws needs --posterior"),
+        (["--posterior", "POST", "--replications", "2"], "give --draws"),
+        (["--posterior", "NOT"], "not a calibration folder"),
+    ],
+)
+def test_mistakes_with_a_posterior_are_reported(toy_run, toy, tmp_path, extra, message):
+    extra = [str(toy_run) if e == "POST" else str(tmp_path) if e == "NOT" else e for e in extra]
+    done = subprocess.run(
+        [sys.executable, "-m", "flowsim.cli", "run", str(toy.parent / "toy_mine.toml"), *extra,
+         "--out", str(tmp_path / "run")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_posterior_whose_keys_the_scenario_lacks_is_refused(toy_run):
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "venezuela_baseline.toml")
+    with pytest.raises(FlowsimError, match="does not fit venezuela_baseline"):
+        flowsim.simulate(scenario, replications=2, posterior=flowsim.load_posterior(toy_run))
+
+
+def test_overriding_a_scenario_without_papers_leaves_it_without_papers():
+    from flowsim.network import Network
+    from flowsim.scenario import with_overrides
+
+    scenario = load_scenario(TOY / "toy_mine.toml")
+    changed = with_overrides(scenario, {"nodes.mine.production_kg_per_day": 9.0})
+    assert Network.build(scenario).papers is None
+    assert Network.build(changed).papers is None

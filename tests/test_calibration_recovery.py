@@ -5,7 +5,7 @@ Each repetition draws its own "published" figures from the model at the true rat
 (10 kg/day) with its own chance and its own observation error, then calibrates. The
 true rate must lie inside the 90% credible interval in most repetitions (the
 nominal rate is 18 of 20), and the interval must narrow when the second half-year's
-figure and the year's join the first half-year's. About 15 minutes on 2 cores: run by
+figure and the year's join the first half-year's. About 17 minutes on 2 cores: run by
 ``make calibrate`` (set FLOWSIM_CALIBRATE=1).
 """
 

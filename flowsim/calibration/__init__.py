@@ -7,6 +7,7 @@ calibration file is read and checked without it.
 
 from __future__ import annotations
 
+from .draws import Posterior, load_posterior
 from .run import CalibrationRun, calibrate, state_folder
 from .spec import (
     Calibration,
@@ -20,7 +21,9 @@ __all__ = [
     "CalibrationParameter",
     "CalibrationRun",
     "CalibrationTarget",
+    "Posterior",
     "calibrate",
     "load_calibration_file",
+    "load_posterior",
     "state_folder",
 ]
