@@ -12,7 +12,6 @@ what lies past it is counted as simulations run, never as particles.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
@@ -38,26 +37,15 @@ def candidate_seed(seed: int, generation: int, index: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
 
 
-# A worker keeps the last function it was sent, so that a batch of many jobs
-# unpickles it once.
-_CACHE: dict[str, Any] = {}
-
-
 def evaluate_candidates(
-    job: tuple[bytes, str, int, int, int, int],
+    job: tuple[Callable[[int], Any], int, int, int, int],
 ) -> tuple[list[tuple[int, Any]], float]:
     """Evaluate candidates ``start`` to ``stop - 1`` of a generation, each with numpy's
     and Python's global generators seeded by its own number (pyabc draws proposals
     from them, and the model its run's seed). Runs in a worker; returns the results
     and the seconds spent."""
-    import cloudpickle
-
-    blob, digest, seed, generation, start, stop = job
+    function, seed, generation, start, stop = job
     began = time.perf_counter()
-    if _CACHE.get("digest") != digest:
-        _CACHE.clear()
-        _CACHE.update(digest=digest, function=cloudpickle.loads(blob))
-    function = _CACHE["function"]
     out = []
     for index in range(start, stop):
         chosen = candidate_seed(seed, generation, index)
@@ -89,15 +77,10 @@ def run_candidates(
 ) -> tuple[dict[int, Any], float]:
     """``function(i)`` for candidates ``start ... start + count - 1`` of a generation,
     on the executor ``run``; the results by number, and the seconds spent in them."""
-    import cloudpickle
-
-    blob = cloudpickle.dumps(function)
-    digest = hashlib.sha256(blob).hexdigest()
     found: dict[int, Any] = {}
     seconds = 0.0
-    for results, spent in run(
-        evaluate_candidates, list(_chunks(blob, digest, seed, generation, start, count, workers))
-    ):
+    jobs = list(_chunks(function, seed, generation, start, count, workers))
+    for results, spent in run(evaluate_candidates, jobs):
         found.update(results)
         seconds += spent
     return found, seconds
@@ -192,10 +175,13 @@ def make_sampler(
 
 
 def _chunks(
-    blob: bytes, digest: str, seed: int, generation: int, start: int, size: int, workers: int
-) -> Iterator[tuple[bytes, str, int, int, int, int]]:
+    function: Callable[[int], Any], seed: int, generation: int, start: int, size: int,
+    workers: int,
+) -> Iterator[tuple[Callable[[int], Any], int, int, int, int]]:  # fmt: skip
     """Split candidates ``start ... start + size - 1`` into jobs: about four per
-    worker, so that a slow one does not hold up the batch for long."""
+    worker, so that a slow one does not hold up the batch for long. Each job carries
+    the generation's function (pyabc's proposal, simulation and acceptance), which
+    the executor sends as it sends any work item."""
     step = max(1, math.ceil(size / (4 * workers)))
     for first in range(start, start + size, step):
-        yield (blob, digest, seed, generation, first, min(first + step, start + size))
+        yield (function, seed, generation, first, min(first + step, start + size))
