@@ -38,7 +38,9 @@ SUMMARY_TOTALS = (
     "in_stock",
     "in_transit",
 )
-MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly")
+# Flows by month, named <name>.<node>.<YYYY-MM>: a partner's exports, a buyer's or a
+# refiner's purchases.
+MONTHLY_METRICS = ("exports_kg_monthly", "exports_usd_monthly", "purchases_kg_monthly")
 # A level, not a flow: a rule names one month of it, as <name>.<node>.<YYYY-MM>.
 RESERVE_METRIC = "reserve_kg_end_of_month"
 # The sections of summary.json of papers and customs (empty without papers on lots).
@@ -96,12 +98,10 @@ class MetricWindow(Frozen):
         if windowed and section not in MONTHLY_METRICS:
             raise ValueError(
                 "after and before apply to monthly metrics: "
-                f"{' or '.join(MONTHLY_METRICS)}.<partner>"
+                f"{', '.join(MONTHLY_METRICS)} (each .<node>)"
             )
         if section in MONTHLY_METRICS and self.metric.count(".") != 1:
-            raise ValueError(
-                "a monthly metric is <name>.<partner>; set after/before for the months"
-            )
+            raise ValueError("a monthly metric is <name>.<node>; set after/before for the months")
         if section == RESERVE_METRIC and self.metric.count(".") != 2:
             raise ValueError(
                 f"a reserve's level is {RESERVE_METRIC}.<node>.<YYYY-MM>: one month's end"

@@ -135,6 +135,11 @@ class Results:
         return _tables.exports_monthly(self)
 
     @cached_property
+    def purchases_monthly(self) -> pd.DataFrame:
+        """Per replication, month and buyer or refiner: kg bought (delivered into it)."""
+        return _tables.purchases_monthly(self)
+
+    @cached_property
     def production_monthly(self) -> pd.DataFrame:
         """Production by replication, month and mine, in kg."""
         return _tables.production_monthly(self)

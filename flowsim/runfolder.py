@@ -197,6 +197,7 @@ DERIVED_TABLES = (
     "exposure_monthly",
     "mirror_gaps",
     "production_monthly",
+    "purchases_monthly",
     "seizures",
     "stocks_monthly",
 )

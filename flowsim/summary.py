@@ -257,22 +257,27 @@ def metrics(results: Results, sections: Collection[str] | None = None) -> pd.Dat
     """Every figure of every replication as a long table: ``replication``, ``metric``
     (the key path in ``summary.json``, dotted, e.g. ``exports_kg_by_partner.turkey``)
     and ``value``; plus monthly exports as ``exports_kg_monthly.<partner>.<YYYY-MM>``
-    and ``exports_usd_monthly...``, and each reserve's level at the end of each month as
+    and ``exports_usd_monthly...``, each buyer's and refiner's purchases as
+    ``purchases_kg_monthly.<node>.<YYYY-MM>``, and each reserve's level at the end of each month as
     ``reserve_kg_end_of_month.<node>.<YYYY-MM>``. With ``sections`` (the first part of
     a metric's name), only those."""
     rows: list[tuple[int, str, float]] = []
     for k, figures in enumerate(figures_by_replication(results, sections)):
         rows.extend((k, name, value) for name, value in _flatten(figures))
-    wanted = [m for m in MONTHLY_METRICS if sections is None or m in sections]
-    if wanted:
-        monthly = results.exports_monthly
+    monthly_tables = {
+        "exports_kg_monthly": (lambda: results.exports_monthly, "partner", "kg"),
+        "exports_usd_monthly": (lambda: results.exports_monthly, "partner", "usd"),
+        "purchases_kg_monthly": (lambda: results.purchases_monthly, "buyer", "kg"),
+    }
+    for section in MONTHLY_METRICS:
+        if sections is not None and section not in sections:
+            continue
+        table_of, node, unit = monthly_tables[section]
+        monthly = table_of()
         months = monthly["month"].dt.strftime("%Y-%m")
-        for section, unit in zip(MONTHLY_METRICS, ("kg", "usd"), strict=True):
-            if section not in wanted:
-                continue
-            names = section + "." + monthly["partner"].astype(str) + "." + months
-            values = monthly[unit].astype(float)
-            rows.extend(zip(monthly["replication"], names, values, strict=True))
+        names = section + "." + monthly[node].astype(str) + "." + months
+        values = monthly[unit].astype(float)
+        rows.extend(zip(monthly["replication"], names, values, strict=True))
     reserves = results.reserves
     if len(reserves) and (sections is None or RESERVE_METRIC in sections):
         names = (

@@ -66,7 +66,13 @@ def _rows(results: Results, event: str) -> pd.DataFrame:
 def _monthly(results: Results, event: str, ids: list[str], value_cols: list[str]) -> pd.DataFrame:
     """Sum ``value_cols`` of one event kind by replication, month and node, with a row
     (of zeros) for every combination."""
-    rows = with_month(results, _rows(results, event))
+    return _monthly_of(results, _rows(results, event), ids, value_cols)
+
+
+def _monthly_of(
+    results: Results, rows: pd.DataFrame, ids: list[str], value_cols: list[str]
+) -> pd.DataFrame:
+    rows = with_month(results, rows)
     sums = rows.groupby(["replication", "month", "node"], observed=True)[value_cols].sum()
     grid = pd.MultiIndex.from_product(
         [range(results.replications), months(results), ids],
@@ -80,6 +86,19 @@ def exports_monthly(results: Results) -> pd.DataFrame:
     """Exports by replication, month and partner, in kg and USD."""
     table = _monthly(results, "exported", results.partners, ["kg", "usd"])
     return table.rename(columns={"node": "partner"})
+
+
+def purchases_monthly(results: Results) -> pd.DataFrame:
+    """What each buyer and refiner bought, by replication and month, in kg: the lots
+    delivered to it down a route into it. A lot coming back to its sender after a
+    refusal is delivered there too, but not bought."""
+    rows = _rows(results, "delivered")
+    into = results.routes.set_index("route")["to"].astype(str)
+    bought = rows["route"].astype(str).map(into).to_numpy() == rows["node"].astype(str).to_numpy()
+    kinds = results.nodes.set_index("node")["kind"]
+    ids = [str(n) for n in results.nodes["node"] if kinds[n] in ("buyer", "refiner")]
+    table = _monthly_of(results, rows[bought], ids, ["kg"])
+    return table.rename(columns={"node": "buyer"})
 
 
 def production_monthly(results: Results) -> pd.DataFrame:

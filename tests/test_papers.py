@@ -521,3 +521,25 @@ def test_the_report_sets_each_crossing_against_what_customs_recorded():
     laundered = rows(results, "laundered")["kg"].sum()
     assert onward["exporter recorded kg"] == pytest.approx(laundered)
     assert "Crossings: what moved against what customs recorded" in render_report(results)
+
+
+def test_purchases_are_what_a_buyer_took_in_not_what_came_back_refused():
+    # A partner whose checks see through every laundering step refuses every lot: each
+    # comes back to the traders, delivered there again, and is not a purchase.
+    results = run(laundered(days=20, due_diligence=1.0))
+    ledger = results.ledger
+    delivered = ledger[ledger["event"] == "delivered"]
+    routes = results.routes.set_index("route")
+    node = delivered["node"].astype(str)
+    bought = delivered[delivered["route"].astype(str).map(routes["to"]) == node]
+    returned = delivered[delivered["route"].astype(str).map(routes["from"]) == node]
+    assert len(returned) > 0
+    table = results.purchases_monthly
+    assert set(table["buyer"]) == set(bought["node"].astype(str))
+    by_node = table.groupby("buyer")["kg"].sum()
+    expected = bought.groupby(bought["node"].astype(str))["kg"].sum()
+    for name in expected.index:
+        assert by_node[name] == pytest.approx(expected[name])
+    metrics = results.metrics({"purchases_kg_monthly"})
+    assert metrics["value"].sum() == pytest.approx(table["kg"].sum())
+    assert metrics["metric"].str.match(r"^purchases_kg_monthly\.\w+\.\d{4}-\d{2}$").all()
