@@ -57,7 +57,12 @@ def parameter_table(
         q05, median, q95 = weighted_quantile(values, weights, [0.05, 0.5, 0.95])
         prior = prior_distribution(parameter)
         p05, p50, p95 = (float(x) for x in prior.ppf([0.05, 0.5, 0.95]))
-        ratio = (q95 - q05) / (p95 - p05)
+        if parameter.prior.dist == "log_uniform":
+            # Widths on the scale the prior is flat on: a posterior that keeps the prior's
+            # decades keeps its width there, whatever it does in plain units.
+            ratio = math.log(q95 / q05) / math.log(p95 / p05)
+        else:
+            ratio = (q95 - q05) / (p95 - p05)
         target, rho = _most_sensitive(calibration, prior_sample, parameter.name)
         rows.append(
             {
