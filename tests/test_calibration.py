@@ -196,6 +196,23 @@ def test_the_same_seed_gives_the_same_posterior_on_two_processes(toy_run, tmp_pa
     )
 
 
+def test_the_same_seed_gives_the_same_posterior_on_dask(toy_run, tmp_path):
+    pytest.importorskip("distributed")
+    for path in TOY.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    on_dask = calibrate(
+        tmp_path / "toy_mine.calibration.toml",
+        out=tmp_path / "out",
+        dask="local",
+        workers=2,
+        progress=False,
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(toy_run / "particles.parquet"),
+        pd.read_parquet(on_dask.folder / "particles.parquet"),
+    )
+
+
 # --- the folder: resume, refusals ----------------------------------------------------------
 
 
