@@ -78,7 +78,15 @@ def _pairs(calibration: Calibration, last: pd.DataFrame) -> Figure | None:
                 ax.hist(last[x], bins=20, weights=weights, color=POSTERIOR_COLOUR, alpha=0.7)
                 ax.set_yticks([])
             else:
-                ax.scatter(last[x], last[y], s=marker, color=POSTERIOR_COLOUR, alpha=0.4, lw=0)
+                ax.scatter(
+                    last[x],
+                    last[y],
+                    s=marker,
+                    color=POSTERIOR_COLOUR,
+                    alpha=0.4,
+                    lw=0,
+                    rasterized=True,  # points as one image: a page of hundreds of them stays small
+                )
             if i == size - 1:
                 ax.set_xlabel(x, fontsize=8)
             else:
