@@ -93,6 +93,18 @@ def _parser() -> argparse.ArgumentParser:
             help="number of replications (default 1)",
         )
 
+    def executor_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--workers",
+            type=_positive_int,
+            help="processes to use; 1 runs in this process (default: all cores)",
+        )
+        p.add_argument(
+            "--dask",
+            metavar="ADDRESS",
+            help="run on Dask: 'local' or a trusted scheduler tcp://host:port",
+        )
+
     run = sub.add_parser("run", help="run a scenario and write a run folder")
     run.add_argument("scenario", type=Path, help="scenario file (TOML)")
     run_options(run)
@@ -161,16 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run a sweep file: many runs over parameters")
     sweep.add_argument("sweep_file", type=Path, help="sweep file (TOML)")
     sweep.add_argument("--out", type=Path, help="sweep folder (default results/sweeps/<name>)")
-    sweep.add_argument(
-        "--workers",
-        type=_positive_int,
-        help="processes to use; 1 runs in this process (default: all cores)",
-    )
-    sweep.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run on Dask: 'local' or a trusted scheduler tcp://host:port",
-    )
+    executor_options(sweep)
     sweep.add_argument(
         "--resume", action="store_true", help="continue a sweep folder, skipping finished runs"
     )
@@ -192,16 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument(
         "--out", type=Path, help="calibration folder (default results/calibrations/<name>)"
     )
-    calibrate.add_argument(
-        "--workers",
-        type=_positive_int,
-        help="processes to use; 1 runs in this process (default: all cores)",
-    )
-    calibrate.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run on Dask: 'local' or a trusted scheduler tcp://host:port",
-    )
+    executor_options(calibrate)
     calibrate.add_argument(
         "--resume", action="store_true", help="continue an interrupted calibration to --out"
     )

@@ -283,6 +283,11 @@ def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
 # --- overrides ----------------------------------------------------------------
 
 
+def keys_overlap(a: str, b: str) -> bool:
+    """Whether setting key path ``a`` and key path ``b`` touch the same value."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``"a.b.c=value"``; the value is read as a TOML value, else as a string."""
     key, sep, raw = text.partition("=")

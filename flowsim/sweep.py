@@ -32,7 +32,7 @@ from flowsim.contract import Expectation
 from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.executors import WorkerLost
 from flowsim.fields import Frozen, Identifier
-from flowsim.scenario import issues_from_pydantic, load_scenario, read_toml
+from flowsim.scenario import issues_from_pydantic, keys_overlap, load_scenario, read_toml
 from flowsim.simulation import MAX_SEED, simulate
 from flowsim.sweepfolder import LOG, SweepFolder, load_sweep, log_line, reopen_log
 
@@ -224,11 +224,6 @@ RESERVED_COLUMNS = frozenset(
 MAX_RUNS = 200_000
 
 
-def _overlap(a: str, b: str) -> bool:
-    """Whether setting key path ``a`` and key path ``b`` touch the same value."""
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
-
-
 def _check_parameter_names(parameters: dict[str, Any]) -> None:
     """No parameter takes a column's name, and no two set the same key."""
     setters: dict[str, str] = {}
@@ -240,7 +235,7 @@ def _check_parameter_names(parameters: dict[str, Any]) -> None:
             )
         for path in spec.paths if isinstance(spec, Linked) else [name]:
             for other, by in setters.items():
-                if _overlap(path, other):
+                if keys_overlap(path, other):
                     what = "the same key" if path == other else "overlapping keys"
                     first = f"'{by}'" if by != name else "itself"
                     raise ValueError(

@@ -18,7 +18,13 @@ from flowsim.contract import MetricWindow
 from flowsim.errors import Issue, ScenarioError
 from flowsim.fields import MAGNITUDE, Frozen, Identifier, PositiveInt, Text
 from flowsim.limits import MAX_SEED
-from flowsim.scenario import issues_from_pydantic, load_scenario, read_toml, with_overrides
+from flowsim.scenario import (
+    issues_from_pydantic,
+    keys_overlap,
+    load_scenario,
+    read_toml,
+    with_overrides,
+)
 from flowsim.schedules import is_date_key
 from flowsim.schema import Scenario
 
@@ -34,28 +40,26 @@ KeyPathText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Z
 Positive = Annotated[float, Field(strict=True, gt=0, le=MAGNITUDE)]
 
 
-class Uniform(Frozen):
+class _Bounded(Frozen):
+    """A prior with bounds ``low`` < ``high`` (its subclasses declare them)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Bounded:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
+        return self
+
+
+class Uniform(_Bounded):
     dist: Literal["uniform"]
     low: Number
     high: Number
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
-        return self
 
-
-class LogUniform(Frozen):
+class LogUniform(_Bounded):
     dist: Literal["log_uniform"]
     low: Positive
     high: Positive
-
-    @model_validator(mode="after")
-    def _ordered(self) -> LogUniform:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
-        return self
 
 
 class Normal(Frozen):
@@ -64,7 +68,7 @@ class Normal(Frozen):
     sd: Positive
 
 
-class TruncatedNormal(Frozen):
+class TruncatedNormal(_Bounded):
     dist: Literal["truncated_normal"]
     mean: Number
     sd: Positive
@@ -72,9 +76,7 @@ class TruncatedNormal(Frozen):
     high: Number
 
     @model_validator(mode="after")
-    def _ordered(self) -> TruncatedNormal:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must be above low ({self.low:g})")
+    def _near_the_mean(self) -> TruncatedNormal:
         # scipy's truncnorm loses all precision beyond about 37 sd from the mean.
         if (self.low - self.mean) / self.sd > 30 or (self.mean - self.high) / self.sd > 30:
             raise ValueError("the interval [low, high] lies more than 30 sd from the mean")
@@ -206,10 +208,10 @@ class Calibration(Frozen):
         keys = [p.key for p in self.parameters]
         for i, a in enumerate(keys):
             for b in keys[i + 1 :]:
-                if a == b or a.startswith(b + ".") or b.startswith(a + "."):
+                if keys_overlap(a, b):
                     raise ValueError(f"parameters set overlapping keys {a} and {b}")
             for b in self.calibration.set:
-                if a == b or a.startswith(b + ".") or b.startswith(a + "."):
+                if keys_overlap(a, b):
                     raise ValueError(f"parameter key {a} is also fixed in calibration.set ({b})")
         if not self.fitted:
             raise ValueError("every target is held out: at least one must be fitted")
