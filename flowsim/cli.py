@@ -58,6 +58,8 @@ def echo(*values: object, file: Any = None, flush: bool = False) -> None:
 EXIT_EXPECTATION = 1
 EXIT_USER_ERROR = 2
 EXIT_BALANCE = 3
+# A file so named is a calibration file, beside the scenario it calibrates.
+CALIBRATION_SUFFIX = ".calibration.toml"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,7 +151,10 @@ def _parser() -> argparse.ArgumentParser:
         help="scenario schema with no required keys, for files that use extends",
     )
 
-    validate = sub.add_parser("validate", help="check a scenario file and print OK or its errors")
+    validate = sub.add_parser(
+        "validate",
+        help="check a scenario file (or a *.calibration.toml file) and print OK or its errors",
+    )
     validate.add_argument("scenario", type=Path)
     scenario_options(validate)
 
@@ -514,6 +519,19 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.scenario.name.endswith(CALIBRATION_SUFFIX):
+        if args.overrides:
+            raise FlowsimError(
+                "--set changes a scenario, not a calibration file: set it in [calibration] set"
+            )
+        calibration, base = flowsim.load_calibration_file(args.scenario)  # needs no pyabc
+        fitted = sum(not t.held_out for t in calibration.targets)
+        echo(
+            f"OK: {args.scenario} ({calibration.calibration.name}: calibrates {base.name}, "
+            f"{len(calibration.parameters)} parameters, {fitted} fitted targets, "
+            f"{len(calibration.targets) - fitted} held out)"
+        )
+        return 0
     scenario = flowsim.load_scenario(args.scenario, args.overrides)
     echo(
         f"OK: {args.scenario} ({scenario.name}: {len(scenario.nodes)} nodes, "

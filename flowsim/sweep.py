@@ -11,6 +11,7 @@ its results in memory and resumes after a crash. See docs/sweeps.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -28,11 +29,18 @@ import pandas as pd
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from flowsim._version import __version__
+from flowsim.calibration.draws import Posterior, load_posterior
 from flowsim.contract import Expectation
 from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.executors import WorkerLost
 from flowsim.fields import Frozen, Identifier
-from flowsim.scenario import issues_from_pydantic, keys_overlap, load_scenario, read_toml
+from flowsim.scenario import (
+    issues_from_pydantic,
+    keys_overlap,
+    load_scenario,
+    read_toml,
+    with_overrides,
+)
 from flowsim.simulation import MAX_SEED, simulate
 from flowsim.sweepfolder import LOG, SweepFolder, load_sweep, log_line, reopen_log
 
@@ -98,6 +106,14 @@ class SweepSettings(Frozen):
     )
     replications: Annotated[int, Field(gt=0, strict=True)] = 1
     seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] = 0
+    posterior: str | None = Field(
+        None,
+        description=(
+            "A calibration folder (written by flowsim calibrate), relative to the sweep "
+            "file: each replication then also sets the calibrated parameters of a particle "
+            "drawn from its posterior, the same draw at every point and in every scenario."
+        ),
+    )
 
 
 class SideBySide(Frozen):
@@ -215,6 +231,8 @@ class Sweep(Frozen):
         return data
 
 
+# A run over a posterior records each parameter it drew as posterior.<name>.
+POSTERIOR_METRIC = "posterior"
 # The columns of a sweep's table besides the parameters: a parameter may not take their name.
 RESERVED_COLUMNS = frozenset(
     {"run", "scenario", "point", "replication", "seed", "metric", "value", "part", "params"}
@@ -279,6 +297,7 @@ class RunSpec:
     overrides: dict[str, Any]
     seed: int
     replication: int
+    posterior: str | None = None  # a calibration folder: the run draws its parameters
 
 
 def load_sweep_file(path: str | Path) -> tuple[Sweep, Path]:
@@ -302,6 +321,8 @@ def expand(sweep: Sweep, folder: Path) -> list[RunSpec]:
     names = list(sweep.parameters)
     points = _points(sweep)
     side = sweep.scenarios or [SideBySide(name=_base_label(sweep, folder))]
+    posterior = sweep.sweep.posterior
+    posterior = str((folder / posterior).resolve()) if posterior is not None else None
     runs = []
     for entry in side:
         file = str((folder / (entry.file or sweep.sweep.scenario)).resolve())
@@ -318,6 +339,7 @@ def expand(sweep: Sweep, folder: Path) -> list[RunSpec]:
                         overrides={**entry.set, **_overrides(sweep, params)},
                         seed=sweep.sweep.seed,
                         replication=k,
+                        posterior=posterior,
                     )
                 )
     return runs
@@ -357,9 +379,10 @@ def _points(sweep: Sweep) -> list[tuple[Any, ...]]:
     return [tuple(float(x) for x in row) for row in lows + unit * (highs - lows)]
 
 
-def check_runs(runs: list[RunSpec]) -> list[str]:
+def check_runs(runs: list[RunSpec], posterior: Posterior | None = None) -> list[str]:
     """Load the scenario of each distinct override set once, so that a bad key or
-    value stops the sweep before it starts rather than in a worker. Returns the
+    value stops the sweep before it starts rather than in a worker; with a
+    ``posterior``, also with the parameters of its first particle set. Returns the
     scenario files the sweep reads."""
     seen: set[str] = set()
     files: set[str] = set()
@@ -369,8 +392,14 @@ def check_runs(runs: list[RunSpec]) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
+        if posterior is not None:
+            _check_posterior_keys(spec, posterior)
         try:
-            files.update(load_scenario(spec.file, spec.overrides).files)
+            scenario = load_scenario(spec.file, spec.overrides)
+            files.update(scenario.files)
+            if posterior is not None:
+                first = posterior.particles.iloc[0].to_dict()
+                with_overrides(scenario, posterior.overrides(first))
         except ScenarioError as exc:
             issues.extend(
                 Issue(i.file, i.path, f"{i.message} (in run {spec.run} of the sweep)")
@@ -384,7 +413,40 @@ def check_runs(runs: list[RunSpec]) -> list[str]:
     return sorted(files)
 
 
-def _fingerprint(sweep: Sweep, runs: list[RunSpec], files: list[str], folder: Path) -> str:
+def _check_posterior_keys(spec: RunSpec, posterior: Posterior) -> None:
+    """A sweep may not set what the posterior draws: one would silently win."""
+    for key in spec.overrides:
+        for name, drawn in posterior.keys.items():
+            if keys_overlap(key, drawn):
+                raise FlowsimError(
+                    f"the sweep sets {key}, and the posterior of {posterior.calibration} "
+                    f"draws {drawn} (parameter '{name}'): one would overwrite the other; "
+                    "sweep another key, or calibrate without it"
+                )
+
+
+def _posterior_digest(posterior: Posterior) -> str:
+    """What makes two posteriors the same: their particles and weights."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(dict(posterior.keys), sort_keys=True).encode())
+    digest.update(pd.util.hash_pandas_object(posterior.particles, index=False).to_numpy().tobytes())
+    digest.update(np.ascontiguousarray(posterior.weights, dtype=float).tobytes())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _posterior_of(folder: str) -> Posterior:
+    """A worker reads a calibration folder once, not once a run."""
+    return load_posterior(folder)
+
+
+def _fingerprint(
+    sweep: Sweep,
+    runs: list[RunSpec],
+    files: list[str],
+    folder: Path,
+    posterior: Posterior | None = None,
+) -> str:
     """What makes two sweeps the same: their runs and the content of the scenario
     files they read, not where they were started from nor their rules."""
     digest = hashlib.sha256()
@@ -394,7 +456,11 @@ def _fingerprint(sweep: Sweep, runs: list[RunSpec], files: list[str], folder: Pa
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for spec in runs:
         row = asdict(spec) | {"file": Path(spec.file).name}
+        if spec.posterior is not None:  # where it lies does not matter; what it holds does
+            row["posterior"] = Path(spec.posterior).name
         digest.update(json.dumps(row, sort_keys=True, default=str).encode())
+    if posterior is not None:
+        digest.update(_posterior_digest(posterior).encode())
     for file in files:
         digest.update(Path(file).name.encode())
         digest.update(Path(file).read_bytes())
@@ -404,14 +470,24 @@ def _fingerprint(sweep: Sweep, runs: list[RunSpec], files: list[str], folder: Pa
 def execute(spec: RunSpec) -> dict[str, Any]:
     """Run one work item and return its tidy rows; runs in a worker process."""
     started = time.perf_counter()
+    posterior = _posterior_of(spec.posterior) if spec.posterior is not None else None
     results = simulate(
-        spec.file, seed=spec.seed, overrides=spec.overrides, first_replication=spec.replication
+        spec.file,
+        seed=spec.seed,
+        overrides=spec.overrides,
+        first_replication=spec.replication,
+        posterior=posterior,
     )
     metrics = results.metrics()
+    names, values = metrics["metric"].to_list(), metrics["value"].to_list()
+    if results.meta.posterior is not None:  # the parameters this run drew, as metrics
+        for name, value in results.meta.posterior.draws[0].items():
+            names.append(f"{POSTERIOR_METRIC}.{name}")
+            values.append(value)
     return {
         "run": spec.run,
-        "metric": metrics["metric"].to_list(),
-        "value": metrics["value"].to_list(),
+        "metric": names,
+        "value": values,
         "seconds": time.perf_counter() - started,
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -446,10 +522,11 @@ def run_sweep(
     folder is described in :mod:`flowsim.sweepfolder`.
     """
     runs = expand(sweep, folder)
-    files = check_runs(runs)
+    posterior = _posterior_of(runs[0].posterior) if runs[0].posterior is not None else None
+    files = check_runs(runs, posterior)
     out = Path(out)
     design = {
-        "fingerprint": _fingerprint(sweep, runs, files, folder),
+        "fingerprint": _fingerprint(sweep, runs, files, folder, posterior),
         "sweep": sweep.model_dump(mode="json"),
         "parameters": list(sweep.parameters),
         "runs": [asdict(r) for r in runs],

@@ -366,3 +366,65 @@ def test_overriding_a_scenario_without_papers_leaves_it_without_papers():
     changed = with_overrides(scenario, {"nodes.mine.production_kg_per_day": 9.0})
     assert Network.build(scenario).papers is None
     assert Network.build(changed).papers is None
+
+
+def _posterior_sweep(folder: Path, toy_run: Path, parameter: str) -> Path:
+    path = folder / "over_posterior.sweep.toml"
+    path.write_text(
+        "[sweep]\n"
+        'name = "over_posterior"\n'
+        'scenario = "toy_mine.toml"\n'
+        "replications = 5\n"
+        "seed = 8\n"
+        f'posterior = "{toy_run}"\n'
+        "[parameters]\n"
+        f'"{parameter}" = [0.0, 0.5]\n'
+    )
+    return path
+
+
+def test_a_sweep_over_a_posterior_draws_the_same_parameters_at_every_point(toy_run, toy, tmp_path):
+    from flowsim.cli import main
+
+    sweep = _posterior_sweep(toy.parent, toy_run, "routes.mine_to_partner.seizure_probability")
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "sweep")]) == 0
+    table = flowsim.load_sweep(tmp_path / "sweep")
+    drawn = table[table["metric"] == "posterior.rate"]
+    by_point = drawn.pivot(index="replication", columns="point", values="value")
+    # Replication k draws one particle, whatever the point: the points differ by their
+    # parameter, not by the calibrated unknowns.
+    assert (by_point[0] == by_point[1]).all()
+    assert by_point[0].nunique() > 1
+    posterior = flowsim.load_posterior(toy_run)
+    direct = flowsim.simulate(
+        toy.parent / "toy_mine.toml", seed=8, replications=5, posterior=posterior
+    )
+    assert by_point[0].tolist() == [d["rate"] for d in direct.meta.posterior.draws]
+    exported = table[table["metric"] == "exports_kg_by_partner.partner"]
+    seized = exported.pivot(index="replication", columns="point", values="value")
+    assert (seized[1] < seized[0]).all()
+
+
+def test_a_sweep_that_sets_what_the_posterior_draws_is_refused(toy_run, toy, tmp_path, capsys):
+    from flowsim.cli import main
+
+    sweep = _posterior_sweep(toy.parent, toy_run, "nodes.mine.production_kg_per_day")
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "sweep")]) == 2
+    err = capsys.readouterr().err
+    assert "nodes.mine.production_kg_per_day" in err
+    assert "the posterior of toy_mine draws" in err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_flowsim_validate_checks_a_calibration_file(toy, capsys):
+    from flowsim.cli import main
+
+    assert main(["validate", str(toy)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"OK: {toy} (toy_mine: calibrates toy_mine, 1 parameters")
+    assert "1 fitted targets, 1 held out" in out
+    _edit(toy, 'key = "nodes.mine.production_kg_per_day"', 'key = "nodes.mine.output"')
+    assert main(["validate", str(toy)]) == 2
+    assert "nodes.mine.output" in capsys.readouterr().err
+    assert main(["validate", str(toy), "--set", "a=1"]) == 2
+    assert "[calibration] set" in capsys.readouterr().err

@@ -32,7 +32,9 @@ from flowsim import engine
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = os.environ.get("FLOWSIM_EQUIVALENCE") == "1"
-SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
+SCENARIOS = sorted(
+    p.stem for p in (ROOT / "scenarios").glob("*.toml") if not p.name.endswith(".calibration.toml")
+)
 QUICK = ("venezuela_sanctions", "peru_madre_de_dios_2014")
 SEEDS = 30 if FULL else 12
 PERMUTATIONS = 4000

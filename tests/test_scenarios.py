@@ -10,7 +10,11 @@ import pytest
 
 import flowsim
 
-SCENARIOS = sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
+SCENARIOS = sorted(
+    p
+    for p in (Path(__file__).parents[1] / "scenarios").glob("*.toml")
+    if not p.name.endswith(".calibration.toml")
+)
 
 
 @pytest.fixture(scope="module")
