@@ -34,6 +34,7 @@ from flowsim.contract import Expectation
 from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.executors import WorkerLost
 from flowsim.fields import Frozen, Identifier
+from flowsim.folders import MANIFEST
 from flowsim.scenario import (
     issues_from_pydantic,
     keys_overlap,
@@ -434,9 +435,18 @@ def _posterior_digest(posterior: Posterior) -> str:
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=4)
 def _posterior_of(folder: str) -> Posterior:
-    """A worker reads a calibration folder once, not once a run."""
+    """A worker reads a calibration folder once, not once a run; again if it was
+    written anew since (a notebook that recalibrates into the same folder)."""
+    try:
+        written = os.stat(Path(folder) / MANIFEST).st_mtime_ns
+    except OSError:
+        written = None  # load_posterior says what is wrong with the folder
+    return _read_posterior(folder, written)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_posterior(folder: str, written: int | None) -> Posterior:
     return load_posterior(folder)
 
 
@@ -456,8 +466,7 @@ def _fingerprint(
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for spec in runs:
         row = asdict(spec) | {"file": Path(spec.file).name}
-        if spec.posterior is not None:  # where it lies does not matter; what it holds does
-            row["posterior"] = Path(spec.posterior).name
+        row.pop("posterior")  # where it lies does not matter; what it holds does (below)
         digest.update(json.dumps(row, sort_keys=True, default=str).encode())
     if posterior is not None:
         digest.update(_posterior_digest(posterior).encode())

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shipped import SHIPPED_SCENARIOS
 from store_engine import StoreLotEngine
 
 import flowsim
@@ -32,9 +33,7 @@ from flowsim import engine
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = os.environ.get("FLOWSIM_EQUIVALENCE") == "1"
-SCENARIOS = sorted(
-    p.stem for p in (ROOT / "scenarios").glob("*.toml") if not p.name.endswith(".calibration.toml")
-)
+SCENARIOS = [p.stem for p in SHIPPED_SCENARIOS]
 QUICK = ("venezuela_sanctions", "peru_madre_de_dios_2014")
 SEEDS = 30 if FULL else 12
 PERMUTATIONS = 4000

@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shipped import SHIPPED_SCENARIOS
 
 import flowsim
 
-SCENARIOS = sorted(
-    p
-    for p in (Path(__file__).parents[1] / "scenarios").glob("*.toml")
-    if not p.name.endswith(".calibration.toml")
-)
+SCENARIOS = SHIPPED_SCENARIOS
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from networks import chain, exported_by_partner, node, route, rows, run, totals
+from shipped import SHIPPED_SCENARIOS
 
 import flowsim
 from flowsim.errors import ScenarioError
@@ -59,12 +60,7 @@ def fan_out(days: int = 730, mines: int = 6) -> dict:
     return data
 
 
-SHIPPED = sorted(
-    p for p in (ROOT / "scenarios").glob("*.toml") if not p.name.endswith(".calibration.toml")
-)
-
-
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SHIPPED_SCENARIOS, ids=lambda p: p.stem)
 def test_every_shipped_scenario_balances_in_shipment_mode(path):
     results = flowsim.simulate(path, seed=4, overrides=['simulation.granularity="shipment"'])
     assert results.balance()["ok"].all()  # simulate also checked it node by node
