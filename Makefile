@@ -57,9 +57,10 @@ equivalence: dev
 	FLOWSIM_EQUIVALENCE=1 $(BIN)/python -m pytest -q -s tests/test_equivalence.py
 
 # Long calibrations (docs/calibration.md): the toy model's recovery over 20 seeded
-# repetitions; make test runs one quick toy calibration.
+# repetitions, and the Venezuela calibration with its granularity check; make test
+# runs one quick toy calibration.
 calibrate: dev
-	FLOWSIM_CALIBRATE=1 $(BIN)/python -m pytest -q -s tests/test_calibration_recovery.py
+	FLOWSIM_CALIBRATE=1 $(BIN)/python -m pytest -q -s tests/test_calibration_recovery.py tests/test_calibration_venezuela.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -84,12 +84,13 @@ def window_values(
     prefix = metric.split(".")[0]
     if prefix in MONTHLY_METRICS:
         monthly = rows[rows["metric"].str.startswith(metric + ".")]
-        months = pd.to_datetime(monthly["metric"].str.rsplit(".", n=1).str[-1], format="%Y-%m")
+        # Names end in YYYY-MM, which sort as the months do.
+        months = monthly["metric"].str[-7:]
         keep = pd.Series(True, index=monthly.index)
         if after is not None:
-            keep &= months >= pd.Timestamp(after).to_period("M").to_timestamp()
+            keep &= months >= f"{after.year:04d}-{after.month:02d}"
         if before is not None:
-            keep &= months < pd.Timestamp(before).to_period("M").to_timestamp()
+            keep &= months < f"{before.year:04d}-{before.month:02d}"
         if monthly.empty:
             return None
         return (

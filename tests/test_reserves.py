@@ -55,6 +55,24 @@ def test_scheduled_sales_spread_a_month_over_its_days():
     assert sold[sold["day"] < 31]["kg"].tolist() == pytest.approx([10.0] * 31)
 
 
+def test_in_shipment_mode_a_reserve_sells_a_batch_of_days_at_once_on_their_middle_day():
+    data = _bank(sales_kg_per_month={"2018-01-01": 310.0, "2018-02-01": 0.0, "2018-03-01": 62.0})
+    data["simulation"] = {"granularity": "shipment", "batch_days": 7.0}
+    results = run(data)
+    shipped = rows(results, "shipped")
+    sold = shipped[(shipped["node"] == "buyer") & (shipped["day"] % 1 == 0)]
+    # Days 0-6, 7-13, ...: 70 kg on day 3, 10, 17, 24; days 28-34 hold January's last
+    # three days (30 kg) and four of February (none), sold on day 31.
+    january = sold[sold["day"] < 35]
+    assert january["day"].tolist() == [3.0, 10.0, 17.0, 24.0, 31.0]
+    assert january["kg"].tolist() == pytest.approx([70.0] * 4 + [30.0])
+    # What is sold is what per-lot mode sells, to the gram; the month-end levels differ
+    # by at most the days of a batch that straddle the month.
+    data["simulation"] = {"granularity": "lot"}
+    assert sold["kg"].sum() == pytest.approx(310.0 + 62.0, rel=1e-12)
+    assert _levels(run(data))[-1] == pytest.approx(_levels(results)[-1])
+
+
 def test_a_reserve_sells_what_it_has_left_and_then_nothing():
     data = _bank(
         sales_kg_per_month=600.0,

@@ -1,5 +1,5 @@
 """Every scenario shipped in scenarios/ runs and balances; the Venezuela pair
-meets its calibration and its direction of effect."""
+predicts a figure it was not fitted to, and has its direction of effect."""
 
 from __future__ import annotations
 
@@ -40,17 +40,14 @@ def test_every_scenario_runs_and_its_mass_balances(path):
     assert set(summary["exports_kg_by_partner"]) == set(results.partners)
 
 
-def turkey_cumulative_tonnes(results: flowsim.Results, through: str) -> float:
-    table = results.exports_monthly
-    rows = table[(table["partner"] == "turkey") & (table["month"] <= pd.Timestamp(through))]
-    return rows["kg"].sum() / 1000.0
-
-
-def test_baseline_is_calibrated_on_turkish_imports_of_2018(venezuela):
-    base = venezuela["baseline"]
-    # Published: 20.15 t in Jan-May 2018, about 23.6 t in Jan-Sep 2018.
-    assert turkey_cumulative_tonnes(base, "2018-05-01") == pytest.approx(20.15, rel=0.05)
-    assert turkey_cumulative_tonnes(base, "2018-09-01") == pytest.approx(23.6, rel=0.05)
+def test_the_calibrated_baseline_predicts_turkeys_held_out_figure_of_jan_jul_2018(venezuela):
+    """Turkey's imports of Jan-Jul 2018 ($834M, VEN-TUR-JUL) were held out of the fit
+    (scenarios/venezuela_sanctions.calibration.toml): within 2 of its sds (5% each).
+    The other held-out figure, "almost $900M" in 2018, is missed: the run gives about
+    $1.12bn, and docs/calibration.md says so."""
+    table = venezuela["baseline"].exports_monthly
+    turkey = table[(table["partner"] == "turkey") & (table["month"] < pd.Timestamp("2018-08-01"))]
+    assert turkey["usd"].sum() == pytest.approx(834e6, rel=0.10)
 
 
 def test_sanctions_lower_some_partners_exports_and_not_the_total(venezuela):

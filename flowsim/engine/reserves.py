@@ -70,9 +70,8 @@ class Reserves:
             for month, day in enumerate(self.network.month_start_days[1:]):
                 timeout(day).callbacks.append(partial(self._record_reserve_levels, month))
         sell = self._sell if spec.min_usd_per_kg is None else partial(self._sell_at, spec)
-        for day, kg in enumerate(spec.daily_sale_kg):
-            if kg > 0.0:
-                timeout(float(day)).callbacks.append(partial(sell, node, kg, None))
+        for day, kg in self._scheduled_sales(spec):
+            timeout(day).callbacks.append(partial(sell, node, kg, None))
         for day, kg, route in spec.sales:
             timeout(day).callbacks.append(partial(self._sell, node, kg, route))
         if spec.demand_routes:
@@ -84,6 +83,10 @@ class Reserves:
                     start = max(announced, 0.0)
                     act = partial(self._sell_ahead, node, spec.sell_before_designation, effective)
                     timeout(start).callbacks.append(act)
+
+    def _scheduled_sales(self, spec: ReserveSpec) -> list[tuple[float, float]]:
+        """The scheduled sales as (day, kg): one at the start of each day."""
+        return [(float(day), kg) for day, kg in enumerate(spec.daily_sale_kg) if kg > 0.0]
 
     _launders: list[bool]
     _launder: Callable[[Lot, int, float], bool]

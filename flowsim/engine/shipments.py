@@ -16,7 +16,7 @@ import numpy as np
 from flowsim.engine.core import MIN_CAPACITY_FACTOR, Engine, Site, sampler
 from flowsim.ledger import PRODUCED
 from flowsim.lots import Lot
-from flowsim.network import MINE, MineSpec, ProcessorSpec
+from flowsim.network import MINE, MineSpec, ProcessorSpec, ReserveSpec
 
 __all__ = ["ShipmentEngine"]
 
@@ -59,6 +59,20 @@ class ShipmentEngine(Engine):
         if self._counted[r] and self._room(r, day) <= 0.0:
             return False
         return self._route_open(r, lot, day)
+
+    def _scheduled_sales(self, spec: ReserveSpec) -> list[tuple[float, float]]:
+        """Shipment mode: a reserve sells every ``batch_days`` at once what per-lot mode
+        sells over those days, on the middle day of them (rounded down to the start of
+        a day), so that its sales leave on the same days on average."""
+        period = max(1, round(self.network.batch_days))
+        daily = spec.daily_sale_kg
+        sales = []
+        for first in range(0, len(daily), period):
+            days = daily[first : first + period]
+            kg = math.fsum(days)
+            if kg > 0.0:
+                sales.append((float(first + (len(days) - 1) // 2), kg))
+        return sales
 
     def _collect(self, i: int, mine: MineSpec, rng: np.random.Generator) -> Generator:
         """Shipment mode: the mine's output is collected every ``collection_days`` as
