@@ -13,6 +13,8 @@ from flowsim.cli import main
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 BASELINE = SCENARIOS / "venezuela_baseline.toml"
+# Shortened with --set calendar.end: a scenario with no schedule points after January.
+SHORT = SCENARIOS / "peru_madre_de_dios_baseline.toml"
 SANCTIONS = SCENARIOS / "venezuela_sanctions.toml"
 
 
@@ -37,8 +39,8 @@ def test_run_writes_a_run_folder_and_prints_a_summary(tmp_path, capsys):
 
 def test_run_defaults_to_results_folder_named_after_the_scenario(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["run", str(BASELINE), "--set", "calendar.end=2018-03-31"]) == 0
-    assert (tmp_path / "results" / "venezuela_baseline" / "summary.json").is_file()
+    assert main(["run", str(SHORT), "--set", "calendar.end=2014-03-31"]) == 0
+    assert (tmp_path / "results" / "peru_madre_de_dios_baseline" / "summary.json").is_file()
 
 
 def test_run_with_replications_and_overrides(tmp_path):
@@ -123,7 +125,7 @@ def test_out_folder_that_cannot_be_written_is_a_clear_error(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     code = main(
-        ["run", str(BASELINE), "--set", "calendar.end=2018-01-31", "--out", str(blocker / "run")]
+        ["run", str(SHORT), "--set", "calendar.end=2014-01-31", "--out", str(blocker / "run")]
     )
     assert code == 2
     assert "cannot write results" in capsys.readouterr().err
