@@ -6,7 +6,8 @@ its posterior, each simulated in per-lot mode and in shipment mode, the mean
 difference of every target between the modes must stay within half the spread the
 posterior itself gives that target (its sd over the draws). Beside it, the test prints
 the spread chance alone gives: two per-lot runs of each draw with different seeds.
-About 25 minutes on 2 cores: run by ``make calibrate`` (set FLOWSIM_CALIBRATE=1).
+About 32 minutes on 2 cores (the calibration 30, the check 2): run by ``make calibrate``
+(set FLOWSIM_CALIBRATE=1).
 """
 
 from __future__ import annotations
