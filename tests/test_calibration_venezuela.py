@@ -16,11 +16,10 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from flowsim import calibrate, load_calibration_file
+from flowsim import calibrate, load_calibration_file, load_posterior
 from flowsim.calibration.model import FlowsimModel
 from flowsim.scenario import with_overrides
 
@@ -62,16 +61,12 @@ def test_the_calibration_writes_its_folder_and_reports_its_held_out_targets(fold
 def test_shipment_mode_does_not_move_the_posterior_beyond_its_own_spread(folder):
     calibration, shipments = load_calibration_file(FILE)
     per_lot = with_overrides(shipments, {"simulation.granularity": "lot"})
-    particles = pd.read_parquet(folder / "particles.parquet")
-    last = particles[particles["generation"] == particles["generation"].max()]
-    rng = np.random.default_rng(2018)
-    rows = rng.choice(len(last), size=DRAWS, p=last["weight"].to_numpy())
-    names = [p.name for p in calibration.parameters]
+    posterior = load_posterior(folder)
     by_shipment = FlowsimModel(shipments, calibration)
     by_lot = FlowsimModel(per_lot, calibration)
     records = []
-    for k, row in enumerate(rows):
-        values = {name: float(last.iloc[row][name]) for name in names}
+    for k in range(DRAWS):
+        values = posterior.draw(2018, k)
         seed = 1_000 + k
         lot, other, shipment = (
             by_lot.run(values, seed),
