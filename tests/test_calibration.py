@@ -5,6 +5,7 @@ folder it writes."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -14,12 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import flowsim
 from flowsim import load_scenario
 from flowsim.calibration import calibrate, load_calibration_file, state_folder
+from flowsim.calibration.folder import kernel_sd_factor
 from flowsim.errors import FlowsimError, ScenarioError
 
 TOY = Path(__file__).parent / "data" / "calibration"
@@ -69,6 +72,8 @@ def test_the_toy_calibration_file_loads(toy):
             "exports",
         ),
         ("after = 2020-01-01", "after = 2020-07-01", "targets[1]", "must come after"),
+        ("population = 30", "population = [30, 20]", "method.population", "may not shrink"),
+        ("population = 30", "population = []", "method.population", "at least one"),
     ],
 )
 def test_a_mistake_in_the_file_names_the_file_the_key_and_the_problem(
@@ -178,6 +183,40 @@ def test_the_summary_says_how_the_time_was_spent(toy_run):
     assert summary["simulations_per_second"] > 0
     assert 0 <= summary["share_outside_simulation"] <= 1
     assert summary["stop"] in ("tolerance", "generations", "budget", "acceptance rate")
+
+
+def test_the_summary_says_how_much_the_final_tolerance_widens_the_targets_errors(toy_run):
+    summary = json.loads((toy_run / "summary.json").read_text())
+    fitted = [t for t in summary["targets"].values() if not t["held_out"]]
+    expected = math.sqrt(1 + summary["final_tolerance"] ** 2 / (len(fitted) + 2))
+    assert summary["kernel_sd_factor"] == pytest.approx(expected)
+    assert f"factor {summary['kernel_sd_factor']:,.4g}" in (toy_run / "report.html").read_text()
+
+
+@pytest.mark.parametrize("fitted", [1, 5, 12])
+def test_the_kernel_factor_is_the_variance_of_a_uniform_ball_along_one_target(fitted):
+    # Uniform points in the ball of radius e in n dimensions: a normal direction,
+    # and a radius of e * U**(1/n).
+    rng = np.random.default_rng(fitted)
+    tolerance, draws = 1.6, 400_000
+    direction = rng.normal(size=(draws, fitted))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    radius = tolerance * rng.random(draws) ** (1 / fitted)
+    along_one = (direction[:, 0] * radius).var()
+    assert math.sqrt(1 + along_one) == pytest.approx(kernel_sd_factor(tolerance, fitted), rel=2e-3)
+
+
+def test_a_population_schedule_keeps_its_sizes_generation_by_generation(toy):
+    _edit(toy, "population = 30", "population = [12, 24]")
+    run = calibrate(toy, out=toy.parent / "out", workers=1, progress=False)
+    generations = pd.read_parquet(run.folder / "generations.parquet")
+    assert generations["accepted"].tolist() == [12, 24, 24][: len(generations)]
+    assert len(generations) >= 2
+    particles = pd.read_parquet(run.folder / "particles.parquet")
+    last = particles[particles["generation"] == particles["generation"].max()]
+    assert len(last) == 24
+    summary = json.loads((run.folder / "summary.json").read_text())
+    assert summary["population"] == 24
 
 
 def test_the_same_seed_gives_the_same_posterior_on_two_processes(toy_run, tmp_path):

@@ -220,11 +220,16 @@ def write_calibration_folder(
         "scenario": scenario.name,
         "scenario_hash": scenario_hash(scenario),
         "seed": method.seed,
-        "population": method.population,
+        "population": len(last),
         "generations": len(generations),
         "stop": stop,
         "final_tolerance": float(generations["tolerance"].iloc[-1]) if len(generations) else None,
         "min_tolerance": calibration.min_tolerance,
+        "kernel_sd_factor": (
+            kernel_sd_factor(float(generations["tolerance"].iloc[-1]), len(calibration.fitted))
+            if len(generations)
+            else None
+        ),
         "simulations_run": int(sampler.simulations_run),
         "wall_seconds": wall,
         "simulations_per_second": sampler.simulations_run / wall if wall > 0 else None,
@@ -265,6 +270,18 @@ def write_calibration_folder(
         return {"kind": "calibration", "calibration": calibration.calibration.name}
 
     return write_folder(out, fill, own_names=own_name, what="the calibration")
+
+
+def kernel_sd_factor(tolerance: float, fitted: int) -> float:
+    """How much the final tolerance widens each fitted target's error.
+
+    Accepting a simulation, its observation error added, when it lies within
+    ``tolerance`` of the data is sampling the posterior under that error plus a
+    uniform draw from the ball of that radius (Wilkinson 2013). The ball's
+    variance along each target is tolerance**2 / (fitted + 2) in sd units, so each
+    target's sd is, in effect, this factor larger than the file says.
+    """
+    return math.sqrt(1.0 + tolerance**2 / (fitted + 2))
 
 
 def stop_reason(calibration: Calibration, generations: pd.DataFrame, sampler: Any) -> str:

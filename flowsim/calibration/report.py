@@ -180,7 +180,8 @@ def render_calibration_report(
         f'<p class="meta">{_e(settings.description)}</p>' if settings.description else "",
         f'<p class="meta">ABC-SMC, {summary["population"]} particles, {summary["generations"]} '
         f"generations, stopped on its {_e(summary['stop'])}; final tolerance "
-        f"{_number(summary['final_tolerance'])} (target {_number(summary['min_tolerance'])}); "
+        f"{_number(summary['final_tolerance'])} (target {_number(summary['min_tolerance'])}), "
+        f"which widens each target's sd by a factor {_number(summary.get('kernel_sd_factor'))}; "
         f"{summary['simulations_run']:,} simulations in {summary['wall_seconds']:,.0f} s; "
         f"seed {summary['seed']}; flowsim {_e(__version__)}.</p>",
         "<h2>Warnings</h2>",

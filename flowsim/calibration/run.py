@@ -144,7 +144,14 @@ def calibrate(
                     for t in calibration.targets
                 },
             ),
-            population_size=method.population,
+            population_size=(
+                method.population
+                if isinstance(method.population, int)
+                else pyabc.populationstrategy.ListPopulationSize(
+                    [method.population_of(t) for t in range(method.generation_count)],
+                    nr_calibration_particles=method.population_of(0),
+                )
+            ),
             eps=(
                 pyabc.ListEpsilon(list(method.tolerances))
                 if method.tolerances is not None

@@ -8,11 +8,12 @@ scenario's keys as ``--set`` does.
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from flowsim.contract import MetricWindow
 from flowsim.errors import Issue, ScenarioError
@@ -136,7 +137,12 @@ class CalibrationTarget(MetricWindow):
 class Method(Frozen):
     """ABC-SMC's settings (docs/calibration.md, "Method")."""
 
-    population: PositiveInt = Field(500, description="Particles accepted per generation.")
+    population: PositiveInt | list[PositiveInt] = Field(
+        500,
+        description="Particles accepted per generation. A list gives the first "
+        "generations' sizes, its last size then repeating: small early generations, whose "
+        "only use is to narrow the proposals, cost fewer simulations.",
+    )
     generations: PositiveInt = Field(8, description="Generations at most.")
     budget: PositiveInt = Field(
         50_000,
@@ -169,6 +175,16 @@ class Method(Frozen):
         0, description="The calibration is a function of its file and this seed alone."
     )
 
+    @field_validator("population")
+    @classmethod
+    def _growing(cls, population: int | list[int]) -> int | list[int]:
+        if isinstance(population, list):
+            if not population:
+                raise ValueError("give a size, or a list of at least one size")
+            if any(b < a for a, b in itertools.pairwise(population)):
+                raise ValueError("the sizes may not shrink from one generation to the next")
+        return population
+
     @model_validator(mode="after")
     def _schedule(self) -> Method:
         if self.tolerances is not None:
@@ -184,6 +200,20 @@ class Method(Frozen):
     @property
     def generation_count(self) -> int:
         return len(self.tolerances) if self.tolerances is not None else self.generations
+
+    def population_of(self, generation: int) -> int:
+        """Particles accepted in ``generation`` (0 is the first after the prior sample)."""
+        if isinstance(self.population, int):
+            return self.population
+        return self.population[min(generation, len(self.population) - 1)]
+
+    @property
+    def final_population(self) -> int:
+        """The most particles a generation keeps: the posterior's size once the
+        schedule has run its course."""
+        if isinstance(self.population, int):
+            return self.population
+        return self.population[-1]
 
 
 class CalibrationSettings(Frozen):
