@@ -1,12 +1,12 @@
 """The Venezuela calibration (scenarios/venezuela_sanctions.calibration.toml), run whole,
 and the check that its granularity does not move its answer.
 
-The calibration runs in shipment mode at weekly batches, for speed. Over 40 draws of
+The calibration runs in shipment mode at batches of 3 days, for speed. Over 40 draws of
 its posterior, each simulated in per-lot mode and in shipment mode, the mean
 difference of every target between the modes must stay within half the spread the
 posterior itself gives that target (its sd over the draws). Beside it, the test prints
 the spread chance alone gives: two per-lot runs of each draw with different seeds.
-About 32 minutes on 2 cores (the calibration 30, the check 2): run by ``make calibrate``
+About 32 minutes on 2 cores (the calibration 31, the check 1): run by ``make calibrate``
 (set FLOWSIM_CALIBRATE=1).
 """
 
