@@ -74,6 +74,9 @@ def test_the_toy_calibration_file_loads(toy):
         ("after = 2020-01-01", "after = 2020-07-01", "targets[1]", "must come after"),
         ("population = 30", "population = [30, 20]", "method.population", "may not shrink"),
         ("population = 30", "population = []", "method.population", "at least one"),
+        ("population = 30", "population = [30, 0]", "method.population", "0 is not a number"),
+        ("population = 30", "population = [30.5]", "method.population", "30.5 is not"),
+        ("population = 30", "population = [10, 20, 30, 40]", "method", "4 sizes for 3"),
     ],
 )
 def test_a_mistake_in_the_file_names_the_file_the_key_and_the_problem(
@@ -203,7 +206,7 @@ def test_the_kernel_factor_is_the_variance_of_a_uniform_ball_along_one_target(fi
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     radius = tolerance * rng.random(draws) ** (1 / fitted)
     along_one = (direction[:, 0] * radius).var()
-    assert math.sqrt(1 + along_one) == pytest.approx(kernel_sd_factor(tolerance, fitted), rel=2e-3)
+    assert along_one == pytest.approx(kernel_sd_factor(tolerance, fitted) ** 2 - 1, rel=1e-2)
 
 
 def test_a_population_schedule_keeps_its_sizes_generation_by_generation(toy):
@@ -217,6 +220,8 @@ def test_a_population_schedule_keeps_its_sizes_generation_by_generation(toy):
     assert len(last) == 24
     summary = json.loads((run.folder / "summary.json").read_text())
     assert summary["population"] == 24
+    # The prior sample is the size of generation 0, not of the schedule's last entry.
+    assert len(pd.read_parquet(run.folder / "prior_sample.parquet")) == 12
 
 
 def test_the_same_seed_gives_the_same_posterior_on_two_processes(toy_run, tmp_path):

@@ -178,10 +178,12 @@ def render_calibration_report(
         f"<title>Calibration: {_e(settings.name)}</title><style>{STYLE}</style></head><body>",
         f"<h1>Calibration of {_e(summary['scenario'])}</h1>",
         f'<p class="meta">{_e(settings.description)}</p>' if settings.description else "",
-        f'<p class="meta">ABC-SMC, {summary["population"]} particles, {summary["generations"]} '
-        f"generations, stopped on its {_e(summary['stop'])}; final tolerance "
+        f'<p class="meta">ABC-SMC, {summary["population"]} particles in the last of '
+        f"{summary['generations']} generations, stopped on its {_e(summary['stop'])}; "
+        "final tolerance "
         f"{_number(summary['final_tolerance'])} (target {_number(summary['min_tolerance'])}), "
-        f"which widens each target's sd by a factor {_number(summary.get('kernel_sd_factor'))}; "
+        f"which widens each fitted target's sd by a factor "
+        f"{_number(summary.get('kernel_sd_factor'))}; "
         f"{summary['simulations_run']:,} simulations in {summary['wall_seconds']:,.0f} s; "
         f"seed {summary['seed']}; flowsim {_e(__version__)}.</p>",
         "<h2>Warnings</h2>",

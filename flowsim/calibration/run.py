@@ -175,7 +175,8 @@ def calibrate(
         if history.max_t < 0:
             raise FlowsimError(
                 f"{name}: no generation finished within the budget of {method.budget:,} "
-                "simulations: raise method.budget, or lower method.population"
+                "simulations: raise method.budget, or lower method.population (its first size, "
+                "for a schedule)"
             )
         prior_sample = pd.read_parquet(prior_file)
         folder = write_calibration_folder(

@@ -175,18 +175,32 @@ class Method(Frozen):
         0, description="The calibration is a function of its file and this seed alone."
     )
 
-    @field_validator("population")
+    @field_validator("population", mode="before")
     @classmethod
-    def _growing(cls, population: int | list[int]) -> int | list[int]:
-        if isinstance(population, list):
-            if not population:
-                raise ValueError("give a size, or a list of at least one size")
-            if any(b < a for a, b in itertools.pairwise(population)):
-                raise ValueError("the sizes may not shrink from one generation to the next")
+    def _sizes(cls, population: Any) -> Any:
+        """One plain message for a bad size, rather than one per branch of the union."""
+        sizes = population if isinstance(population, list) else [population]
+        if not sizes:
+            raise ValueError("give a size, or a list of at least one size")
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+                raise ValueError(
+                    f"{size!r} is not a number of particles: give a whole number above 0, "
+                    "or a list of them"
+                )
+        # A generation's particles are what the next one proposes from: a later
+        # generation smaller than an earlier one would throw away what was paid for.
+        if any(b < a for a, b in itertools.pairwise(sizes)):
+            raise ValueError("the sizes may not shrink from one generation to the next")
         return population
 
     @model_validator(mode="after")
     def _schedule(self) -> Method:
+        if isinstance(self.population, list) and len(self.population) > self.generation_count:
+            raise ValueError(
+                f"population: {len(self.population)} sizes for {self.generation_count} "
+                "generations: the last sizes would never be used"
+            )
         if self.tolerances is not None:
             if any(b >= a for a, b in zip(self.tolerances, self.tolerances[1:], strict=False)):
                 raise ValueError("tolerances must decrease from one generation to the next")
@@ -206,14 +220,6 @@ class Method(Frozen):
         if isinstance(self.population, int):
             return self.population
         return self.population[min(generation, len(self.population) - 1)]
-
-    @property
-    def final_population(self) -> int:
-        """The most particles a generation keeps: the posterior's size once the
-        schedule has run its course."""
-        if isinstance(self.population, int):
-            return self.population
-        return self.population[-1]
 
 
 class CalibrationSettings(Frozen):
