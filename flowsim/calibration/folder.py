@@ -212,6 +212,7 @@ def write_calibration_folder(
     predictive = predictive_table(calibration, simulated_table, rng)
     warnings = warnings_of(calibration, posterior, predictive, generations, stop)
     wall = time.perf_counter() - started
+    final_tolerance = float(generations["tolerance"].iloc[-1]) if len(generations) else None
     summary = {
         "format_version": SUMMARY_FORMAT_VERSION,
         "flowsim_version": __version__,
@@ -223,11 +224,11 @@ def write_calibration_folder(
         "population": len(last),
         "generations": len(generations),
         "stop": stop,
-        "final_tolerance": float(generations["tolerance"].iloc[-1]) if len(generations) else None,
+        "final_tolerance": final_tolerance,
         "min_tolerance": calibration.min_tolerance,
         "kernel_sd_factor": (
-            kernel_sd_factor(float(generations["tolerance"].iloc[-1]), len(calibration.fitted))
-            if len(generations)
+            kernel_sd_factor(final_tolerance, len(calibration.fitted))
+            if final_tolerance is not None
             else None
         ),
         "simulations_run": int(sampler.simulations_run),

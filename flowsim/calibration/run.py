@@ -144,13 +144,11 @@ def calibrate(
                     for t in calibration.targets
                 },
             ),
-            population_size=(
-                method.population
-                if isinstance(method.population, int)
-                else pyabc.populationstrategy.ListPopulationSize(
-                    [method.population_of(t) for t in range(method.generation_count)],
-                    nr_calibration_particles=method.population_of(0),
-                )
+            # Without nr_calibration_particles, pyabc would take values[-1], the last
+            # size, for the prior sample.
+            population_size=pyabc.populationstrategy.ListPopulationSize(
+                [method.population_of(t) for t in range(method.generation_count)],
+                nr_calibration_particles=method.population_of(0),
             ),
             eps=(
                 pyabc.ListEpsilon(list(method.tolerances))
