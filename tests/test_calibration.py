@@ -186,6 +186,7 @@ def test_the_summary_says_how_the_time_was_spent(toy_run):
     assert summary["simulations_per_second"] > 0
     assert 0 <= summary["share_outside_simulation"] <= 1
     assert summary["stop"] in ("tolerance", "generations", "budget", "acceptance rate")
+    assert summary["adjustment"] == "none"
 
 
 def test_the_summary_says_how_much_the_final_tolerance_widens_the_targets_errors(toy_run):
@@ -222,6 +223,72 @@ def test_a_population_schedule_keeps_its_sizes_generation_by_generation(toy):
     assert summary["population"] == 24
     # The prior sample is the size of generation 0, not of the schedule's last entry.
     assert len(pd.read_parquet(run.folder / "prior_sample.parquet")) == 12
+
+
+@pytest.fixture(scope="module")
+def adjusted_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("adjusted")
+    for path in TOY.iterdir():
+        shutil.copy(path, folder / path.name)
+    _edit(
+        folder / "toy_mine.calibration.toml",
+        "generations = 3\n",
+        'generations = 6\nadjustment = "local_linear"\nstable_within = 2.0\n',
+    )
+    run = calibrate(
+        folder / "toy_mine.calibration.toml", out=folder / "out", workers=1, progress=False
+    )
+    return run.folder
+
+
+def test_an_adjusted_posterior_is_the_adjusted_particles_of_the_last_generation(adjusted_run):
+    from flowsim.calibration.posterior import weighted_quantile
+
+    particles = pd.read_parquet(adjusted_run / "particles.parquet")
+    last = particles[particles["generation"] == particles["generation"].max()]
+    assert last["adjusted_weight"].sum() == pytest.approx(1.0)
+    rate = pd.read_parquet(adjusted_run / "posterior.parquet").set_index("parameter").loc["rate"]
+    q05, median, q95 = weighted_quantile(
+        last["adjusted.rate"].to_numpy(), last["adjusted_weight"].to_numpy(), [0.05, 0.5, 0.95]
+    )
+    assert (rate["q05"], rate["median"], rate["q95"]) == pytest.approx((q05, median, q95))
+    raw05, raw95 = weighted_quantile(
+        last["rate"].to_numpy(), last["weight"].to_numpy(), [0.05, 0.95]
+    )
+    # The exports of a year at 10 kg/day, observed with an sd of 150 kg, give the rate
+    # to about 0.45 kg/day: a 90% interval near 1.5 wide, which the raw particles at
+    # the last tolerance are not.
+    assert rate["q05"] < 10.0 < rate["q95"]
+    assert rate["q95"] - rate["q05"] < 2.5 < raw95 - raw05
+    assert flowsim.load_posterior(adjusted_run).particles["rate"].tolist() == pytest.approx(
+        last["adjusted.rate"].tolist()
+    )
+
+
+def test_a_calibration_stops_once_its_posterior_settles(adjusted_run):
+    generations = pd.read_parquet(adjusted_run / "generations.parquet")
+    summary = json.loads((adjusted_run / "summary.json").read_text())
+    assert summary["stop"] == "stable"
+    assert len(generations) < 6
+    moved = generations["shift_se"].tolist()
+    assert math.isnan(moved[0])
+    # It stops at the first generation that moved by no more than chance allows.
+    assert moved[-1] <= 2.0 and all(m > 2.0 for m in moved[1:-1])
+    assert summary["final_shift_se"] == pytest.approx(moved[-1])
+    assert not any("stopped on its" in w for w in summary["warnings"])
+    assert "local-linear regression" in (adjusted_run / "report.html").read_text()
+
+
+def test_a_posterior_settles_only_in_a_generation_of_the_full_size(toy):
+    _edit(
+        toy,
+        "population = 30\ngenerations = 3\n",
+        "population = [12, 12, 24]\ngenerations = 4\nstable_within = 1000.0\n",
+    )
+    run = calibrate(toy, out=toy.parent / "out", workers=1, progress=False)
+    generations = pd.read_parquet(run.folder / "generations.parquet")
+    assert run.stop == "stable"
+    assert generations["accepted"].tolist() == [12, 12, 24]
 
 
 def test_the_same_seed_gives_the_same_posterior_on_two_processes(toy_run, tmp_path):

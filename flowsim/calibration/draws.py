@@ -21,6 +21,7 @@ import pandas as pd
 from flowsim.errors import FlowsimError
 from flowsim.folders import read_verified, run_files
 
+from .adjustment import posterior_sample
 from .folder import PARTICLES, POSTERIOR, own_name
 
 __all__ = ["Posterior", "load_posterior"]
@@ -67,7 +68,7 @@ def load_posterior(folder: str | Path) -> Posterior:
     posterior = _table(folder, owned, POSTERIOR)
     keys = dict(zip(posterior["parameter"], posterior["key"], strict=True))
     last = particles[particles["generation"] == particles["generation"].max()]
-    last = last.reset_index(drop=True)
+    last = posterior_sample(last, list(keys))
     weights = last["weight"].to_numpy(float)
     return Posterior(
         calibration=str(owned.manifest.get("calibration", folder.name)),

@@ -28,6 +28,7 @@ from flowsim.folders import write_folder
 from flowsim.scenario import scenario_hash
 from flowsim.schema import Scenario
 
+from .adjustment import adjusted_generation, generation_shift, posterior_sample
 from .model import FlowsimModel
 from .posterior import (
     PREDICTIVE_GENERATION,
@@ -72,34 +73,66 @@ def own_name(name: str) -> bool:
     return name in CALIBRATION_FILES
 
 
-def particles_table(history: Any, names: list[str], targets: list[str]) -> pd.DataFrame:
-    """Every accepted particle of every generation: weight, distance, parameters and
-    the simulated value of each target."""
-    frames = []
-    for t in range(history.max_t + 1):
-        population = history.get_population(t)
-        rows = []
-        for k, particle in enumerate(population.particles):
-            row = {"generation": t, "particle": k, "weight": float(particle.weight)}
-            row["distance"] = float(particle.distance)
-            row.update({n: float(particle.parameter[n]) for n in names})
-            row.update({f"target.{n}": float(particle.sum_stat[n]) for n in targets})
-            rows.append(row)
-        frame = pd.DataFrame(rows)
-        frame["weight"] = frame["weight"] / frame["weight"].sum()
-        frames.append(frame)
+def generation_particles(
+    history: Any, t: int, calibration: Calibration, tolerance: float
+) -> pd.DataFrame:
+    """The accepted particles of generation ``t``: weight, distance, parameters and the
+    simulated value of each target; with the adjusted values and weights too when the
+    method adjusts (flowsim.calibration.adjustment)."""
+    names = [p.name for p in calibration.parameters]
+    rows = []
+    for k, particle in enumerate(history.get_population(t).particles):
+        row = {"generation": t, "particle": k, "weight": float(particle.weight)}
+        row["distance"] = float(particle.distance)
+        row.update({n: float(particle.parameter[n]) for n in names})
+        row.update(
+            {f"target.{x.name}": float(particle.sum_stat[x.name]) for x in calibration.targets}
+        )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["weight"] = frame["weight"] / frame["weight"].sum()
+    if calibration.method.adjustment == "local_linear":
+        frame = adjusted_generation(calibration, frame, tolerance)
+    return frame
+
+
+def tolerances(history: Any) -> dict[int, float]:
+    """Each finished generation's tolerance."""
+    populations = history.get_all_populations()
+    return {
+        int(t): float(e)
+        for t, e in zip(populations["t"], populations["epsilon"], strict=True)
+        if t >= 0
+    }
+
+
+def particles_table(history: Any, calibration: Calibration) -> pd.DataFrame:
+    """Every accepted particle of every generation (:func:`generation_particles`)."""
+    epsilon = tolerances(history)
+    frames = [
+        generation_particles(history, t, calibration, epsilon[t]) for t in range(history.max_t + 1)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
 def generations_table(
-    history: Any, particles: pd.DataFrame, simulations_run: dict[int, int]
+    history: Any, particles: pd.DataFrame, simulations_run: dict[int, int], names: list[str]
 ) -> pd.DataFrame:
+    """Per generation: tolerance, acceptance, effective sample size, seconds, and how
+    far its posterior moved from the previous one's (in standard errors of chance,
+    flowsim.calibration.adjustment.generation_shift)."""
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0].sort_values("t")
     rows = []
+    previous = None
     for row in populations.itertuples():
         t = int(row.t)
-        weights = particles.loc[particles["generation"] == t, "weight"].to_numpy()
+        sample = posterior_sample(particles[particles["generation"] == t], names)
+        weights = sample["weight"].to_numpy(float)
+        shift = (
+            generation_shift(names, previous, (sample, weights)) if previous is not None else None
+        )
+        previous = (sample, weights)
         rows.append(
             {
                 "generation": t,
@@ -109,6 +142,8 @@ def generations_table(
                 "simulations_run": int(simulations_run.get(t, row.samples)),
                 "acceptance_rate": int(row.particles) / max(int(row.samples), 1),
                 "ess": effective_sample_size(weights),
+                "shift_se": shift.standard_errors if shift is not None else math.nan,
+                "shift_parameter": shift.parameter if shift is not None else "",
                 "seconds": float(row.wall_time) if row.wall_time is not None else math.nan,
             }
         )
@@ -182,16 +217,16 @@ def write_calibration_folder(
     prior_sample: pd.DataFrame,
     started: float,
     render: Callable[..., str],
+    stop: str,
 ) -> Path:
     names = [p.name for p in calibration.parameters]
-    targets = [t.name for t in calibration.targets]
-    particles = particles_table(history, names, targets)
-    generations = generations_table(history, particles, sampler.simulations_by_generation)
-    last = particles[particles["generation"] == particles["generation"].max()]
-    last = last.reset_index(drop=True)
+    particles = particles_table(history, calibration)
+    generations = generations_table(history, particles, sampler.simulations_by_generation, names)
+    last = posterior_sample(
+        particles[particles["generation"] == particles["generation"].max()], names
+    )
     posterior = parameter_table(calibration, last, prior_sample)
     method = calibration.method
-    stop = stop_reason(calibration, generations, sampler)
     rng = np.random.default_rng(
         np.random.SeedSequence(method.seed, spawn_key=(PREDICTIVE_GENERATION,))
     )
@@ -226,6 +261,9 @@ def write_calibration_folder(
         "stop": stop,
         "final_tolerance": final_tolerance,
         "min_tolerance": calibration.min_tolerance,
+        "adjustment": method.adjustment,
+        "stable_within": method.stable_within,
+        "final_shift_se": _finite(generations["shift_se"].iloc[-1]) if len(generations) else None,
         "kernel_sd_factor": (
             kernel_sd_factor(final_tolerance, len(calibration.fitted))
             if final_tolerance is not None
@@ -285,16 +323,8 @@ def kernel_sd_factor(tolerance: float, fitted: int) -> float:
     return math.sqrt(1.0 + tolerance**2 / (fitted + 2))
 
 
-def stop_reason(calibration: Calibration, generations: pd.DataFrame, sampler: Any) -> str:
-    """Why the calibration stopped: its tolerance reached, its generations run, its
-    budget spent, or a generation that accepted too few of its simulations."""
-    if len(generations) and generations["tolerance"].iloc[-1] <= calibration.min_tolerance:
-        return "tolerance"
-    if sampler.stopped_by is not None:
-        return sampler.stopped_by
-    if sampler.simulations_run >= calibration.method.budget:
-        return "budget"
-    return "generations"
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def _plain(value: Any) -> Any:

@@ -194,10 +194,17 @@ def warnings_of(
                 f"{kind} '{row.target}': observed {row.observed:.4g} lies outside the 90% "
                 f"predictive interval [{row.observable_q05:.4g}, {row.observable_q95:.4g}]"
             )
-    if stop != "tolerance":
+    if stop not in ("tolerance", "stable"):
+        settled = (
+            f" or its posterior settled within {calibration.method.stable_within:.3g} "
+            "standard errors"
+            if calibration.method.stable_within is not None
+            else ""
+        )
         out.append(
             f"the calibration stopped on its {stop} before its tolerance reached "
-            f"{calibration.min_tolerance:.3g}: the posterior may be wider than the targets allow"
+            f"{calibration.min_tolerance:.3g}{settled}: the posterior may be wider than the "
+            "targets allow"
         )
     if len(generations):
         last = generations.iloc[-1]

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from flowsim._version import __version__
 from flowsim.report import GENERATOR, STYLE, embed_figure
 
+from .adjustment import posterior_sample
 from .model import prior_distribution
 from .spec import Calibration
 
@@ -159,6 +160,18 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], text: tuple[str, ...] =
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _tolerance_effect(summary: dict[str, Any]) -> str:
+    factor = _number(summary.get("kernel_sd_factor"))
+    if summary.get("adjustment") == "local_linear":
+        return (
+            ", its particles adjusted by local-linear regression on their targets (unadjusted, "
+            f"the tolerance would widen each fitted target's sd by a factor {factor}); the "
+            "last generation moved the posterior by "
+            f"{_number(summary.get('final_shift_se'))} standard errors of chance"
+        )
+    return f", which widens each fitted target's sd by a factor {factor}"
+
+
 def render_calibration_report(
     calibration: Calibration,
     summary: dict[str, Any],
@@ -168,7 +181,10 @@ def render_calibration_report(
     predictive: pd.DataFrame,
     prior_sample: pd.DataFrame,
 ) -> str:
-    last = particles[particles["generation"] == particles["generation"].max()]
+    names = [p.name for p in calibration.parameters]
+    last = posterior_sample(
+        particles[particles["generation"] == particles["generation"].max()], names
+    )
     settings = calibration.calibration
     warnings = summary["warnings"]
     parts = [
@@ -181,16 +197,16 @@ def render_calibration_report(
         f'<p class="meta">ABC-SMC, {summary["population"]} particles in the last of '
         f"{summary['generations']} generations, stopped on its {_e(summary['stop'])}; "
         "final tolerance "
-        f"{_number(summary['final_tolerance'])} (target {_number(summary['min_tolerance'])}), "
-        f"which widens each fitted target's sd by a factor "
-        f"{_number(summary.get('kernel_sd_factor'))}; "
+        f"{_number(summary['final_tolerance'])} (target {_number(summary['min_tolerance'])})"
+        + _tolerance_effect(summary)
+        + "; "
         f"{summary['simulations_run']:,} simulations in {summary['wall_seconds']:,.0f} s; "
         f"seed {summary['seed']}; flowsim {_e(__version__)}.</p>",
         "<h2>Warnings</h2>",
         "<ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>"
         if warnings
         else "<p>None: every parameter is constrained, every target lies inside its "
-        "predictive interval, and the tolerance reached its target.</p>",
+        "predictive interval, and the calibration reached its tolerance or settled.</p>",
         "<h2>Parameters</h2>",
         "<p>Posterior median and 90% credible interval against the prior's. The width ratio "
         "is the posterior interval's width over the prior's: near 1, the targets say little "
@@ -251,6 +267,7 @@ def render_calibration_report(
                 "simulations": "simulations",
                 "acceptance_rate": "acceptance rate",
                 "ess": "effective sample size",
+                "shift_se": "moved (standard errors)",
                 "seconds": "seconds",
             },
         ),

@@ -39,6 +39,7 @@ from .model import FlowsimModel, pyabc_prior
 from .report import render_calibration_report
 from .sampler import evaluate_candidates, make_sampler
 from .spec import Calibration, load_calibration_file
+from .stopping import run_until_stopped
 
 __all__ = ["CalibrationRun", "calibrate"]
 
@@ -161,14 +162,7 @@ def calibrate(
         observed = {t.name: float(t.observed) for t in calibration.targets}
         with _quiet_pyabc():
             history = abc.load(db, 1) if (state / HISTORY).exists() else abc.new(db, observed)
-            remaining = method.generation_count - (history.max_t + 1)
-            if remaining > 0 and not _finished(history, calibration):
-                abc.run(
-                    minimum_epsilon=calibration.min_tolerance,
-                    max_nr_populations=remaining,
-                    min_acceptance_rate=method.min_acceptance_rate,
-                    max_total_nr_simulations=method.budget,
-                )
+            stop = run_until_stopped(abc, history, calibration, sampler)
         show.close()
         if history.max_t < 0:
             raise FlowsimError(
@@ -189,6 +183,7 @@ def calibrate(
             prior_sample,
             started,
             render_calibration_report,
+            stop,
         )
     _remove_state(state)
     summary = json.loads((folder / SUMMARY).read_text())
@@ -199,15 +194,6 @@ def calibrate(
         stop=str(summary["stop"]),
         seconds=time.perf_counter() - started,
     )
-
-
-def _finished(history: Any, calibration: Calibration) -> bool:
-    """Whether a resumed calibration had already met its tolerance."""
-    if history.max_t < 0:
-        return False
-    populations = history.get_all_populations()
-    last = populations.loc[populations["t"] == history.max_t, "epsilon"]
-    return bool(len(last) and float(last.iloc[0]) <= calibration.min_tolerance)
 
 
 def _design(path: Path, calibration: Calibration, scenario: Any) -> dict[str, Any]:

@@ -162,6 +162,20 @@ class Method(Frozen):
         description="Stop once the tolerance is this low. Default: half the square root "
         "of the number of fitted targets, every target within half an sd on average.",
     )
+    adjustment: Literal["none", "local_linear"] = Field(
+        "none",
+        description='"local_linear": each generation\'s particles are adjusted by a '
+        "local-linear regression on their targets (Beaumont et al. 2002), which removes "
+        "most of what the tolerance adds to the posterior's width; the posterior is then "
+        'the adjusted sample (docs/calibration.md, "Regression adjustment").',
+    )
+    stable_within: Positive | None = Field(
+        None,
+        description="Stop once the posterior (adjusted, with an adjustment) has moved "
+        "from the previous generation by no more than this many standard errors of the "
+        "change that chance alone gives, at every parameter's 5%, 50% and 95% quantiles, "
+        "in a generation of the population's full size.",
+    )
     min_acceptance_rate: Annotated[float, Field(strict=True, ge=0, lt=1)] = Field(
         0.01, description="Stop when a generation accepts fewer of its simulations."
     )
