@@ -6,7 +6,7 @@ Each repetition draws its own "published" figures from the model at the true rat
 true rate must lie inside the 90% credible interval in most repetitions (the
 nominal rate is 18 of 20), both for the regression-adjusted posterior and for the raw
 particles, the adjusted one the narrower; and the interval must narrow when the second
-half-year's figure and the year's join the first half-year's. About 17 minutes on 2
+half-year's figure and the year's join the first half-year's. About 16 minutes on 2
 cores: run by ``make calibrate`` (set FLOWSIM_CALIBRATE=1).
 """
 
