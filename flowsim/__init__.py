@@ -35,6 +35,8 @@ _PUBLIC = {
     "sweep_schema": "flowsim.schemas",
     "calibration_schema": "flowsim.schemas",
     "simulate": "flowsim.simulation",
+    "BaselineRun": "flowsim.baseline",
+    "run_baseline": "flowsim.baseline",
     "compare_exports": "flowsim.compare",
     "compare_exposure": "flowsim.compare",
     "read_trade_data": "flowsim.mirror",
@@ -66,6 +68,7 @@ _RENAMED = {"evaluate_expectations": "evaluate"}
 
 __all__ = [
     "MAX_SEED",
+    "BaselineRun",
     "Calibration",
     "CalibrationRun",
     "FlowsimError",
@@ -97,6 +100,7 @@ __all__ = [
     "read_summary",
     "read_trade_data",
     "render_report",
+    "run_baseline",
     "run_sweep",
     "scenario_from_dict",
     "scenario_schema",
@@ -134,6 +138,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import folders as loaded
     elif module == "flowsim.limits":
         from flowsim import limits as loaded
+    elif module == "flowsim.baseline":
+        from flowsim import baseline as loaded
     elif module == "flowsim.mirror":
         from flowsim import mirror as loaded
     elif module == "flowsim.report":

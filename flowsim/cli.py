@@ -120,6 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-report", action="store_true", help="do not write report.html in the run folder"
     )
+    compared = run.add_mutually_exclusive_group()
+    compared.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE_OR_RUN_DIR",
+        help="compare with this scenario file or run folder (default: the scenario's "
+        "meta.baseline, run beside --out with the same seed and replications)",
+    )
+    compared.add_argument(
+        "--no-baseline", action="store_true", help="do not run or compare with a baseline"
+    )
     run.add_argument(
         "--posterior",
         type=Path,
@@ -328,17 +339,20 @@ def _run(args: argparse.Namespace) -> int:
         raise FlowsimError(f"--junit: {args.scenario} has no [[expect]] rules")
     posterior = flowsim.load_posterior(args.posterior) if args.posterior is not None else None
     replications = args.replications if posterior is None else (args.draws or 100)
+    out = args.out if args.out is not None else Path("results") / scenario.name
+    # First, so that a baseline that cannot be compared stops the run before its work.
+    baseline = _baseline(args, scenario, out, replications, posterior is not None)
+    against = baseline.results if baseline is not None else None
     results = flowsim.simulate(
         scenario, seed=args.seed, replications=replications, posterior=posterior
     )
-    out = args.out if args.out is not None else Path("results") / scenario.name
     extras = (
         None
         if args.no_report
         # Written straight into the folder being built: it appears with the run, or not at all.
         else (
             lambda folder: (folder / "report.html").write_bytes(
-                flowsim.render_report(results).encode()
+                flowsim.render_report(results, against).encode()
             )
         )
     )
@@ -350,11 +364,71 @@ def _run(args: argparse.Namespace) -> int:
         f"{replications} replication(s){over}"
     )
     echo(_summary_table(summary))
+    if against is not None:
+        echo(f"\nexports by partner against {against.meta.scenario} (kg)")
+        echo(_comparison_table(flowsim.compare_exports(against, results)))
     echo(f"wrote {out}")
+    if not args.no_report:
+        echo(f"report: {out / 'report.html'}")
     if not scenario.expect:
         return 0
     table = results.metrics().assign(scenario=scenario.name, point=0)
     return _report_expectations(scenario.expect, table, args.junit, scenario.name)
+
+
+def _baseline(
+    args: argparse.Namespace,
+    scenario: flowsim.Scenario,
+    out: Path,
+    replications: int,
+    over_posterior: bool,
+) -> flowsim.BaselineRun | None:
+    """The run to compare with: --baseline, or the scenario's meta.baseline."""
+    if args.no_baseline or (args.baseline is None and scenario.baseline_file is None):
+        return None
+    if over_posterior and args.baseline is None:
+        echo(
+            f"note: {scenario.name}'s baseline is not run over a calibration's posterior; "
+            "give --baseline RUN_DIR to compare with a run of your choosing",
+            file=sys.stderr,
+        )
+        return None
+    if args.baseline is not None:
+        check_path(args.baseline, "--baseline")
+    baseline = flowsim.run_baseline(
+        scenario,
+        out,
+        seed=args.seed,
+        replications=replications,
+        overrides=args.overrides,
+        source=args.baseline,
+    )
+    how = "read" if baseline.reused else "ran it and wrote"
+    echo(f"baseline {baseline.results.meta.scenario}: {how} {baseline.folder}")
+    if baseline.skipped:
+        echo(
+            "  --set not applied to the baseline, which has no such table: "
+            + ", ".join(baseline.skipped)
+        )
+    return baseline
+
+
+def _comparison_table(table: pd.DataFrame) -> str:
+    """The exports comparison, with 95% intervals of the change where there are any."""
+    shown = table[["partner", "baseline_kg", "scenario_kg", "change_kg", "change_pct"]].copy()
+    if "change_pct_low" in table:
+        shown["change_pct 95%"] = [
+            _pct_interval(low, high)
+            for low, high in zip(table["change_pct_low"], table["change_pct_high"], strict=True)
+        ]
+    return _format(shown, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"})
+
+
+def _pct_interval(low: float, high: float) -> str:
+    if math.isnan(low):
+        return "n/a"
+    upper = "+inf" if math.isinf(high) else f"{high:+.1f}%"
+    return f"[{low:+.1f}%, {upper}]"
 
 
 def _report_bytes(results: flowsim.Results) -> bytes:
@@ -541,8 +615,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    base = _summary_of(args.baseline, args)
-    other = _summary_of(args.scenario, args)
+    base = _results_of(args.baseline, args)
+    other = _results_of(args.scenario, args)
     exports = flowsim.compare_exports(base, other)
     exposure = flowsim.compare_exposure(base, other)
     if args.json:
@@ -552,12 +626,22 @@ def _compare(args: argparse.Namespace) -> int:
         }
         echo(json.dumps(_finite_or_null(records), indent=2, allow_nan=False))
         return 0
-    echo(f"exports by partner: {other['scenario']} against {base['scenario']} (kg)")
-    echo(_format(exports, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
+    echo(f"exports by partner: {other.meta.scenario} against {base.meta.scenario} (kg)")
+    echo(_comparison_table(exports))
     if not exposure.empty:
         echo("\nexposure by partner (share of received mass)")
         shares = {"baseline": "{:.3f}", "scenario": "{:.3f}", "change_points": "{:+.1f} pt"}
-        echo(_format(exposure, shares))
+        shown = exposure[["partner", "metric", "baseline", "scenario", "change_points"]].copy()
+        if "change_points_low" in exposure:
+            shown["change 95% (pt)"] = [
+                f"[{low:+.1f}, {high:+.1f}]"
+                for low, high in zip(
+                    exposure["change_points_low"], exposure["change_points_high"], strict=True
+                )
+            ]
+        echo(_format(shown, shares))
+    if min(base.replications, other.replications) < 2:
+        echo("\none replication: no interval; give --replications 10 for 95% intervals")
     return 0
 
 
@@ -623,11 +707,12 @@ def _finite_or_null(value: Any) -> Any:
     return number if math.isfinite(number) else None
 
 
-def _summary_of(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+def _results_of(path: Path, args: argparse.Namespace) -> flowsim.Results:
+    """A run folder read back, or a scenario file run: replications give intervals."""
     check_path(path, "cannot read")
     if path.is_dir():
-        return flowsim.read_summary(path)
-    return flowsim.simulate(path, seed=args.seed, replications=args.replications).summary()
+        return flowsim.Results.load(path)
+    return flowsim.simulate(path, seed=args.seed, replications=args.replications)
 
 
 def _summary_table(summary: dict[str, Any]) -> str:

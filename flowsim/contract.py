@@ -8,6 +8,7 @@ world it simulates. docs/summary.md and docs/expectations.md describe them.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -23,6 +24,7 @@ __all__ = [
     "SUMMARY_TOTALS",
     "Expectation",
     "MetricWindow",
+    "metric_bounds",
     "monthly_metric",
 ]
 
@@ -70,6 +72,27 @@ METRIC_SECTIONS = (
     *MONTHLY_METRICS,
     RESERVE_METRIC,
 )
+
+# The sections whose figures may be negative: a gap or a surplus between two books, and
+# a node's rent, which is a loss when it sells below what it paid.
+SIGNED_SECTIONS = frozenset(
+    {
+        "declared_exports_less_production_kg_by_jurisdiction",
+        "mirror_gap_kg_by_pair",
+        "rents_usd_by_node",
+    }
+)
+
+
+def metric_bounds(metric: str) -> tuple[float, float]:
+    """The range a figure cannot leave, by its dotted name: a share lies in [0, 1],
+    a signed section's figure anywhere, every other figure (kg, USD) at or above 0.
+    Intervals are cut to it (flowsim.stats)."""
+    if metric.rsplit(".", 1)[-1].endswith("_share"):
+        return (0.0, 1.0)
+    if metric.split(".", 1)[0] in SIGNED_SECTIONS:
+        return (-math.inf, math.inf)
+    return (0.0, math.inf)
 
 
 class MetricWindow(Frozen):

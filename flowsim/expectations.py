@@ -4,7 +4,8 @@ A rule names a metric (a dotted key path of ``summary.json``, or a monthly
 export series summed over a window) and bounds its mean over replications,
 or the mean change against another scenario of a sweep at the same point,
 replication by replication. ``ci_excludes`` asks the 95% confidence interval
-of that mean to exclude a value. See docs/expectations.md.
+of that mean to exclude a value; the interval is cut to the range the figure cannot
+leave (a share's [0, 1], a fall of at most 100%). See docs/expectations.md.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from flowsim._version import __version__
-from flowsim.contract import MONTHLY_METRICS, Expectation
+from flowsim.contract import MONTHLY_METRICS, Expectation, metric_bounds
 from flowsim.folders import replace_signed_file
-from flowsim.stats import confidence_interval
+from flowsim.stats import FEW_REPLICATIONS, confidence_interval
 from flowsim.text import xml_safe
 
 __all__ = ["Verdict", "evaluate", "window_values", "write_junit"]
@@ -114,6 +115,7 @@ def _judge(rule: Expectation, table: pd.DataFrame, label: str, point: int, group
         hint = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
         return _fail(rule, group, f"no metric '{rule.metric}' (known: {hint})")
     what = rule.metric
+    bounds = metric_bounds(rule.metric)
     if rule.compare_to is not None:
         base_points = table.loc[table["scenario"] == rule.compare_to, "point"].unique()
         # A scenario that does not vary ran once, as point 0: every point pairs with it.
@@ -134,13 +136,16 @@ def _judge(rule: Expectation, table: pd.DataFrame, label: str, point: int, group
             )
             values = pd.Series(100.0 * change)
             what = f"change in {rule.metric} against {rule.compare_to} (%)"
+            # A fall of a figure that is never negative stops at 100%; a rise has no end.
+            bounds = (-100.0, math.inf) if bounds[0] >= 0 else (-math.inf, math.inf)
             if values.isna().any():
                 return _fail(rule, group, f"{rule.metric} is 0 in '{rule.compare_to}'")
         else:
             values = paired["x"] - paired["b"]
             what = f"change in {rule.metric} against {rule.compare_to}"
+            bounds = (-math.inf, math.inf)
     mean = float(values.mean())
-    interval = confidence_interval(values.to_list())
+    interval = confidence_interval(values.to_list(), bounds=bounds)
     problems = []
     if rule.at_least is not None and mean < rule.at_least:
         problems.append(f"is below at_least {rule.at_least:g} by {rule.at_least - mean:.4g}")
@@ -153,6 +158,11 @@ def _judge(rule: Expectation, table: pd.DataFrame, label: str, point: int, group
             problems.append(f"has a 95% interval that includes {rule.ci_excludes:g}")
     ci_text = f", 95% CI [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else ""
     observed = f"{what}: mean {mean:.4g}{ci_text} over {len(values)} replication(s)"
+    if rule.ci_excludes is not None and interval is not None and len(values) < FEW_REPLICATIONS:
+        observed += (
+            f" (an interval from {len(values)} replications is wide and its width itself "
+            f"uncertain: give {FEW_REPLICATIONS * 2} or more)"
+        )
     if problems:
         return Verdict(rule, group, False, mean, interval, f"{observed} {'; '.join(problems)}")
     return Verdict(rule, group, True, mean, interval, observed)

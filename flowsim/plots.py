@@ -21,6 +21,7 @@ from matplotlib.path import Path as MplPath
 from flowsim.results import Results
 
 __all__ = [
+    "export_changes",
     "exports_difference",
     "exposure_chart",
     "flow_diagram",
@@ -319,4 +320,41 @@ def parameter_effect(table: pd.DataFrame, parameter: str, metric: str) -> Figure
     ax.set_title(f"{metric} against {parameter}, one point per run")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+def export_changes(table: pd.DataFrame, results: Results, baseline: Results) -> Figure:
+    """The headline figure of a comparison: each partner's change in exports over the
+    run, in tonnes, with its 95% interval where there are replications enough
+    (``table`` is :func:`flowsim.compare.compare_exports` of the two runs)."""
+    rows = table[table["partner"] != "total"].iloc[::-1]
+    colors = partner_colors(results.partners + baseline.partners)
+    names = dict(
+        zip(results.nodes["node"].astype(str), results.nodes["name"].astype(str), strict=True)
+    )
+    change = rows["change_kg"].to_numpy() / 1000
+    fig = Figure(figsize=(9, 0.6 * len(rows) + 1.6))
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    ax.barh(y, change, color=[colors[p] for p in rows["partner"]], height=0.6)
+    if "change_kg_low" in rows:
+        low = change - rows["change_kg_low"].to_numpy() / 1000
+        high = rows["change_kg_high"].to_numpy() / 1000 - change
+        ax.errorbar(change, y, xerr=[low, high], fmt="none", ecolor="black", capsize=4)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, [names.get(p, p) for p in rows["partner"]], fontsize=10)
+    for k, (value, pct) in enumerate(zip(change, rows["change_pct"], strict=True)):
+        label = "from none" if pd.isna(pct) else f"{pct:+.0f}%"
+        ax.annotate(
+            label,
+            (value, k),
+            xytext=(6 if value >= 0 else -6, 8),
+            textcoords="offset points",
+            ha="left" if value >= 0 else "right",
+            fontsize=9,
+        )
+    ax.set_xlabel(f"change in exports over the run, tonnes (against {baseline.meta['scenario']})")
+    ax.margins(x=0.2)
+    interval = " with 95% intervals" if "change_kg_low" in rows else ""
+    ax.set_title(f"{results.meta['scenario']}: change in exports by partner{interval}")
     return fig

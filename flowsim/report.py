@@ -23,6 +23,7 @@ from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError
 from flowsim.folders import MANIFEST, add_to_manifest, replace_signed_file
+from flowsim.headlines import headlines, interval_note
 from flowsim.results import Results
 from flowsim.runfolder import REPORT, own_name
 from flowsim.trade import net_exports
@@ -42,6 +43,7 @@ th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.85em; color: #555; }
 .meta { color: #555; font-size: 0.9em; } code { font-size: 0.9em; }
+ul.findings { font-size: 1.05em; line-height: 1.5; } p.note { color: #7a4b00; }
 """
 
 
@@ -75,7 +77,7 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
         cells = []
         for column, value in row.items():
             if isinstance(value, float):
-                text = "n/a" if pd.isna(value) else formats.get(column, "{:,.1f}").format(value)
+                text = "\u2013" if pd.isna(value) else formats.get(column, "{:,.1f}").format(value)
                 cells.append(f"<td>{_e(text)}</td>")
             else:
                 cells.append(f'<td class="text">{_e(value)}</td>')
@@ -88,7 +90,7 @@ def _list(items: Iterable[str]) -> str:
 
 
 def _interval(ci: Any) -> str:
-    return f"[{ci[0]:,.1f}, {ci[1]:,.1f}]" if isinstance(ci, list) else "n/a"
+    return f"[{ci[0]:,.1f}, {ci[1]:,.1f}]"
 
 
 def _economy(results: Results, summary: dict[str, Any]) -> list[str]:
@@ -101,9 +103,7 @@ def _economy(results: Results, summary: dict[str, Any]) -> list[str]:
                 {
                     "mine": list(produced),
                     "kg": list(produced.values()),
-                    "kg 95% interval": [
-                        _interval(summary["ci95"]["production_kg_by_mine"][m]) for m in produced
-                    ],
+                    **_interval_column(summary, "production_kg_by_mine", produced),
                 }
             )
         )
@@ -283,8 +283,105 @@ def _crossings(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _interval_column(
+    summary: dict[str, Any], section: str, keys: Iterable[str]
+) -> dict[str, list[str]]:
+    """The 95% interval column of ``section``'s figures, or no column with one
+    replication, whose figures have no interval."""
+    if summary["replications"] < 2:
+        return {}
+    return {"95% interval": [_interval(summary["ci95"][section][k]) for k in keys]}
+
+
+def _findings(results: Results, baseline: Results | None) -> list[str]:
+    """The answer first: the key findings in sentences, then the headline figure."""
+    parts = ["<h2>Key findings</h2>", '<ul class="findings">']
+    parts.extend(f"<li>{_e(h.text)}</li>" for h in headlines(results, baseline))
+    parts.append("</ul>")
+    note = interval_note(
+        min(results.replications, baseline.replications)
+        if baseline is not None
+        else results.replications
+    )
+    if note:
+        parts.append(f'<p class="note">{_e(note)}</p>')
+    if baseline is not None:
+        figure = plots.export_changes(compare_exports(baseline, results), results, baseline)
+        caption = f"Change in exports by partner against {baseline.meta.scenario}"
+    else:
+        figure = plots.monthly_exports(results)
+        caption = "Monthly exports by partner, tonnes"
+    parts.append(embed_figure(figure, caption))
+    return parts
+
+
+def _exports(results: Results, summary: dict[str, Any], baseline: Results | None) -> list[str]:
+    parts = ["<h2>Exports by partner</h2>"]
+    exported = summary["exports_kg_by_partner"]
+    table = pd.DataFrame(
+        {
+            "partner": list(exported),
+            "kg": list(exported.values()),
+            **_interval_column(summary, "exports_kg_by_partner", exported),
+            "USD million": [v / 1e6 for v in summary["exports_usd_by_partner"].values()],
+        }
+    )
+    parts.append(_table(table))
+    if baseline is not None:
+        compared = compare_exports(baseline, results)
+        shown = compared[["partner", "baseline_kg", "scenario_kg", "change_kg", "change_pct"]]
+        shown = shown.copy()
+        if "change_pct_low" in compared:
+            shown["change 95% interval"] = [
+                _pct_interval(low, high)
+                for low, high in zip(
+                    compared["change_pct_low"], compared["change_pct_high"], strict=True
+                )
+            ]
+        parts.append(f"<p>Against {_e(baseline.meta.scenario)}:</p>")
+        parts.append(_table(shown, {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"}))
+    return parts
+
+
+def _pct_interval(low: float, high: float) -> str:
+    if pd.isna(low):
+        return "none (no exports in the baseline)"
+    return f"[{low:+.1f}%, {'+inf' if high == float('inf') else f'{high:+.1f}%'}]"
+
+
+def _exposure(results: Results, summary: dict[str, Any], baseline: Results | None) -> list[str]:
+    parts = ["<h2>Exposure of partners' imports (share of mass received)</h2>"]
+    if baseline is not None:
+        compared = compare_exposure(baseline, results)
+        shown = compared[["partner", "metric", "baseline", "scenario", "change_points"]].copy()
+        if "change_points_low" in compared:
+            shown["change 95% interval (points)"] = [
+                f"[{low:+.1f}, {high:+.1f}]"
+                for low, high in zip(
+                    compared["change_points_low"], compared["change_points_high"], strict=True
+                )
+            ]
+        shares = {"baseline": "{:.3f}", "scenario": "{:.3f}", "change_points": "{:+.1f}"}
+        parts.append(_table(shown, shares))
+        return parts
+    rows = []
+    for partner, figures in summary["exposure_by_partner"].items():
+        row: dict[str, Any] = {"partner": partner}
+        for key, value in figures.items():
+            if key.endswith("_share"):
+                row[key] = value
+                if summary["replications"] >= 2:
+                    ci = summary["ci95"]["exposure_by_partner"][partner][key]
+                    row[f"{key} 95%"] = f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+        rows.append(row)
+    exposure = pd.DataFrame(rows)
+    parts.append(_table(exposure, {c: "{:.3f}" for c in exposure.columns}))
+    return parts
+
+
 def render_report(results: Results, baseline: Results | None = None) -> str:
-    """The report as an HTML string."""
+    """The report as an HTML string: the key findings first (against ``baseline`` if
+    given), then the tables and figures they come from, then the run's checks."""
     meta = results.meta
     summary = results.summary()
     parts = [
@@ -300,47 +397,12 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
         + (f"; compared with {_e(baseline.meta['scenario'])}" if baseline is not None else "")
         + "</p>",
     ]
-
-    parts.append("<h2>Mass balance (kg)</h2>")
-    totals = pd.DataFrame(
-        {
-            "term": list(summary["totals_kg"]),
-            "kg (mean)": list(summary["totals_kg"].values()),
-            "95% interval": [
-                _interval(summary["ci95"]["totals_kg"][k]) for k in summary["totals_kg"]
-            ],
-        }
-    )
-    parts.append(_table(totals))
-
-    parts.append("<h2>Exports by partner</h2>")
-    exports = pd.DataFrame(
-        {
-            "partner": list(summary["exports_kg_by_partner"]),
-            "kg": list(summary["exports_kg_by_partner"].values()),
-            "kg 95% interval": [
-                _interval(summary["ci95"]["exports_kg_by_partner"][p])
-                for p in summary["exports_kg_by_partner"]
-            ],
-            "USD million": [v / 1e6 for v in summary["exports_usd_by_partner"].values()],
-        }
-    )
-    parts.append(_table(exports))
-    if baseline is not None:
-        parts.append(f"<p>Against {_e(baseline.meta['scenario'])}:</p>")
-        parts.append(
-            _table(
-                compare_exports(baseline, results),
-                {"change_pct": "{:+.1f}%", "change_kg": "{:+,.1f}"},
-            )
-        )
-
-    parts.extend(_economy(results, summary))
+    parts.extend(_findings(results, baseline))
+    parts.extend(_exports(results, summary, baseline))
+    parts.extend(_exposure(results, summary, baseline))
 
     parts.append("<h2>Figures</h2>")
-    figures = [
-        (plots.monthly_exports(results, baseline), "Monthly exports by partner, tonnes"),
-    ]
+    figures = [(plots.monthly_exports(results, baseline), "Monthly exports by partner, tonnes")]
     if baseline is not None:
         figures.append((plots.exports_difference(results, baseline), "Change against the baseline"))
     figures += [
@@ -350,18 +412,7 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
     ]
     parts.extend(embed_figure(fig, caption) for fig, caption in figures)
 
-    parts.append("<h2>Exposure of partners' imports (share of mass received)</h2>")
-    if baseline is not None:
-        shares = {"baseline": "{:.3f}", "scenario": "{:.3f}", "change_points": "{:+.1f}"}
-        parts.append(_table(compare_exposure(baseline, results), shares))
-    else:
-        exposure = pd.DataFrame(
-            [
-                {"partner": p, **{k: v for k, v in fig.items() if k.endswith("_share")}}
-                for p, fig in summary["exposure_by_partner"].items()
-            ]
-        )
-        parts.append(_table(exposure, {c: "{:.3f}" for c in exposure.columns}))
+    parts.extend(_economy(results, summary))
     parts.extend(_declared(results, summary))
 
     parts.append("<h2>Policies</h2>")
@@ -376,6 +427,21 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
         parts.append(_list(f"{a['file']}:{a['line']}: {a['text']}" for a in assumptions))
     else:
         parts.append("<p>None marked.</p>")
+
+    parts.append("<h2>Checks: the mass balance (kg)</h2>")
+    parts.append(
+        "<p>Every kg the run began with or produced is exported, seized, lost, in stock or "
+        "in transit at the end; flowsim checks that these terms add up in every "
+        "replication.</p>"
+    )
+    totals = pd.DataFrame(
+        {
+            "term": list(summary["totals_kg"]),
+            "kg (mean)": list(summary["totals_kg"].values()),
+            **_interval_column(summary, "totals_kg", summary["totals_kg"]),
+        }
+    )
+    parts.append(_table(totals))
 
     parts.append("<h2>Manifest</h2>")
     manifest = pd.DataFrame(

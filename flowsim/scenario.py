@@ -38,6 +38,7 @@ __all__ = [
     "read_toml",
     "scenario_from_dict",
     "scenario_hash",
+    "shared_overrides",
     "with_overrides",
 ]
 
@@ -61,7 +62,29 @@ def load_scenario(
     scenario = scenario_from_dict(data, file=str(path), origins=origins)
     files = [f for f in dict.fromkeys(origins.values()) if f != "--set"]
     scenario._files = (str(path), *(f for f in files if f != str(path)))
+    scenario._baseline_file = _baseline_file(scenario, origins, path)
     return scenario
+
+
+def _baseline_file(scenario: Scenario, origins: Origins, path: Path) -> str | None:
+    """meta.baseline as a path, from the folder of the file that gave it (the working
+    folder for --set); refused if it is missing or is the scenario itself."""
+    name = scenario.meta.baseline
+    if name is None:
+        return None
+    given_in = origins.get(("meta", "baseline"), str(path))
+    where = Path.cwd() if given_in == "--set" else Path(given_in).parent
+    found = where / name
+    if not _exists(found) or found.is_dir():
+        what = "a folder, not a scenario file" if _exists(found) else "file not found"
+        raise ScenarioError(
+            [Issue(given_in, "meta.baseline", f"{what}: {name} (looked in {where})")]
+        )
+    if found.resolve() == path.resolve():
+        raise ScenarioError(
+            [Issue(given_in, "meta.baseline", f"names the scenario itself ({name})")]
+        )
+    return str(found)
 
 
 def scenario_from_dict(
@@ -91,13 +114,17 @@ def with_overrides(scenario: Scenario, overrides: Iterable[str] | Mapping[str, A
     data = apply_overrides(data, origins, overrides, file=origins[()])
     changed = scenario_from_dict(data, file=origins[()], origins=origins)
     changed._files = scenario.files
+    changed._baseline_file = scenario._baseline_file
     return changed
 
 
 def scenario_hash(scenario: Scenario) -> str:
     """A stable fingerprint of a scenario's content, for manifests."""
-    # The [[expect]] rules judge a run; they do not change it.
-    content = scenario.model_dump(mode="json", by_alias=True, exclude={"expect"})
+    # The [[expect]] rules judge a run and the baseline is what it is compared with:
+    # neither changes it.
+    content = scenario.model_dump(
+        mode="json", by_alias=True, exclude={"expect": True, "meta": {"baseline"}}
+    )
     text = json.dumps(content, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -286,6 +313,22 @@ def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
 def keys_overlap(a: str, b: str) -> bool:
     """Whether setting key path ``a`` and key path ``b`` touch the same value."""
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def shared_overrides(path: str | Path, overrides: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Which ``--set`` overrides also apply to the scenario file at ``path`` (a baseline):
+    those whose table is in that file or the files it extends, such as ``calendar.end``
+    or a node both files share. The others (a policy only the scenario has) are skipped.
+    Returns the overrides that apply and those skipped."""
+    data, _ = _read_with_parents(Path(path), chain=())
+    applies, skipped = [], []
+    for text in overrides:
+        key, _ = parse_override(text)
+        table: Any = data
+        for part in key.split(".")[:-1]:
+            table = table.get(part) if isinstance(table, dict) else None
+        (applies if isinstance(table, dict) else skipped).append(text)
+    return applies, skipped
 
 
 def parse_override(text: str) -> tuple[str, Any]:

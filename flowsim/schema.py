@@ -153,6 +153,14 @@ class Meta(Frozen):
     )
     description: Text = ""
     sources: list[Text] = Field([], description="Citations for the figures the scenario uses.")
+    baseline: Text | None = Field(
+        None,
+        description=(
+            "Scenario file this one is compared with, relative to the file that names it: "
+            "`flowsim run` runs it too (or reads its run folder) and writes the report "
+            "against it. Not part of the scenario's content: it changes no figure of a run."
+        ),
+    )
 
 
 class Calendar(Frozen):
@@ -796,10 +804,20 @@ class Scenario(Frozen):
     expect: list[Expectation] = []
     # The files it was read from, the scenario's own first: not part of its content.
     _files: tuple[str, ...] = PrivateAttr(default=())
+    # meta.baseline resolved against the file that names it.
+    _baseline_file: str | None = PrivateAttr(default=None)
 
     @property
     def files(self) -> tuple[str, ...]:
         return self._files
+
+    @property
+    def baseline_file(self) -> Path | None:
+        """The scenario file named by ``meta.baseline``, found from the file that named
+        it (from the working folder for a scenario built in code); None without one."""
+        if self.meta.baseline is None:
+            return None
+        return Path(self._baseline_file or self.meta.baseline)
 
     def assumptions(self) -> list[dict[str, str | int]]:
         """Lines of the scenario's files whose comment marks an assumption."""

@@ -21,6 +21,7 @@ from flowsim.contract import (
     RESERVE_METRIC,
     SUMMARY_FORMAT_VERSION,
     SUMMARY_TOTALS,
+    metric_bounds,
 )
 from flowsim.papers import OUTCOMES
 from flowsim.provenance import EXPOSURES
@@ -294,9 +295,10 @@ def metrics(results: Results, sections: Collection[str] | None = None) -> pd.Dat
 def summary(results: Results) -> dict[str, Any]:
     """The content of ``summary.json`` (docs/summary.md): every figure is the mean over
     replications, with its standard deviation under ``sd`` and its 95% confidence
-    interval under ``ci95``, at the same key path."""
+    interval under ``ci95``, at the same key path, cut to the range the figure cannot
+    leave (:func:`flowsim.contract.metric_bounds`)."""
     figures = figures_by_replication(results)
-    means, sds, intervals = aggregate(figures)
+    means, sds, intervals = aggregate(figures, metric_bounds)
     meta = results.meta
     over_posterior = {}
     if meta.posterior is not None:

@@ -51,6 +51,7 @@ def test_run_with_replications_and_overrides(tmp_path):
             str(SANCTIONS),
             "--replications",
             "2",
+            "--no-baseline",
             "--out",
             str(out),
             "--set",
@@ -79,7 +80,7 @@ def test_same_seed_gives_identical_summaries(tmp_path):
 
 def test_compare_run_folders_and_scenario_files(tmp_path, capsys):
     main(["run", str(BASELINE), "--seed", "1", "--out", str(tmp_path / "base")])
-    main(["run", str(SANCTIONS), "--seed", "1", "--out", str(tmp_path / "sanc")])
+    main(["run", str(SANCTIONS), "--seed", "1", "--no-baseline", "--out", str(tmp_path / "sanc")])
     capsys.readouterr()
     assert main(["compare", str(tmp_path / "base"), str(tmp_path / "sanc"), "--json"]) == 0
     from_folders = json.loads(capsys.readouterr().out)
