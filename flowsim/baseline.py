@@ -45,6 +45,7 @@ def run_baseline(
     overrides: Iterable[str] = (),
     source: str | Path | None = None,
     write: bool = True,
+    figures: bool = True,
 ) -> BaselineRun:
     """The baseline of ``scenario``, run or read back, for a comparison.
 
@@ -55,7 +56,8 @@ def run_baseline(
     scenario's ``--set`` strings: those whose table the baseline has too
     (``calendar.end``, a shared node) are applied to it, so that both runs describe the
     same world but for what the scenario changes; the others are skipped and listed.
-    With ``write`` false, a new run is not saved. Raises :class:`FlowsimError` when the
+    With ``write`` false, a new run is not saved; saved, it holds its report and, with
+    ``figures``, the report's figures as files. Raises :class:`FlowsimError` when the
     scenario names no baseline, or when the baseline's calendar differs from the
     scenario's.
     """
@@ -84,12 +86,7 @@ def run_baseline(
         return BaselineRun(earlier, folder, True, applied, skipped)
     results = simulate(baseline, seed=seed, replications=replications)
     if write:
-        from flowsim.report import render_report  # matplotlib: only when a folder is written
-
-        results.save(
-            folder,
-            extras=lambda f: (f / "report.html").write_bytes(render_report(results).encode()),
-        )
+        results.save(folder, report=True, figures=figures)
     return BaselineRun(results, folder, False, applied, skipped)
 
 

@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-report", action="store_true", help="do not write report.html in the run folder"
     )
+    run.add_argument(
+        "--no-figures",
+        action="store_true",
+        help="do not write the report's figures as PNG and SVG into RUN_DIR/figures/",
+    )
     compared = run.add_mutually_exclusive_group()
     compared.add_argument(
         "--baseline",
@@ -346,17 +351,8 @@ def _run(args: argparse.Namespace) -> int:
     results = flowsim.simulate(
         scenario, seed=args.seed, replications=replications, posterior=posterior
     )
-    extras = (
-        None
-        if args.no_report
-        # Written straight into the folder being built: it appears with the run, or not at all.
-        else (
-            lambda folder: (folder / "report.html").write_bytes(
-                flowsim.render_report(results, against).encode()
-            )
-        )
-    )
-    results.save(out, extras=extras)
+    # Written straight into the folder being built: they appear with the run, or not at all.
+    results.save(out, report=not args.no_report, figures=not args.no_figures, baseline=against)
     summary = results.summary()
     over = f", over {posterior.calibration}'s posterior" if posterior is not None else ""
     echo(
@@ -402,6 +398,7 @@ def _baseline(
         replications=replications,
         overrides=args.overrides,
         source=args.baseline,
+        figures=not args.no_figures,
     )
     how = "read" if baseline.reused else "ran it and wrote"
     echo(f"baseline {baseline.results.meta.scenario}: {how} {baseline.folder}")
@@ -711,6 +708,7 @@ def _results_of(path: Path, args: argparse.Namespace) -> flowsim.Results:
     """A run folder read back, or a scenario file run: replications give intervals."""
     check_path(path, "cannot read")
     if path.is_dir():
+        flowsim.read_summary(path)  # verified too: a folder with a changed summary is refused
         return flowsim.Results.load(path)
     return flowsim.simulate(path, seed=args.seed, replications=args.replications)
 

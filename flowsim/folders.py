@@ -91,6 +91,15 @@ def bytes_record(data: bytes) -> FileRecord:
     return FileRecord(len(data), hashlib.sha256(data).hexdigest())
 
 
+def member_name(name: object) -> bool:
+    """Whether ``name`` names a file of a signed folder: directly inside it
+    (``summary.json``) or inside one of its subfolders (``figures/exports.png``)."""
+    if not isinstance(name, str):
+        return False
+    parts = name.split("/")
+    return len(parts) <= 2 and all(plain_name(part) for part in parts)
+
+
 def plain_name(name: object) -> bool:
     """Whether ``name`` names a file directly inside a folder: no path in it."""
     return (
@@ -167,7 +176,11 @@ class OwnedFiles:
     files: dict[str, FileRecord | None]  # None: listed by an older format, no checksum
 
     def names(self) -> set[str]:
-        return {*self.files, MANIFEST}
+        """The names directly in the folder: its files and the subfolders of its files."""
+        return {name.split("/")[0] for name in self.files} | {MANIFEST}
+
+    def subfolders(self) -> set[str]:
+        return {name.split("/")[0] for name in self.files if "/" in name}
 
 
 # The files of a run folder in format 1 (flowsim 0.1), which listed its tables only.
@@ -201,7 +214,7 @@ def run_files(folder: Path, own_names: Callable[[str], bool]) -> OwnedFiles:
         files: dict[str, FileRecord | None] = {}
         for name, value in listed.items():
             record = parse_record(value)
-            if not plain_name(name) or name == MANIFEST or record is None:
+            if not member_name(name) or name == MANIFEST or record is None:
                 raise FlowsimError(
                     f"{path}: files: {name!r} is not a file of this folder with its size and sha256"
                 )
@@ -296,6 +309,14 @@ def write_folder(
         for path in sorted(tmp.iterdir()):
             if path.name in (INCOMPLETE, MANIFEST):
                 continue
+            if path.is_dir() and not path.is_symlink() and own_names(f"{path.name}/"):
+                for inner in sorted(path.iterdir()):
+                    name = f"{path.name}/{inner.name}"
+                    if not own_names(name) or inner.is_symlink() or not inner.is_file():
+                        raise RuntimeError(f"flowsim wrote {name!r}, which it does not own")
+                    records[name] = file_record(inner, sync=True).as_json()
+                _sync_dir(path)
+                continue
             if not own_names(path.name) or not path.is_file():
                 raise RuntimeError(f"flowsim wrote {path.name!r}, which it does not own")
             records[path.name] = file_record(path, sync=True).as_json()
@@ -362,6 +383,16 @@ def _replaceable(
             "choose another --out"
         ) from None
     foreign = [name for name in entries if name not in owned.names()]
+    for sub in sorted(owned.subfolders() & set(entries)):
+        folder = target / sub
+        if folder.is_symlink() or not folder.is_dir():
+            foreign.append(sub)  # what flowsim wrote was a folder: this is someone else's
+            continue
+        try:
+            inside = sorted(p.name for p in folder.iterdir())
+        except OSError as exc:
+            raise FlowsimError(f"cannot write {what} to {target}: {_reason(exc)}") from None
+        foreign += [f"{sub}/{n}" for n in inside if f"{sub}/{n}" not in owned.files]
     if foreign:
         raise FlowsimError(
             f"cannot replace the run in {target}: it holds {foreign[0]!r}, which is not one "
@@ -369,8 +400,10 @@ def _replaceable(
             "or choose another --out"
         )
     if verify:
-        for name in entries:
-            if name in owned.files and not _still_flowsims(target / name, owned.files[name]):
+        for name in sorted(owned.files):
+            if name.split("/")[0] not in entries or not (target / name).exists():
+                continue
+            if not _still_flowsims(target / name, owned.files[name]):
                 raise FlowsimError(
                     f"cannot replace the run in {target}: {name} was changed since flowsim "
                     "wrote it (it is not what the manifest records), so it may be someone's "
@@ -450,6 +483,9 @@ def _remove_owned(
     kept = False
     for name in sorted(owned.files):
         path = folder / name
+        if "/" in name and (folder / name.split("/")[0]).is_symlink():
+            kept = True  # never through a link: what it points to is not flowsim's folder
+            continue
         if not (path.is_symlink() or path.exists()):
             continue
         if _still_flowsims(path, owned.files[name]):
@@ -459,6 +495,19 @@ def _remove_owned(
     for path in list(folder.iterdir()) if folder.is_dir() else []:
         if extra is not None and extra(path.name) and not path.is_dir():
             _unlink_file(path)
+        if (
+            path.is_dir()
+            and not path.is_symlink()
+            and (path.name in owned.subfolders() or (extra is not None and extra(f"{path.name}/")))
+        ):
+            if extra is not None:
+                for inner in list(path.iterdir()):
+                    if extra(f"{path.name}/{inner.name}") and not inner.is_dir():
+                        _unlink_file(inner)
+            try:
+                path.rmdir()
+            except OSError:
+                kept = True  # it holds something flowsim did not write (or no longer)
     _unlink_file(folder / INCOMPLETE)
     if not kept:
         _unlink_file(folder / MANIFEST)
@@ -491,6 +540,10 @@ def _discard(tmp: Path) -> None:
     """Remove a temporary folder this process made with mkdtemp moments ago."""
     with contextlib.suppress(OSError):
         for path in tmp.iterdir():
+            if path.is_dir() and not path.is_symlink():
+                for inner in path.iterdir():
+                    _unlink_file(inner)
+                path.rmdir()
             _unlink_file(path)
         tmp.rmdir()
 

@@ -11,6 +11,7 @@ import base64
 import html
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from flowsim.results import Results
 from flowsim.runfolder import REPORT, own_name
 from flowsim.trade import net_exports
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["ReportFigure", "render_report", "write_figures", "write_report"]
 
 # Marks a page as flowsim's, so that writing a report replaces only an earlier report.
 GENERATOR = f'<meta name="generator" content="flowsim {__version__}">'
@@ -51,19 +52,60 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def embed_figure(fig: Figure, caption: str) -> str:
-    """The figure as an SVG image in the page. Its text stays text, set in the reader's
-    sans-serif font: rasterising every glyph, as a PNG needs, costs most of a figure's
-    time, and the vector image is a third of the PNG's size. An image in a data URI
-    cannot load anything, and its ids cannot clash with the other figures'."""
+def svg_bytes(fig: Figure) -> bytes:
+    """The figure as SVG. Its text stays text, set in the reader's sans-serif font:
+    rasterising every glyph, as a PNG needs, costs most of a figure's time, and the
+    vector image is a third of the PNG's size."""
     buffer = io.BytesIO()
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "flowsim"}):
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def embed_figure(fig: Figure, caption: str, svg: bytes | None = None) -> str:
+    """The figure as an SVG image in the page (``svg``, if already drawn). An image in
+    a data URI cannot load anything, and its ids cannot clash with the other figures'."""
+    data = base64.b64encode(svg if svg is not None else svg_bytes(fig)).decode("ascii")
     return (
         f'<figure><img alt="{_e(caption)}" src="data:image/svg+xml;base64,{data}">'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure of the report: the name of its files, its caption, the figure and the
+    SVG the page embeds, so that the files and the page show the same drawing."""
+
+    name: str
+    caption: str
+    figure: Figure
+    svg: bytes
+
+
+def _figure(name: str, fig: Figure, caption: str, drawn: list[ReportFigure] | None) -> str:
+    svg = svg_bytes(fig)
+    if drawn is not None:
+        drawn.append(ReportFigure(name, caption, fig, svg))
+    return embed_figure(fig, caption, svg)
+
+
+def write_figures(
+    folder: str | Path, figures: Iterable[ReportFigure], dpi: int = 110
+) -> list[Path]:
+    """Write each figure as ``<name>.svg`` (the report's drawing) and ``<name>.png`` into
+    ``folder``, a folder being built (a run folder's ``figures/``, before it appears)."""
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    written = []
+    for figure in figures:
+        svg, png = folder / f"{figure.name}.svg", folder / f"{figure.name}.png"
+        svg.write_bytes(figure.svg)
+        buffer = io.BytesIO()
+        figure.figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        png.write_bytes(buffer.getvalue())
+        written += [png, svg]
+    return written
 
 
 def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
@@ -293,7 +335,9 @@ def _interval_column(
     return {"95% interval": [_interval(summary["ci95"][section][k]) for k in keys]}
 
 
-def _findings(results: Results, baseline: Results | None) -> list[str]:
+def _findings(
+    results: Results, baseline: Results | None, drawn: list[ReportFigure] | None
+) -> list[str]:
     """The answer first: the key findings in sentences, then the headline figure."""
     parts = ["<h2>Key findings</h2>", '<ul class="findings">']
     parts.extend(f"<li>{_e(h.text)}</li>" for h in headlines(results, baseline))
@@ -308,10 +352,12 @@ def _findings(results: Results, baseline: Results | None) -> list[str]:
     if baseline is not None:
         figure = plots.export_changes(compare_exports(baseline, results), results, baseline)
         caption = f"Change in exports by partner against {baseline.meta.scenario}"
+        parts.append(_figure("export_changes", figure, caption, drawn))
     else:
         figure = plots.monthly_exports(results)
-        caption = "Monthly exports by partner, tonnes"
-    parts.append(embed_figure(figure, caption))
+        parts.append(
+            _figure("monthly_exports", figure, "Monthly exports by partner, tonnes", drawn)
+        )
     return parts
 
 
@@ -379,9 +425,15 @@ def _exposure(results: Results, summary: dict[str, Any], baseline: Results | Non
     return parts
 
 
-def render_report(results: Results, baseline: Results | None = None) -> str:
+def render_report(
+    results: Results,
+    baseline: Results | None = None,
+    *,
+    figures: list[ReportFigure] | None = None,
+) -> str:
     """The report as an HTML string: the key findings first (against ``baseline`` if
-    given), then the tables and figures they come from, then the run's checks."""
+    given), then the tables and figures they come from, then the run's checks. Each
+    figure drawn is appended to ``figures``, if given, to be written as files."""
     meta = results.meta
     summary = results.summary()
     parts = [
@@ -397,20 +449,31 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
         + (f"; compared with {_e(baseline.meta['scenario'])}" if baseline is not None else "")
         + "</p>",
     ]
-    parts.extend(_findings(results, baseline))
+    parts.extend(_findings(results, baseline, figures))
     parts.extend(_exports(results, summary, baseline))
     parts.extend(_exposure(results, summary, baseline))
 
     parts.append("<h2>Figures</h2>")
-    figures = [(plots.monthly_exports(results, baseline), "Monthly exports by partner, tonnes")]
-    if baseline is not None:
-        figures.append((plots.exports_difference(results, baseline), "Change against the baseline"))
-    figures += [
-        (plots.flow_diagram(results), "Flows from mines to partners, tonnes shipped"),
-        (plots.exposure_chart(results), "Exposure of each partner's imports"),
-        (plots.seizures_chart(results), "Seizures per month"),
+    shown = []
+    if baseline is not None:  # alone, the monthly exports are the headline figure above
+        shown += [
+            (
+                "monthly_exports",
+                plots.monthly_exports(results, baseline),
+                "Monthly exports by partner against the baseline, tonnes",
+            ),
+            (
+                "monthly_change_against_baseline",
+                plots.exports_difference(results, baseline),
+                "Change against the baseline",
+            ),
+        ]
+    shown += [
+        ("flows", plots.flow_diagram(results), "Flows from mines to partners, tonnes shipped"),
+        ("exposure", plots.exposure_chart(results), "Exposure of each partner's imports"),
+        ("seizures_monthly", plots.seizures_chart(results), "Seizures per month"),
     ]
-    parts.extend(embed_figure(fig, caption) for fig, caption in figures)
+    parts.extend(_figure(name, fig, caption, figures) for name, fig, caption in shown)
 
     parts.extend(_economy(results, summary))
     parts.extend(_declared(results, summary))

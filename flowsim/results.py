@@ -22,7 +22,7 @@ from flowsim import summary as _summary
 from flowsim import tables as _tables
 from flowsim import trade as _trade
 from flowsim.contract import SUMMARY_FORMAT_VERSION, SUMMARY_TOTALS
-from flowsim.runfolder import empty_table, load_run, save_run
+from flowsim.runfolder import FIGURES, REPORT, empty_table, load_run, save_run
 from flowsim.runmeta import RunMeta
 
 __all__ = ["FORMAT_VERSION", "SUMMARY_TOTALS", "Results"]
@@ -221,11 +221,37 @@ class Results:
 
     # --- on disk (flowsim.runfolder) ----------------------------------------------
 
-    def save(self, directory: str | Path, *, extras: Callable[[Path], None] | None = None) -> Path:
-        """Write the run folder atomically and return its path. ``extras(folder)`` may add
-        files (a report) to the folder before it appears. An earlier run folder at
-        ``directory`` is replaced; anything else there is refused."""
-        return save_run(self, directory, extras)
+    def save(
+        self,
+        directory: str | Path,
+        *,
+        report: bool = False,
+        figures: bool = False,
+        baseline: Results | None = None,
+        extras: Callable[[Path], None] | None = None,
+    ) -> Path:
+        """Write the run folder atomically and return its path. With ``report``, it holds
+        ``report.html`` (against ``baseline``, if given); with ``figures``, the report's
+        figures as PNG and SVG in ``figures/``. ``extras(folder)`` may add other files of
+        flowsim's before the folder appears. An earlier run folder at ``directory`` is
+        replaced; anything else there is refused."""
+        if not (report or figures):
+            return save_run(self, directory, extras)
+
+        def add(folder: Path) -> None:
+            # matplotlib, only for a folder that shows figures
+            from flowsim.report import render_report, write_figures
+
+            drawn: list = []
+            page = render_report(self, baseline, figures=drawn)
+            if report:
+                (folder / REPORT).write_bytes(page.encode())
+            if figures:
+                write_figures(folder / FIGURES, drawn)
+            if extras is not None:
+                extras(folder)
+
+        return save_run(self, directory, add)
 
     @classmethod
     def load(cls, directory: str | Path) -> Results:

@@ -205,10 +205,19 @@ _FILE_NAMES = frozenset(
     {f"{t}.parquet" for t in (*BASE_TABLES, *DERIVED_TABLES)} | {SUMMARY, REPORT}
 )
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")
+# The report's figures as files (flowsim.report), each as PNG and SVG.
+FIGURES = "figures"
+_FIGURE = re.compile(r"^figures/[a-z0-9_]{1,80}\.(png|svg)$")
 
 
 def own_name(name: str) -> bool:
-    """Whether flowsim writes a file of this name in a run folder (or its temporary)."""
+    """Whether flowsim writes a file of this name in a run folder (or its temporary):
+    a table, the summary, the report, or a figure (``figures/<name>.png``); and
+    ``figures/``, the folder of the figures."""
+    if name == f"{FIGURES}/":
+        return True
+    if name.startswith(f"{FIGURES}/"):
+        return bool(_FIGURE.match(name))
     match = _TEMPORARY.match(name)
     return (match.group("name") if match else name) in _FILE_NAMES
 

@@ -187,7 +187,8 @@ def test_a_kill_between_two_renames_is_repaired_by_the_next_run(scenario, tmp_pa
 
 def test_a_run_folder_of_flowsim_0_1_can_be_replaced(scenario, tmp_path):
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    # flowsim 0.1 wrote no figures.
+    assert run_cli("run", scenario, "--out", out, "--no-figures")[0] == 0
     manifest = json.loads((out / MANIFEST).read_text())
     legacy = {k: v for k, v in manifest.items() if k not in ("files", "format")}
     legacy["format_version"] = 1
@@ -705,3 +706,79 @@ def test_out_as_the_current_folder_is_refused_plainly(scenario, tmp_path, monkey
     assert code == 2 and "is a folder that is not a flowsim run" in err
     assert ".tmp-" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.toml"]
+
+
+# --- the figures' subfolder -------------------------------------------------------------
+
+
+def test_a_run_folder_holds_its_figures_listed_and_replaced_with_it(scenario, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("run", scenario, "--out", out)[0] == 0
+    listed = set(json.loads((out / MANIFEST).read_text())["files"])
+    figures = {f"figures/{p.name}" for p in (out / "figures").iterdir()}
+    assert figures and figures <= listed
+    assert {"figures/flows.png", "figures/flows.svg", "figures/monthly_exports.png"} <= figures
+    assert (out / "figures" / "flows.png").read_bytes().startswith(b"\x89PNG")
+    # The page and the file are one drawing.
+    svg = (out / "figures" / "flows.svg").read_bytes()
+    import base64
+
+    assert base64.b64encode(svg).decode() in (out / "report.html").read_text()
+    assert run_cli("run", scenario, "--out", out, "--no-figures")[0] == 0
+    assert not (out / "figures").exists()
+    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert (out / "figures" / "flows.png").is_file()
+
+
+def test_a_file_of_someone_elses_among_the_figures_stops_the_replace(scenario, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("run", scenario, "--out", out)[0] == 0
+    (out / "figures" / "notes.txt").write_text("mine")
+    before = snapshot(out)
+    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2")
+    assert code == 2, err
+    assert "'figures/notes.txt', which is not one of the files flowsim wrote" in err
+    assert snapshot(out) == before
+
+
+def test_a_changed_figure_stops_the_replace(scenario, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("run", scenario, "--out", out)[0] == 0
+    (out / "figures" / "flows.svg").write_text("<svg>annotated by hand</svg>")
+    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2")
+    assert code == 2 and "figures/flows.svg was changed since flowsim wrote it" in err
+    assert (out / "figures" / "flows.svg").read_text() == "<svg>annotated by hand</svg>"
+
+
+def test_figures_that_are_a_link_to_another_folder_are_never_followed(scenario, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("run", scenario, "--out", out)[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(out / "figures", elsewhere)
+    (out / "figures").symlink_to(elsewhere, target_is_directory=True)
+    before = snapshot(elsewhere)
+    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2")
+    assert code == 2 and "'figures'" in err
+    assert snapshot(elsewhere) == before
+
+
+def test_a_manifest_listing_a_deeper_path_is_not_obeyed(scenario, tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("run", scenario, "--out", out)[0] == 0
+    record = {"bytes": 8, "sha256": "0" * 64}
+    for forged in ("figures/../../victim.png", "figures/a/b.png", "other/flows.png"):
+        rewrite_manifest(out, lambda m, name=forged: m["files"].__setitem__(name, record))
+        code, _, err = run_cli("run", scenario, "--out", out)
+        assert code == 2 and "manifest.json" in err, (forged, err)
+        rewrite_manifest(out, lambda m, name=forged: m["files"].pop(name))
+
+
+def test_results_save_writes_the_report_and_its_figures(tmp_path):
+    from networks import run
+
+    import flowsim
+
+    results = run(chain(20))
+    folder = results.save(tmp_path / "saved", report=True, figures=True)
+    assert (folder / "report.html").is_file() and (folder / "figures" / "flows.svg").is_file()
+    assert flowsim.Results.load(folder).replications == 1
