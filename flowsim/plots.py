@@ -8,6 +8,8 @@ axes carry units and dates, and titles say what the figure shows.
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -34,7 +36,15 @@ __all__ = [
 
 # Figures are built with Figure() rather than pyplot: no global state, no
 # backend to choose, so importing this module changes nothing for the caller.
-PALETTE = matplotlib.colormaps["tab10"].colors + matplotlib.colormaps["Dark2"].colors
+# Partners' colours: tab10 without its grey (the flow diagram's buyers are grey), and
+# four of Dark2 unlike any of tab10, and navy: all dark enough for a line on white.
+PALETTE = tuple(
+    matplotlib.colors.to_rgb(c)
+    for c in (
+        *(c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7),
+        "#1b9e77", "#e7298a", "#e6ab02", "#7570b3", "#000075",
+    )
+)  # fmt: skip
 KIND_COLORS = {"mine": "#8c6d31", "buyer": "#7f7f7f", "refiner": "#4a6fa5", "partner": "#2ca02c"}
 EXPOSURE_LABELS = {
     "illegal_origin_share": "illegal or informal origin",
@@ -44,8 +54,35 @@ EXPOSURE_LABELS = {
 
 
 def partner_colors(partners: list[str]) -> dict[str, tuple[float, ...]]:
-    """One colour per partner, fixed by the sorted ids, so every figure agrees."""
-    return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(sorted(set(partners)))}
+    """One colour per partner id, the same in every figure and report of a project.
+
+    The colour is a function of the id: each id ranks the colours of :data:`PALETTE`
+    by the SHA-256 of ``"<id>:<colour's index>"`` and takes the first of its ranking.
+    Python's own ``hash`` is not used: it changes from one process to the next. Where
+    two partners of one call rank the same colour first, the id that sorts first keeps
+    it and the other takes the next free colour of its own ranking, so that no two
+    partners of a figure share a colour (until the palette's 14 colours run out; then
+    colours repeat). A partner's colour thus changes only in a figure where a partner
+    that sorts before it ends up with that colour.
+    """
+    taken: set[int] = set()
+    colors = {}
+    for partner in sorted(set(partners)):
+        ranking = _color_ranking(partner)
+        free = [i for i in ranking if i not in taken] or ranking
+        taken.add(free[0])
+        colors[partner] = PALETTE[free[0]]
+    return colors
+
+
+@cache
+def _color_ranking(partner: str) -> tuple[int, ...]:
+    """The palette's indices, most preferred first, for one partner id."""
+
+    def rank(index: int) -> bytes:
+        return hashlib.sha256(f"{partner}:{index}".encode()).digest()
+
+    return tuple(sorted(range(len(PALETTE)), key=rank))
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> list[Path]:
