@@ -36,15 +36,9 @@ __all__ = [
 
 # Figures are built with Figure() rather than pyplot: no global state, no
 # backend to choose, so importing this module changes nothing for the caller.
-# Partners' colours: tab10 without its grey (the flow diagram's buyers are grey), and
-# four of Dark2 unlike any of tab10, and navy: all dark enough for a line on white.
-PALETTE = tuple(
-    matplotlib.colors.to_rgb(c)
-    for c in (
-        *(c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7),
-        "#1b9e77", "#e7298a", "#e6ab02", "#7570b3", "#000075",
-    )
-)  # fmt: skip
+# Partners' colours: tab10 without its grey (the flow diagram's buyers are grey). More
+# colours would have to be paler or near one of these; past nine partners they repeat.
+PALETTE = tuple(c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7)
 KIND_COLORS = {"mine": "#8c6d31", "buyer": "#7f7f7f", "refiner": "#4a6fa5", "partner": "#2ca02c"}
 EXPOSURE_LABELS = {
     "illegal_origin_share": "illegal or informal origin",
@@ -61,7 +55,7 @@ def partner_colors(partners: list[str]) -> dict[str, tuple[float, ...]]:
     Python's own ``hash`` is not used: it changes from one process to the next. Where
     two partners of one call rank the same colour first, the id that sorts first keeps
     it and the other takes the next free colour of its own ranking, so that no two
-    partners of a figure share a colour (until the palette's 14 colours run out; then
+    partners of a figure share a colour (until the palette's nine colours run out; then
     colours repeat). A partner's colour thus changes only in a figure where a partner
     that sorts before it ends up with that colour.
     """
