@@ -17,8 +17,10 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
+from matplotlib.textpath import text_to_path
 
 from flowsim.results import Results
 
@@ -40,6 +42,8 @@ __all__ = [
 # colours would have to be paler or near one of these; past nine partners they repeat.
 PALETTE = tuple(c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7)
 KIND_COLORS = {"mine": "#8c6d31", "buyer": "#7f7f7f", "refiner": "#4a6fa5", "partner": "#2ca02c"}
+MARK_FONTSIZE = 8  # labels of policy and event dates, above the axes
+MARK_GAP_PT = 3.0  # between the axes' top and those labels
 EXPOSURE_LABELS = {
     "illegal_origin_share": "illegal or informal origin",
     "sanctioned_entity_share": "through a designated entity",
@@ -99,24 +103,75 @@ def _policy_dates(results: Results) -> list[tuple[pd.Timestamp, str]]:
     return sorted(marks)
 
 
-def _mark_policies(ax, results: Results) -> None:
-    for when, name in _policy_dates(results):
-        ax.axvline(when, color="0.35", linestyle=":", linewidth=1)
+def _mark_policies(ax, results: Results) -> float:
+    """Mark each enabled policy's first day; the height its labels take (points)."""
+    return _mark_dates(ax, _policy_dates(results))
+
+
+def _mark_dates(
+    ax, marks: list[tuple[pd.Timestamp, str]], linestyle: str = ":", labels: bool = True
+) -> float:
+    """A vertical line at each date, its label above the axes (rotated, so that no line
+    ever crosses a label and labels of close dates stand side by side). Returns the
+    height in points the labels take above the axes, for the title to clear them."""
+    x0, x1 = ax.get_xlim()
+    by_day: dict[pd.Timestamp, list[str]] = {}
+    for when, name in marks:
+        if x0 <= mdates.date2num(when) <= x1:
+            by_day.setdefault(when, []).append(name)
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
+    font = FontProperties(size=MARK_FONTSIZE)
+    placed = -np.inf
+    height = 0.0
+    for when, names in sorted(by_day.items()):
+        text = ", ".join(names)
+        gid = f"mark:{when:%Y-%m-%d}"
+        ax.axvline(when, color="0.35", linestyle=linestyle, linewidth=1, gid=gid)
+        if not labels:
+            continue
+        at = (mdates.date2num(when) - x0) / (x1 - x0) * width_pt
+        # Labels of dates too close to stand apart move right, joined to their line.
+        placed = max(at, placed + 1.3 * MARK_FONTSIZE)
+        shift = placed - at
         ax.annotate(
-            name,
+            text,
             xy=(when, 1.0),
             xycoords=("data", "axes fraction"),
+            xytext=(shift, MARK_GAP_PT),
+            textcoords="offset points",
             rotation=90,
-            va="top",
-            ha="right",
-            fontsize=7,
+            ha="center",
+            va="bottom",
+            fontsize=MARK_FONTSIZE,
             color="0.3",
+            annotation_clip=False,
+            gid=gid,
+            arrowprops=(
+                dict(arrowstyle="-", color="0.6", linewidth=0.6, shrinkA=1, shrinkB=0)
+                if shift > 0.5
+                else None
+            ),
         )
+        length, _, _ = text_to_path.get_text_width_height_descent(text, font, ismath=False)
+        height = max(height, length + MARK_GAP_PT)
+    return height
 
 
-def _mean_and_band(table: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Mean over replications by month and partner, with a 95% t interval."""
-    grouped = table.groupby(["month", "partner"])[value]
+def _title(ax, text: str, above: float = 0.0) -> None:
+    """The axes' title, clear of the date labels ``above`` the axes (points)."""
+    ax.set_title(text, pad=6.0 + above)
+
+
+def _mean_and_band(
+    table: pd.DataFrame,
+    value: str,
+    by: str = "partner",
+    lower: float | None = 0.0,
+    upper: float | None = None,
+) -> pd.DataFrame:
+    """Mean over replications by month and ``by``, with a 95% t interval clipped to the
+    quantity's range (``lower``, ``upper``): no band of kg goes below zero."""
+    grouped = table.groupby(["month", by])[value]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
     count = out["count"].to_numpy()
     half = np.zeros(len(out))
@@ -126,8 +181,32 @@ def _mean_and_band(table: pd.DataFrame, value: str) -> pd.DataFrame:
 
         spread = out["std"].to_numpy()[several]
         half[several] = stdtrit(count[several] - 1, 0.975) * spread / np.sqrt(count[several])
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    out["low"] = (out["mean"] - half).clip(lower=lower, upper=upper)
+    out["high"] = (out["mean"] + half).clip(lower=lower, upper=upper)
     return out
+
+
+def _month_edges(months) -> pd.DatetimeIndex:
+    """The first day of each month and of the month after the last: a monthly value
+    holds from the first edge of its month to the next."""
+    months = pd.DatetimeIndex(months)
+    return months.append(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
+
+
+def _steps(values) -> np.ndarray:
+    """Monthly values with the last repeated, to draw against :func:`_month_edges`."""
+    values = np.asarray(values, dtype=float)
+    return np.append(values, values[-1:])
+
+
+def _monthly_line(ax, months, values, **style):
+    """Each month's value drawn as a step over its month."""
+    return ax.plot(_month_edges(months), _steps(values), drawstyle="steps-post", **style)
+
+
+def _monthly_band(ax, months, low, high, **style):
+    """An interval over each month, as steps."""
+    return ax.fill_between(_month_edges(months), _steps(low), _steps(high), step="post", **style)
 
 
 def _date_axis(ax) -> None:
@@ -136,24 +215,30 @@ def _date_axis(ax) -> None:
     ax.grid(alpha=0.3)
 
 
+def _legend_outside(ax, **options):
+    """A legend to the right of the axes, where it covers no data."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, **options)
+
+
 def monthly_exports(results: Results, baseline: Results | None = None) -> Figure:
-    """Monthly exports by partner (tonnes), with 95% bands across replications;
-    dashed lines show the baseline when one is given."""
+    """Monthly exports by partner (tonnes), each month's value over its month, with 95%
+    bands across replications; dashed lines show the baseline when one is given."""
     colors = partner_colors(results.partners + (baseline.partners if baseline else []))
     fig = Figure(figsize=(10, 5))
     ax = fig.subplots()
     band = _mean_and_band(results.exports_monthly, "kg")
     for partner, rows in band.groupby("partner", sort=False):
         c = colors[partner]
-        ax.plot(rows["month"], rows["mean"] / 1000, color=c, linewidth=2, label=partner)
+        _monthly_line(ax, rows["month"], rows["mean"] / 1000, color=c, linewidth=2, label=partner)
         if results.replications > 1:
-            ax.fill_between(
-                rows["month"], rows["low"] / 1000, rows["high"] / 1000, color=c, alpha=0.2
+            _monthly_band(
+                ax, rows["month"], rows["low"] / 1000, rows["high"] / 1000, color=c, alpha=0.2
             )
     if baseline is not None:
         base = _mean_and_band(baseline.exports_monthly, "kg")
         for partner, rows in base.groupby("partner", sort=False):
-            ax.plot(
+            _monthly_line(
+                ax,
                 rows["month"],
                 rows["mean"] / 1000,
                 color=colors[partner],
@@ -163,13 +248,14 @@ def monthly_exports(results: Results, baseline: Results | None = None) -> Figure
         ax.plot(
             [], [], color="0.3", linestyle="--", label=f"baseline ({baseline.meta['scenario']})"
         )
-    _mark_policies(ax, results)
+    ax.set_ylim(bottom=0)
+    above = _mark_policies(ax, results)
     _date_axis(ax)
     ax.set_ylabel("exports (tonnes per month)")
     ax.set_xlabel("month")
     bands = ", shaded: 95% interval over replications" if results.replications > 1 else ""
-    ax.set_title(f"Monthly gold exports by partner: {results.meta['scenario']}{bands}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    _title(ax, f"Monthly gold exports by partner: {results.meta['scenario']}{bands}", above)
+    _legend_outside(ax)
     return fig
 
 
@@ -182,16 +268,20 @@ def exports_difference(results: Results, baseline: Results) -> Figure:
     fig = Figure(figsize=(10, 5))
     ax = fig.subplots()
     for partner in diff.columns:
-        ax.plot(diff.index, diff[partner], color=colors[partner], linewidth=2, label=partner)
+        _monthly_line(
+            ax, diff.index, diff[partner], color=colors[partner], linewidth=2, label=partner
+        )
     ax.axhline(0, color="black", linewidth=0.8)
-    _mark_policies(ax, results)
+    above = _mark_policies(ax, results)
     _date_axis(ax)
     ax.set_ylabel("change in exports (tonnes per month)")
     ax.set_xlabel("month")
-    ax.set_title(
-        f"Exports of {results.meta['scenario']} minus {baseline.meta['scenario']}, by partner"
+    _title(
+        ax,
+        f"Exports of {results.meta['scenario']} minus {baseline.meta['scenario']}, by partner",
+        above,
     )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    _legend_outside(ax)
     return fig
 
 
@@ -291,30 +381,42 @@ def exposure_chart(results: Results) -> Figure:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the gold received (0 to 1)")
     ax.set_title(f"Exposure of each partner's gold imports: {results.meta['scenario']}")
-    ax.legend(loc="lower right", fontsize=8)
+    _legend_outside(ax)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
 
 def seizures_chart(results: Results) -> Figure:
-    """Seizures per month, in transit and from stock (kg, mean over replications)."""
+    """Seizures per month, in transit and from stock (kg, mean over replications), each
+    month's bar over its month."""
     seized = results.seizures.groupby(["month", "where"])["kg"].sum() / results.replications
     months = results.exports_monthly["month"].drop_duplicates().sort_values()
     table = seized.unstack("where").reindex(months, fill_value=0.0).fillna(0.0)
+    days = np.diff(_month_edges(table.index)) / pd.Timedelta(days=1)
     fig = Figure(figsize=(10, 4))
     ax = fig.subplots()
     bottom = np.zeros(len(table))
     for place, color in (("transit", "#d62728"), ("stock", "#9467bd")):
         if place in table:
-            ax.bar(table.index, table[place], width=20, bottom=bottom, color=color, label=place)
+            ax.bar(
+                table.index,
+                table[place],
+                width=days,
+                align="edge",
+                bottom=bottom,
+                color=color,
+                edgecolor="white",
+                linewidth=0.5,
+                label=place,
+            )
             bottom += table[place].to_numpy()
-    _mark_policies(ax, results)
+    above = _mark_policies(ax, results)
     _date_axis(ax)
     ax.set_ylabel("seized (kg per month)")
     ax.set_xlabel("month")
-    ax.set_title(f"Seizures of gold, in transit and from stock: {results.meta['scenario']}")
+    _title(ax, f"Seizures of gold, in transit and from stock: {results.meta['scenario']}", above)
     if bottom.any():
-        ax.legend(fontsize=8)
+        _legend_outside(ax)
     else:
         ax.text(0.5, 0.5, "no seizures", transform=ax.transAxes, ha="center", color="0.4")
     return fig
@@ -349,5 +451,5 @@ def parameter_effect(table: pd.DataFrame, parameter: str, metric: str) -> Figure
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} against {parameter}, one point per run")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig

@@ -4,7 +4,20 @@ bands, legends, labels and the flow diagram's note."""
 from __future__ import annotations
 
 import matplotlib.colors as mcolors
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY_SCENARIO
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+from scipy.special import stdtrit
 
+import flowsim
+from flowsim import plots
 from flowsim.plots import PALETTE, partner_colors
 
 VENEZUELA = ["switzerland", "turkey", "uae", "united_states"]
@@ -48,3 +61,169 @@ def test_a_colour_gives_way_only_to_a_partner_that_sorts_before_it():
     assert partner_colors([before, "m_partner"])["m_partner"] != own
     kept = partner_colors(["m_partner", after])
     assert kept["m_partner"] == own and kept[after] != own
+
+
+# --- figures of a small run -------------------------------------------------------------
+
+# The small scenario of conftest, with a partner that refuses some of the sanctioned
+# gold (so lots are refused and sent back) and a hub that sells a share on.
+REFUSING = (
+    "compliance = { turkey = 0.0, swiss = 1.0 }",
+    "compliance = { turkey = 0.0, swiss = 0.6 }",
+)
+HUB = ('region = "turkey"\n', 'region = "turkey"\nre_export_share = 0.3\n')
+HUB_ROUTE = '\n[routes.r5]\nfrom = "turkey"\nto = "swiss"\n'
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> tuple[flowsim.Results, flowsim.Results]:
+    """The small scenario and its baseline without the sanction, three replications each."""
+    text = TINY_SCENARIO.replace(*REFUSING).replace(*HUB) + HUB_ROUTE
+    folder = tmp_path_factory.mktemp("scenarios")
+    (folder / "tiny.toml").write_text(text)
+    base = text.replace('[meta]\nname = "tiny"', '[meta]\nname = "tiny_baseline"')
+    base = base.replace('issuer = "USA"', 'issuer = "USA"\nenabled = false')
+    (folder / "base.toml").write_text(base)
+    runs = [flowsim.load_scenario(folder / name) for name in ("tiny.toml", "base.toml")]
+    scenario, baseline = (flowsim.simulate(s, seed=1, replications=3) for s in runs)
+    return scenario, baseline
+
+
+def drawn(fig: Figure) -> Figure:
+    """The figure laid out, as saving it would, so that extents are final."""
+    FigureCanvasAgg(fig).draw()
+    return fig
+
+
+def figures(results: flowsim.Results, baseline: flowsim.Results) -> dict[str, Figure]:
+    """Every figure of the report."""
+    return {
+        "monthly_exports": plots.monthly_exports(results, baseline),
+        "exports_difference": plots.exports_difference(results, baseline),
+        "flow_diagram": plots.flow_diagram(results),
+        "exposure_chart": plots.exposure_chart(results),
+        "seizures_chart": plots.seizures_chart(results),
+    }
+
+
+def month_starts(results: flowsim.Results) -> pd.DatetimeIndex:
+    return pd.date_range(results.start, results.end, freq="MS")
+
+
+def test_monthly_values_are_steps_that_hold_over_their_month(pair):
+    results, baseline = pair
+    # The month after the last: a value drawn to it ends on the last day of its month.
+    closing = pd.Timestamp(results.end) + pd.Timedelta(days=1)
+    edges = month_starts(results).append(pd.DatetimeIndex([closing]))
+    means = results.exports_monthly.groupby(["partner", "month"])["kg"].mean() / 1000
+    for fig in (
+        plots.monthly_exports(results, baseline),
+        plots.exports_difference(results, baseline),
+    ):
+        (ax,) = fig.axes
+        lines = [line for line in ax.lines if line.get_label() in results.partners]
+        assert {line.get_label() for line in lines} == set(results.partners)
+        for line in lines:
+            assert line.get_drawstyle() == "steps-post"
+            assert pd.DatetimeIndex(line.get_xdata()).equals(edges)
+            y = np.asarray(line.get_ydata(), dtype=float)
+            assert y[-1] == y[-2]
+    fig = plots.monthly_exports(results, baseline)
+    for line in fig.axes[0].lines:
+        if line.get_label() in results.partners:
+            expected = means[line.get_label()].to_numpy()
+            assert np.allclose(np.asarray(line.get_ydata(), dtype=float)[:-1], expected)
+
+
+def test_a_policy_line_falls_where_its_effect_starts(pair):
+    results, baseline = pair
+    # The sanction takes effect on 1 June: the difference from the baseline is zero up
+    # to the step that starts on that day, not on the first of May.
+    fig = plots.exports_difference(results, baseline)
+    (ax,) = fig.axes
+    (mark,) = [line for line in ax.lines if line.get_gid() == "mark:2020-06-01"]
+    assert pd.Timestamp(mark.get_xdata()[0]) == pd.Timestamp("2020-06-01")
+    swiss = next(line for line in ax.lines if line.get_label() == "swiss")
+    x = pd.DatetimeIndex(swiss.get_xdata())
+    y = np.asarray(swiss.get_ydata(), dtype=float)
+    assert np.all(y[x < pd.Timestamp("2020-03-01")] == 0.0)  # before the raid, alike
+    assert y[x == pd.Timestamp("2020-06-01")][0] != 0.0
+
+
+def band_vertices(ax) -> list[np.ndarray]:
+    return [path.vertices for c in ax.collections for path in c.get_paths() if len(path.vertices)]
+
+
+def test_bands_hold_over_their_month_and_never_go_below_zero(pair):
+    results, baseline = pair
+    # The swiss partner takes little some months: its raw 95% interval dips below zero.
+    table = results.exports_monthly
+    swiss = table[table["partner"] == "swiss"].groupby("month")["kg"]
+    half = stdtrit(2, 0.975) * swiss.std() / np.sqrt(3)
+    assert (swiss.mean() - half < 0).any()
+    fig = plots.monthly_exports(results, baseline)
+    bands = band_vertices(fig.axes[0])
+    assert len(bands) == len(results.partners)
+    edges = mdates.date2num(
+        month_starts(results).append(
+            pd.DatetimeIndex([pd.Timestamp(results.end) + pd.Timedelta(days=1)])
+        )
+    )
+    for vertices in bands:
+        assert vertices[:, 1].min() >= 0.0
+        assert set(np.round(vertices[:, 0], 6)) <= set(np.round(edges, 6))
+
+
+def overlaps(a: Bbox, b: Bbox) -> bool:
+    return a.width > 0 and b.width > 0 and a.overlaps(b)
+
+
+def data_extents(fig: Figure) -> list[Bbox]:
+    """The window extents of every artist that draws data, in every axes."""
+    found = []
+    for ax in fig.axes:
+        for artist in (*ax.lines, *ax.patches, *ax.collections):
+            if artist.get_visible():
+                found.append(artist.get_window_extent())
+    return found
+
+
+def test_no_legend_covers_data(pair):
+    for name, fig in figures(*pair).items():
+        drawn(fig)
+        legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        legends += fig.legends
+        for legend in legends:
+            box = legend.get_window_extent()
+            for ax in fig.axes:
+                assert not overlaps(box, ax.get_window_extent()), name
+            for extent in data_extents(fig):
+                assert not overlaps(box, extent), name
+
+
+def marks(ax) -> tuple[dict[str, Line2D], dict[str, Text]]:
+    lines = {line.get_gid(): line for line in ax.lines if str(line.get_gid()).startswith("mark:")}
+    labels = {t.get_gid(): t for t in ax.texts if str(t.get_gid()).startswith("mark:")}
+    return lines, labels
+
+
+def test_no_line_crosses_a_policy_label_and_labels_clear_each_other_and_the_title(pair):
+    results, baseline = pair
+    dated = [plots.monthly_exports(results, baseline), plots.exports_difference(results, baseline)]
+    dated.append(plots.seizures_chart(results))
+    for fig in dated:
+        drawn(fig)
+        ax = fig.axes[0]
+        lines, labels = marks(ax)
+        assert set(labels) == {f"mark:{p['from']}" for p in results.meta["policies"]}
+        assert set(lines) == set(labels)
+        boxes = {gid: Text.get_window_extent(label) for gid, label in labels.items()}
+        title = ax.title.get_window_extent()
+        for gid, box in boxes.items():
+            assert not any(overlaps(box, line.get_window_extent()) for line in lines.values())
+            assert not overlaps(box, title)
+            assert not any(overlaps(box, other) for k, other in boxes.items() if k != gid)
+            # Above its own line, the line's date on the label's span.
+            x = lines[gid].get_window_extent().x0
+            assert box.y0 >= ax.get_window_extent().y1
+            assert box.x0 - 12 <= x <= box.x1 + 12
