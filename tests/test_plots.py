@@ -3,6 +3,9 @@ bands, legends, labels and the flow diagram's note."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import matplotlib.colors as mcolors
 import matplotlib.dates as mdates
 import numpy as np
@@ -12,7 +15,9 @@ from conftest import TINY_SCENARIO
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
+from matplotlib.textpath import TextPath
 from matplotlib.transforms import Bbox
 from scipy.special import stdtrit
 
@@ -21,6 +26,9 @@ from flowsim import plots
 from flowsim.plots import PALETTE, partner_colors
 
 VENEZUELA = ["switzerland", "turkey", "uae", "united_states"]
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+VENEZUELA_BASELINE_FILE = SCENARIOS / "venezuela_baseline.toml"
+VENEZUELA_SANCTIONS_FILE = SCENARIOS / "venezuela_sanctions.toml"
 
 
 def test_a_partner_keeps_its_colour_whatever_other_partners_are_present():
@@ -66,19 +74,24 @@ def test_a_colour_gives_way_only_to_a_partner_that_sorts_before_it():
 # --- figures of a small run -------------------------------------------------------------
 
 # The small scenario of conftest, with a partner that refuses some of the sanctioned
-# gold (so lots are refused and sent back) and a hub that sells a share on.
+# gold (so lots are refused and sent back), a hub that sells a share on, and a risky
+# route into a partner.
 REFUSING = (
     "compliance = { turkey = 0.0, swiss = 1.0 }",
     "compliance = { turkey = 0.0, swiss = 0.6 }",
 )
 HUB = ('region = "turkey"\n', 'region = "turkey"\nre_export_share = 0.3\n')
 HUB_ROUTE = '\n[routes.r5]\nfrom = "turkey"\nto = "swiss"\n'
+RISKY = (
+    'to = "turkey"\nweight = 0.7\n',
+    'to = "turkey"\nweight = 0.7\nseizure_probability = 0.03\n',
+)
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory) -> tuple[flowsim.Results, flowsim.Results]:
     """The small scenario and its baseline without the sanction, three replications each."""
-    text = TINY_SCENARIO.replace(*REFUSING).replace(*HUB) + HUB_ROUTE
+    text = TINY_SCENARIO.replace(*REFUSING).replace(*HUB).replace(*RISKY) + HUB_ROUTE
     folder = tmp_path_factory.mktemp("scenarios")
     (folder / "tiny.toml").write_text(text)
     base = text.replace('[meta]\nname = "tiny"', '[meta]\nname = "tiny_baseline"')
@@ -227,3 +240,75 @@ def test_no_line_crosses_a_policy_label_and_labels_clear_each_other_and_the_titl
             x = lines[gid].get_window_extent().x0
             assert box.y0 >= ax.get_window_extent().y1
             assert box.x0 - 12 <= x <= box.x1 + 12
+
+
+REPORT_WIDTH_PX = 1100  # the report's max-width: a wider figure is scaled down to it
+PX_PER_INCH = 96  # an SVG's points in a browser: 72 to the inch, 96 px to the inch
+
+
+def shown_scale(fig: Figure) -> float:
+    """Pixels on the page per pixel of the figure drawn at PX_PER_INCH: the report embeds
+    it cropped to its tight box and scales it down to the page's width if wider."""
+    fig.set_dpi(PX_PER_INCH)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    width_px = fig.get_tightbbox(canvas.get_renderer()).width * PX_PER_INCH
+    return min(1.0, REPORT_WIDTH_PX / width_px)
+
+
+def capital_height_px(text: Text, scale: float) -> float:
+    """How tall the text's capitals are on the page, in pixels."""
+    points = TextPath((0, 0), "H", prop=text.get_fontproperties()).get_extents().height
+    return points / 72 * PX_PER_INCH * scale
+
+
+def test_flow_diagram_labels_are_readable_at_the_reports_width(pair):
+    results, _ = pair
+    venezuela = flowsim.simulate(flowsim.load_scenario(VENEZUELA_BASELINE_FILE), seed=1)
+    for fig in (plots.flow_diagram(results), plots.flow_diagram(venezuela)):
+        scale = shown_scale(fig)
+        (ax,) = fig.axes
+        texts = [*ax.texts, *fig.texts]
+        assert len(ax.texts) == sum(isinstance(p, Rectangle) for p in ax.patches)  # one a box
+        for text in texts:
+            assert capital_height_px(text, scale) >= 9.0, text.get_text()
+        boxes = [t.get_window_extent() for t in texts]
+        for i, a in enumerate(boxes):
+            assert not any(overlaps(a, b) for b in boxes[i + 1 :]), texts[i].get_text()
+
+
+NUMBER = r"([\d,]+\.\d) t"
+
+
+def test_the_flow_diagrams_note_adds_up_to_the_exports_table(pair):
+    results, _ = pair
+    arrivals = plots.partner_arrivals(results)
+    assert arrivals["refused"] > 0 and arrivals["to_hubs"] > 0 and arrivals["seized"] > 0
+    fig = plots.flow_diagram(results)
+    (note,) = [t for t in fig.texts if t.get_gid() == "flow-note"]
+    text = " ".join(note.get_text().split())
+    sentences = r"Into partners: (.*?)\. Exports table: (.*?)\. "
+    into, exports = re.search(sentences, text).groups()
+    shipped, *parts = (float(n.replace(",", "")) for n in re.findall(NUMBER, into))
+    assert len(parts) == 5
+    # Each figure is rounded to 0.1 t: the sum may be off by half of that for each term.
+    assert sum(parts) == pytest.approx(shipped, abs=0.05 * len(parts))
+    table, *terms = (float(n.replace(",", "")) for n in re.findall(NUMBER, exports))
+    exported = sum(results.summary()["exports_kg_by_partner"].values()) / 1000
+    assert table == pytest.approx(exported, abs=0.05)
+    assert sum(terms) == pytest.approx(table, abs=0.05 * len(terms))
+    # The diagram's bands into partners are the tonnes shipped that the note starts from.
+    ledger = results.ledger
+    into_partners = results.routes.loc[results.routes["to"].isin(results.partners), "route"]
+    sent = ledger[(ledger["event"] == "shipped") & ledger["route"].isin(into_partners)]
+    assert shipped == pytest.approx(sent["kg"].sum() / results.replications / 1000, abs=0.05)
+
+
+def test_every_shipment_into_a_partner_is_accounted_for_in_a_real_run():
+    results = flowsim.simulate(flowsim.load_scenario(VENEZUELA_SANCTIONS_FILE), seed=2)
+    t = plots.partner_arrivals(results)
+    assert t["refused"] > 0 and t["to_hubs"] > 0
+    parts = t["taken"] + t["to_hubs"] + t["refused"] + t["seized"] + t["on_the_way"]
+    assert parts == pytest.approx(t["shipped"], rel=1e-9)
+    exported = sum(results.summary()["exports_kg_by_partner"].values())
+    assert t["taken"] + t["kept"] == pytest.approx(exported, rel=1e-9)
