@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -19,20 +20,25 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import text_to_path
 
 from flowsim.results import Results
+from flowsim.tables import months, with_month
 
 __all__ = [
     "exports_difference",
     "exposure_chart",
     "flow_diagram",
+    "holds_chart",
     "monthly_exports",
     "parameter_effect",
     "partner_arrivals",
     "partner_colors",
+    "policy_spans",
+    "policy_timeline",
+    "production_chart",
     "save_figure",
     "seizures_chart",
     "tornado_chart",
@@ -114,13 +120,16 @@ def _mark_dates(
     ax, marks: list[tuple[pd.Timestamp, str]], linestyle: str = ":", labels: bool = True
 ) -> float:
     """A vertical line at each date, its label above the axes (rotated, so that no line
-    ever crosses a label and labels of close dates stand side by side). Returns the
-    height in points the labels take above the axes, for the title to clear them."""
+    ever crosses a label and labels of close dates stand side by side). A mark may
+    carry its own line style as a third item. Returns the height in points the labels
+    take above the axes, for the title to clear them."""
     x0, x1 = ax.get_xlim()
     by_day: dict[pd.Timestamp, list[str]] = {}
-    for when, name in marks:
+    styles: dict[pd.Timestamp, str] = {}
+    for when, name, *style in marks:
         if x0 <= mdates.date2num(when) <= x1:
             by_day.setdefault(when, []).append(name)
+            styles.setdefault(when, style[0] if style else linestyle)
     width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
     font = FontProperties(size=MARK_FONTSIZE)
     placed = -np.inf
@@ -128,7 +137,7 @@ def _mark_dates(
     for when, names in sorted(by_day.items()):
         text = ", ".join(names)
         gid = f"mark:{when:%Y-%m-%d}"
-        ax.axvline(when, color="0.35", linestyle=linestyle, linewidth=1, gid=gid)
+        ax.axvline(when, color="0.35", linestyle=styles[when], linewidth=1, gid=gid)
         if not labels:
             continue
         at = (mdates.date2num(when) - x0) / (x1 - x0) * width_pt
@@ -536,6 +545,265 @@ def seizures_chart(results: Results) -> Figure:
         _legend_outside(ax)
     else:
         ax.text(0.5, 0.5, "no seizures", transform=ax.transAxes, ha="center", color="0.4")
+    return fig
+
+
+# --- policies: when they act and how strongly ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicySpan:
+    """One policy of a run: when it acts and how strongly, from the scenario as run
+    (``meta['scenario_json']``). A run folder written without it gives the first day
+    only: ``end`` and ``strength`` are then None."""
+
+    kind: str
+    name: str
+    enabled: bool
+    start: pd.Timestamp
+    end: pd.Timestamp | None  # the first day it no longer acts
+    strength: float | None  # 0 to 1: compliance, share of fuel cut, capacity destroyed
+    describe: str  # its strength in words
+
+
+def policy_spans(results: Results) -> list[PolicySpan]:
+    """Every policy of the run, in the order of ``meta['policies']``."""
+    rules = (results.meta.get("scenario_json") or {}).get("policies")
+    if not rules:
+        return [
+            PolicySpan(p["kind"], p["name"], p["enabled"], pd.Timestamp(p["from"]), None, None, "")
+            for p in results.meta.get("policies", [])
+            if p.get("from") not in (None, "None")
+        ]
+    after = results.end + pd.Timedelta(days=1)
+    day = pd.Timedelta(days=1)
+    spans = []
+    for name, rule in rules.get("sanctions", {}).items():
+        levels = {**rule["compliance"]}
+        changes = rule.get("compliance_changes", [])
+        strongest = max([rule["default_compliance"], *levels.values()])
+        strongest = max([strongest, *(c["level"] for c in changes)])
+        words = ", ".join(f"{p} {v:.0%}" for p, v in levels.items())
+        words = f"compliance {words or 'none'}"
+        if rule["default_compliance"] > 0:
+            words += f", others {rule['default_compliance']:.0%}"
+        words += "".join(f"; {c['partner']} {c['level']:.0%} from {c['date']}" for c in changes)
+        if rule.get("discount"):
+            words += f"; discount {rule['discount']:.0%}"
+        until = rule.get("until")
+        end = pd.Timestamp(until) + day if until else after
+        start = pd.Timestamp(rule["effective"])
+        spans.append(PolicySpan("sanction", name, rule["enabled"], start, end, strongest, words))
+    for name, rule in rules.get("interdictions", {}).items():
+        words = f"seizure risk +{rule['seizure_increase']:.0%}"
+        if rule.get("release_share") is not None:
+            words += f", release share {rule['release_share']:.0%}"
+        start, end = pd.Timestamp(rule["start"]), pd.Timestamp(rule["end"]) + day
+        strength = rule["seizure_increase"]
+        spans.append(PolicySpan("interdiction", name, rule["enabled"], start, end, strength, words))
+    for name, rule in rules.get("raids", {}).items():
+        loss = rule["capacity_loss"]
+        words = f"capacity destroyed {loss:.0%}"
+        if rule.get("date"):
+            start = pd.Timestamp(rule["date"])
+            end = start + pd.Timedelta(days=rule["hold_days"] + rule["recovery_days"])
+            words += f", held {rule['hold_days']:g} d, back over {rule['recovery_days']:g} d"
+        else:
+            start = pd.Timestamp(rule["window_start"])
+            end = pd.Timestamp(rule["window_end"]) + day
+            words = f"{rule['rate_per_year']:g} a year at random, {words}"
+        if rule.get("stock_seized"):
+            words += f", stock seized {rule['stock_seized']:.0%}"
+        spans.append(PolicySpan("raid", name, rule["enabled"], start, end, loss, words))
+    for name, rule in rules.get("fuel_restrictions", {}).items():
+        cut = rule["supply_cut"]
+        words = f"fuel supply cut {cut:.0%} in {rule['region']}"
+        if rule.get("black_market_share"):
+            words += f", {rule['black_market_share']:.0%} of it bought on the black market"
+        start, end = pd.Timestamp(rule["start"]), pd.Timestamp(rule["end"]) + day
+        spans.append(PolicySpan("fuel_restriction", name, rule["enabled"], start, end, cut, words))
+    order = {(p["kind"], p["name"]): k for k, p in enumerate(results.meta.get("policies", []))}
+    return sorted(spans, key=lambda s: order.get((s.kind, s.name), len(order)))
+
+
+POLICY_COLORS = {
+    "sanction": "#d62728",
+    "interdiction": "#9467bd",
+    "raid": "#8c564b",
+    "fuel_restriction": "#ff7f0e",
+}
+
+
+def policy_timeline(results: Results) -> Figure:
+    """Each policy as a bar from its first day to the first day it no longer acts, shaded
+    by its strength (compliance, share of fuel cut, capacity a raid destroys), with the
+    strength in words."""
+    spans = policy_spans(results)
+    fig = Figure(figsize=(10, 0.55 * max(len(spans), 1) + 1.6))
+    ax = fig.subplots()
+    first, after = results.start, results.end + pd.Timedelta(days=1)
+    ax.set_xlim(first, after)
+    x0, x1 = ax.get_xlim()
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    font = FontProperties(size=8)
+    along = ax.get_yaxis_transform()  # x in axes fraction, y in data
+    if not spans:
+        ax.text(0.5, 0.5, "no policies", transform=ax.transAxes, ha="center", color="0.4")
+    for y, span in enumerate(reversed(spans)):
+        start = max(span.start, first)
+        end = min(span.end if span.end is not None else after, after)
+        color = POLICY_COLORS.get(span.kind, "0.5") if span.enabled else "0.6"
+        shade = 0.25 + 0.75 * span.strength if span.strength is not None else 0.25
+        ax.barh(
+            y,
+            end - start,
+            left=start,
+            height=0.6,
+            color=color,
+            alpha=shade,
+            hatch=None if span.enabled and span.end is not None else "//",
+            edgecolor=color,
+            gid=f"policy:{span.kind}:{span.name}",
+        )
+        words = span.describe if span.enabled else "disabled"
+        if span.end is None:
+            words = "first day only: this run folder does not record its end or strength"
+        # Over its bar, from the bar's start, or ending at the axes' right edge if longer.
+        length, _, _ = text_to_path.get_text_width_height_descent(words, font, ismath=False)
+        at = (mdates.date2num(start) - x0) / (x1 - x0) + 0.005
+        at = max(0.0, min(at, 1.0 - length / width_pt))
+        ax.text(at, y + 0.36, words, transform=along, fontsize=8, va="bottom", color="0.15")
+    ax.set_yticks(range(len(spans)), [f"{s.name} ({s.kind})" for s in reversed(spans)])
+    ax.set_ylim(-0.6, len(spans) - 0.1 + 0.5)
+    _date_axis(ax)
+    ax.set_xlabel("date")
+    kinds = dict.fromkeys(s.kind for s in spans)
+    handles = [
+        Patch(color=POLICY_COLORS.get(kind, "0.5"), label=kind.replace("_", " ")) for kind in kinds
+    ]
+    if handles:
+        _legend_outside(ax, handles=handles, title="darker: stronger")
+    _title(ax, f"Policies: when each acts and how strongly: {results.meta['scenario']}")
+    return fig
+
+
+def _production_marks(results: Results) -> tuple[list[tuple], list[tuple]]:
+    """Dated raids, displaced miners' arrival, as marks; fuel cuts and raids at random
+    within a window, as spans of (start, end, label)."""
+    marks: list[tuple] = []
+    windows: list[tuple] = []
+    scenario = results.meta.get("scenario_json") or {}
+    nodes = scenario.get("nodes", {})
+    for span in policy_spans(results):
+        if not span.enabled or span.kind not in ("raid", "fuel_restriction"):
+            continue
+        if span.kind == "fuel_restriction" and span.end is not None:
+            windows.append((span.start, span.end, f"fuel cut {span.name} ({span.strength:.0%})"))
+            continue
+        rule = scenario.get("policies", {}).get("raids", {}).get(span.name, {})
+        if span.end is not None and not rule.get("date"):
+            windows.append((span.start, span.end, f"raids at random: {span.name}"))
+            continue
+        marks.append((span.start, f"raid {span.name}", "--"))
+        hit = [
+            n
+            for n, node in nodes.items()
+            if n in rule.get("nodes", [])
+            or (node.get("region") == rule.get("region") and node["kind"] in rule["node_kinds"])
+        ]
+        for mine in hit:
+            node = nodes[mine]
+            if node["kind"] == "mine" and node.get("displacement_share", 0) > 0:
+                arrive = span.start + pd.Timedelta(days=node["displacement_delay_days"])
+                marks.append((arrive, f"miners from {mine} arrive", "-."))
+    return marks, windows
+
+
+def production_chart(results: Results) -> Figure:
+    """Production by mine, kg a month (each month's value over its month, 95% bands
+    over replications), with raids, displaced miners' arrival and fuel cuts marked."""
+    colors = partner_colors(results.mines)
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
+    band = _mean_and_band(results.production_monthly, "kg", by="mine")
+    for mine, rows in band.groupby("mine", sort=False):
+        c = colors[mine]
+        _monthly_line(ax, rows["month"], rows["mean"], color=c, linewidth=2, label=mine)
+        if results.replications > 1:
+            _monthly_band(ax, rows["month"], rows["low"], rows["high"], color=c, alpha=0.2)
+    ax.set_ylim(bottom=0)
+    marks, windows = _production_marks(results)
+    for start, end, label in windows:
+        ax.axvspan(start, end, color="#ff7f0e", alpha=0.12, linewidth=0, label=label)
+    above = _mark_dates(ax, marks)
+    _date_axis(ax)
+    ax.set_ylabel("production (kg per month)")
+    ax.set_xlabel("month")
+    bands = ", shaded: 95% interval over replications" if results.replications > 1 else ""
+    _title(ax, f"Production by mine: {results.meta['scenario']}{bands}", above)
+    _legend_outside(ax)
+    return fig
+
+
+def holds_chart(results: Results) -> Figure:
+    """Gold refused by partners each month (kg, by partner), and gold waiting at mines,
+    buyers and refiners at the end of each month (kg, reserves apart): held for want
+    of an open route, queued or in service. The ledger does not tell a held lot from a
+    queued one; a hold shows as stock that grows while sanctions or raids close routes."""
+    colors = partner_colors(results.partners)
+    fig = Figure(figsize=(10, 7))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    refused = with_month(results, results.ledger[results.ledger["event"] == "refused"])
+    sums = refused.groupby(["replication", "month", "node"], observed=True)["kg"].sum()
+    grid = pd.MultiIndex.from_product(
+        [range(results.replications), months(results), results.partners],
+        names=["replication", "month", "node"],
+    )
+    sums.index = sums.index.set_levels(sums.index.levels[2].astype(str), level=2)
+    table = sums.reindex(grid, fill_value=0.0).reset_index()
+    band = _mean_and_band(table, "kg", by="node")
+    for partner, rows in band.groupby("node", sort=False):
+        c = colors[partner]
+        _monthly_line(top, rows["month"], rows["mean"], color=c, linewidth=2, label=partner)
+        if results.replications > 1:
+            _monthly_band(top, rows["month"], rows["low"], rows["high"], color=c, alpha=0.2)
+    top.set_ylim(bottom=0)
+    top.set_ylabel("refused (kg per month)")
+    stock = results.stocks_monthly.groupby(["month", "node"])["kg"].mean()
+    reserve = results.reserves.groupby(["month", "node"])["kg"].mean()
+    waiting = stock.sub(reserve, fill_value=0.0).clip(lower=0.0).unstack("node").fillna(0.0)
+    waiting = waiting.reindex(months(results), fill_value=0.0)
+    largest = waiting.max().sort_values(ascending=False)
+    shown = [n for n in largest.index[:5] if largest[n] > 0]
+    node_colors = matplotlib.colormaps["tab10"].colors
+    for k, node in enumerate(shown):
+        _monthly_line(
+            bottom, waiting.index, waiting[node], color=node_colors[k], linewidth=2, label=node
+        )
+    rest = waiting.drop(columns=shown).sum(axis=1)
+    if rest.any():
+        _monthly_line(bottom, waiting.index, rest, color="0.5", linewidth=1.5, label="other nodes")
+    bottom.set_ylim(bottom=0)
+    bottom.set_ylabel("waiting at month end (kg)")
+    bottom.set_xlabel("month")
+    above = _mark_policies(top, results)
+    _mark_dates(bottom, _policy_dates(results), labels=False)
+    for ax in (top, bottom):
+        _date_axis(ax)
+        if ax.get_legend_handles_labels()[0]:
+            _legend_outside(ax)
+    if not refused.size:
+        top.text(0.5, 0.5, "no refusals", transform=top.transAxes, ha="center", color="0.4")
+    _title(
+        top,
+        f"Gold refused by partners, and gold waiting at mines, buyers and refiners: "
+        f"{results.meta['scenario']}",
+        above,
+    )
+    bottom.set_title(
+        "waiting: held for want of an open route, queued or in service; reserves apart",
+        fontsize=9,
+    )
     return fig
 
 

@@ -347,6 +347,9 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
         (plots.flow_diagram(results), "Flows from mines to partners, tonnes shipped"),
         (plots.exposure_chart(results), "Exposure of each partner's imports"),
         (plots.seizures_chart(results), "Seizures per month"),
+        (plots.production_chart(results), "Production by mine, with raids and fuel cuts"),
+        (plots.holds_chart(results), "Refusals, and gold waiting at mines, buyers and refiners"),
+        (plots.policy_timeline(results), "Policies: when each acts and how strongly"),
     ]
     parts.extend(embed_figure(fig, caption) for fig, caption in figures)
 

@@ -3,6 +3,7 @@ bands, legends, labels and the flow diagram's note."""
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -116,6 +117,9 @@ def figures(results: flowsim.Results, baseline: flowsim.Results) -> dict[str, Fi
         "flow_diagram": plots.flow_diagram(results),
         "exposure_chart": plots.exposure_chart(results),
         "seizures_chart": plots.seizures_chart(results),
+        "production_chart": plots.production_chart(results),
+        "holds_chart": plots.holds_chart(results),
+        "policy_timeline": plots.policy_timeline(results),
     }
 
 
@@ -223,7 +227,7 @@ def marks(ax) -> tuple[dict[str, Line2D], dict[str, Text]]:
 def test_no_line_crosses_a_policy_label_and_labels_clear_each_other_and_the_title(pair):
     results, baseline = pair
     dated = [plots.monthly_exports(results, baseline), plots.exports_difference(results, baseline)]
-    dated.append(plots.seizures_chart(results))
+    dated += [plots.seizures_chart(results), plots.holds_chart(results)]
     for fig in dated:
         drawn(fig)
         ax = fig.axes[0]
@@ -312,3 +316,91 @@ def test_every_shipment_into_a_partner_is_accounted_for_in_a_real_run():
     assert parts == pytest.approx(t["shipped"], rel=1e-9)
     exported = sum(results.summary()["exports_kg_by_partner"].values())
     assert t["taken"] + t["kept"] == pytest.approx(exported, rel=1e-9)
+
+
+def bars(ax) -> dict[str, Rectangle]:
+    return {p.get_gid(): p for p in ax.patches if str(p.get_gid()).startswith("policy:")}
+
+
+def day_of(x: float) -> pd.Timestamp:
+    return pd.Timestamp(mdates.num2date(x).date())
+
+
+def test_the_policy_timeline_gives_each_policys_days_and_strength(pair):
+    results, _ = pair
+    fig = plots.policy_timeline(results)
+    (ax,) = fig.axes
+    found = bars(ax)
+    # From the first day each acts to the first day it no longer does.
+    expected = {
+        "policy:sanction:s1": ("2020-06-01", "2021-01-01", 0.6),  # to the end of the run
+        "policy:raid:raid1": ("2020-03-01", "2020-05-30", 0.5),  # recovered in 90 days
+        "policy:fuel_restriction:f1": ("2020-04-01", "2020-05-02", 0.5),  # to 1 May
+    }
+    assert set(found) == set(expected)
+    for gid, (start, end, strength) in expected.items():
+        bar = found[gid]
+        assert day_of(bar.get_x()) == pd.Timestamp(start)
+        assert day_of(bar.get_x() + bar.get_width()) == pd.Timestamp(end)
+        assert bar.get_alpha() == pytest.approx(0.25 + 0.75 * strength)
+    words = " ".join(t.get_text() for t in ax.texts)
+    for said in ("swiss 60%", "turkey 0%", "capacity destroyed 50%", "fuel supply cut 50%"):
+        assert said in words
+
+
+def test_the_policy_timeline_of_a_run_folder_without_the_scenario(pair):
+    # Run folders record the scenario as run; one that does not still gives first days.
+    results = copy.copy(pair[0])
+    results.meta = results.meta.model_copy(update={"scenario_json": {}})
+    spans = plots.policy_spans(results)
+    assert [(s.name, s.end, s.strength) for s in spans] == [
+        ("s1", None, None),
+        ("raid1", None, None),
+        ("f1", None, None),
+    ]
+    fig = plots.policy_timeline(results)
+    (ax,) = fig.axes
+    assert day_of(bars(ax)["policy:raid:raid1"].get_x()) == pd.Timestamp("2020-03-01")
+    assert "does not record its end" in " ".join(t.get_text() for t in ax.texts)
+
+
+def test_production_is_marked_with_raids_fuel_cuts_and_displaced_miners(pair):
+    results, _ = pair
+    (ax,) = plots.production_chart(results).axes
+    _, labels = marks(ax)
+    assert labels["mark:2020-03-01"].get_text() == "raid raid1"
+    # The fuel cut shaded from its first day to the day after its last.
+    (cut,) = [p for p in ax.patches if p.get_label().startswith("fuel cut f1")]
+    assert day_of(cut.get_x()) == pd.Timestamp("2020-04-01")
+    assert day_of(cut.get_x() + cut.get_width()) == pd.Timestamp("2020-05-02")
+    peru = flowsim.simulate(flowsim.load_scenario(SCENARIOS / "peru_mercurio_2019.toml"), seed=1)
+    (ax,) = plots.production_chart(peru).axes
+    _, labels = marks(ax)
+    assert labels["mark:2019-02-19"].get_text() == "raid mercurio_la_pampa"
+    # La Pampa's miners arrive at the other mines 30 days after the raid.
+    assert labels["mark:2019-03-21"].get_text() == "miners from la_pampa arrive"
+    mines = {line.get_label() for line in ax.lines} & set(peru.mines)
+    assert mines == set(peru.mines)
+
+
+def test_the_holds_chart_counts_every_refusal_and_the_gold_waiting(pair):
+    results, _ = pair
+    top, bottom = plots.holds_chart(results).axes
+    ledger = results.ledger
+    refused = ledger.loc[ledger["event"] == "refused", "kg"].sum() / results.replications
+    assert refused > 0
+    drawn_refused = sum(
+        np.asarray(line.get_ydata(), dtype=float)[:-1].sum()
+        for line in top.lines
+        if line.get_label() in results.partners
+    )
+    assert drawn_refused == pytest.approx(refused)
+    stock = results.stocks_monthly.groupby("month")["kg"].sum() / results.replications
+    reserve = results.reserves.groupby("month")["kg"].sum() / results.replications
+    waiting = stock.sub(reserve, fill_value=0.0)
+    drawn_waiting = sum(
+        np.asarray(line.get_ydata(), dtype=float)[:-1]
+        for line in bottom.lines
+        if not str(line.get_gid()).startswith("mark:")
+    )
+    assert np.allclose(drawn_waiting, waiting.to_numpy())
