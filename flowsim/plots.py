@@ -639,7 +639,7 @@ def policy_timeline(results: Results) -> Figure:
     by its strength (compliance, share of fuel cut, capacity a raid destroys), with the
     strength in words."""
     spans = policy_spans(results)
-    fig = Figure(figsize=(10, 0.55 * max(len(spans), 1) + 1.6))
+    fig = Figure(figsize=(9.5, 0.55 * max(len(spans), 1) + 1.6))
     ax = fig.subplots()
     first, after = results.start, results.end + pd.Timedelta(days=1)
     ax.set_xlim(first, after)
