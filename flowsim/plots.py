@@ -1,9 +1,12 @@
 """Figures of a run, a comparison or a sweep (matplotlib).
 
-Every function takes :class:`~flowsim.results.Results` (or a sweep table) and
+Every figure function takes :class:`~flowsim.results.Results` (or a sweep table) and
 returns a matplotlib Figure; :func:`save_figure` writes it as PNG and SVG.
 Each partner keeps one colour across every figure (:func:`partner_colors`),
-axes carry units and dates, and titles say what the figure shows.
+axes carry units and dates, and titles say what the figure shows. Monthly values are
+steps over their month; legends stand outside the axes. :func:`policy_spans` and
+:func:`partner_arrivals` are the figures' data: policies' days and strengths, and what
+became of the gold shipped into partners.
 """
 
 from __future__ import annotations
