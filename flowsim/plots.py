@@ -1,13 +1,20 @@
 """Figures of a run, a comparison or a sweep (matplotlib).
 
-Every function takes :class:`~flowsim.results.Results` (or a sweep table) and
+Every figure function takes :class:`~flowsim.results.Results` (or a sweep table) and
 returns a matplotlib Figure; :func:`save_figure` writes it as PNG and SVG.
 Each partner keeps one colour across every figure (:func:`partner_colors`),
-axes carry units and dates, and titles say what the figure shows.
+axes carry units and dates, and titles say what the figure shows. Monthly values are
+steps over their month; legends stand outside the axes. :func:`policy_spans` and
+:func:`partner_arrivals` are the figures' data: policies' days and strengths, and what
+became of the gold shipped into partners.
 """
 
 from __future__ import annotations
 
+import hashlib
+import textwrap
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -15,19 +22,27 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
+from matplotlib.textpath import text_to_path
 
 from flowsim.results import Results
+from flowsim.tables import months, with_month
 
 __all__ = [
     "export_changes",
     "exports_difference",
     "exposure_chart",
     "flow_diagram",
+    "holds_chart",
     "monthly_exports",
     "parameter_effect",
+    "partner_arrivals",
     "partner_colors",
+    "policy_spans",
+    "policy_timeline",
+    "production_chart",
     "save_figure",
     "seizures_chart",
     "tornado_chart",
@@ -35,8 +50,12 @@ __all__ = [
 
 # Figures are built with Figure() rather than pyplot: no global state, no
 # backend to choose, so importing this module changes nothing for the caller.
-PALETTE = matplotlib.colormaps["tab10"].colors + matplotlib.colormaps["Dark2"].colors
+# Partners' colours: tab10 without its grey (the flow diagram's buyers are grey). More
+# colours would have to be paler or near one of these; past nine partners they repeat.
+PALETTE = tuple(c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7)
 KIND_COLORS = {"mine": "#8c6d31", "buyer": "#7f7f7f", "refiner": "#4a6fa5", "partner": "#2ca02c"}
+MARK_FONTSIZE = 8  # labels of policy and event dates, above the axes
+MARK_GAP_PT = 3.0  # between the axes' top and those labels
 EXPOSURE_LABELS = {
     "illegal_origin_share": "illegal or informal origin",
     "sanctioned_entity_share": "through a designated entity",
@@ -45,8 +64,35 @@ EXPOSURE_LABELS = {
 
 
 def partner_colors(partners: list[str]) -> dict[str, tuple[float, ...]]:
-    """One colour per partner, fixed by the sorted ids, so every figure agrees."""
-    return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(sorted(set(partners)))}
+    """One colour per partner id, the same in every figure and report of a project.
+
+    The colour is a function of the id: each id ranks the colours of :data:`PALETTE`
+    by the SHA-256 of ``"<id>:<colour's index>"`` and takes the first of its ranking.
+    Python's own ``hash`` is not used: it changes from one process to the next. Where
+    two partners of one call rank the same colour first, the id that sorts first keeps
+    it and the other takes the next free colour of its own ranking, so that no two
+    partners of a figure share a colour (until the palette's nine colours run out; then
+    colours repeat). A partner's colour thus changes only in a figure where a partner
+    that sorts before it ends up with that colour.
+    """
+    taken: set[int] = set()
+    colors = {}
+    for partner in sorted(set(partners)):
+        ranking = _color_ranking(partner)
+        free = [i for i in ranking if i not in taken] or ranking
+        taken.add(free[0])
+        colors[partner] = PALETTE[free[0]]
+    return colors
+
+
+@cache
+def _color_ranking(partner: str) -> tuple[int, ...]:
+    """The palette's indices, most preferred first, for one partner id."""
+
+    def rank(index: int) -> bytes:
+        return hashlib.sha256(f"{partner}:{index}".encode()).digest()
+
+    return tuple(sorted(range(len(PALETTE)), key=rank))
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> list[Path]:
@@ -69,24 +115,78 @@ def _policy_dates(results: Results) -> list[tuple[pd.Timestamp, str]]:
     return sorted(marks)
 
 
-def _mark_policies(ax, results: Results) -> None:
-    for when, name in _policy_dates(results):
-        ax.axvline(when, color="0.35", linestyle=":", linewidth=1)
+def _mark_policies(ax, results: Results) -> float:
+    """Mark each enabled policy's first day; the height its labels take (points)."""
+    return _mark_dates(ax, _policy_dates(results))
+
+
+def _mark_dates(
+    ax, marks: list[tuple[pd.Timestamp, str]], linestyle: str = ":", labels: bool = True
+) -> float:
+    """A vertical line at each date, its label above the axes (rotated, so that no line
+    ever crosses a label and labels of close dates stand side by side). A mark may
+    carry its own line style as a third item. Returns the height in points the labels
+    take above the axes, for the title to clear them."""
+    x0, x1 = ax.get_xlim()
+    by_day: dict[pd.Timestamp, list[str]] = {}
+    styles: dict[pd.Timestamp, str] = {}
+    for when, name, *style in marks:
+        if x0 <= mdates.date2num(when) <= x1:
+            by_day.setdefault(when, []).append(name)
+            styles.setdefault(when, style[0] if style else linestyle)
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
+    font = FontProperties(size=MARK_FONTSIZE)
+    placed = -np.inf
+    height = 0.0
+    for when, names in sorted(by_day.items()):
+        text = ", ".join(names)
+        gid = f"mark:{when:%Y-%m-%d}"
+        ax.axvline(when, color="0.35", linestyle=styles[when], linewidth=1, gid=gid)
+        if not labels:
+            continue
+        at = (mdates.date2num(when) - x0) / (x1 - x0) * width_pt
+        # Labels of dates too close to stand apart move right, joined to their line.
+        placed = max(at, placed + 1.3 * MARK_FONTSIZE)
+        shift = placed - at
         ax.annotate(
-            name,
+            text,
             xy=(when, 1.0),
             xycoords=("data", "axes fraction"),
+            xytext=(shift, MARK_GAP_PT),
+            textcoords="offset points",
             rotation=90,
-            va="top",
-            ha="right",
-            fontsize=7,
+            ha="center",
+            va="bottom",
+            fontsize=MARK_FONTSIZE,
             color="0.3",
+            annotation_clip=False,
+            gid=gid,
+            arrowprops=(
+                dict(arrowstyle="-", color="0.6", linewidth=0.6, shrinkA=1, shrinkB=0)
+                if shift > 0.5
+                else None
+            ),
         )
+        length, _, _ = text_to_path.get_text_width_height_descent(text, font, ismath=False)
+        height = max(height, length + MARK_GAP_PT)
+    return height
 
 
-def _mean_and_band(table: pd.DataFrame, value: str) -> pd.DataFrame:
-    """Mean over replications by month and partner, with a 95% t interval."""
-    grouped = table.groupby(["month", "partner"])[value]
+def _title(ax, text: str, above: float = 0.0) -> None:
+    """The axes' title, clear of the date labels ``above`` the axes (points)."""
+    ax.set_title(text, pad=6.0 + above)
+
+
+def _mean_and_band(
+    table: pd.DataFrame,
+    value: str,
+    by: str = "partner",
+    lower: float | None = 0.0,
+    upper: float | None = None,
+) -> pd.DataFrame:
+    """Mean over replications by month and ``by``, with a 95% t interval clipped to the
+    quantity's range (``lower``, ``upper``): no band of kg goes below zero."""
+    grouped = table.groupby(["month", by])[value]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
     count = out["count"].to_numpy()
     half = np.zeros(len(out))
@@ -96,8 +196,32 @@ def _mean_and_band(table: pd.DataFrame, value: str) -> pd.DataFrame:
 
         spread = out["std"].to_numpy()[several]
         half[several] = stdtrit(count[several] - 1, 0.975) * spread / np.sqrt(count[several])
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    out["low"] = (out["mean"] - half).clip(lower=lower, upper=upper)
+    out["high"] = (out["mean"] + half).clip(lower=lower, upper=upper)
     return out
+
+
+def _month_edges(months) -> pd.DatetimeIndex:
+    """The first day of each month and of the month after the last: a monthly value
+    holds from the first edge of its month to the next."""
+    months = pd.DatetimeIndex(months)
+    return months.append(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
+
+
+def _steps(values) -> np.ndarray:
+    """Monthly values with the last repeated, to draw against :func:`_month_edges`."""
+    values = np.asarray(values, dtype=float)
+    return np.append(values, values[-1:])
+
+
+def _monthly_line(ax, months, values, **style):
+    """Each month's value drawn as a step over its month."""
+    return ax.plot(_month_edges(months), _steps(values), drawstyle="steps-post", **style)
+
+
+def _monthly_band(ax, months, low, high, **style):
+    """An interval over each month, as steps."""
+    return ax.fill_between(_month_edges(months), _steps(low), _steps(high), step="post", **style)
 
 
 def _date_axis(ax) -> None:
@@ -106,24 +230,30 @@ def _date_axis(ax) -> None:
     ax.grid(alpha=0.3)
 
 
+def _legend_outside(ax, **options):
+    """A legend to the right of the axes, where it covers no data."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, **options)
+
+
 def monthly_exports(results: Results, baseline: Results | None = None) -> Figure:
-    """Monthly exports by partner (tonnes), with 95% bands across replications;
-    dashed lines show the baseline when one is given."""
+    """Monthly exports by partner (tonnes), each month's value over its month, with 95%
+    bands across replications; dashed lines show the baseline when one is given."""
     colors = partner_colors(results.partners + (baseline.partners if baseline else []))
     fig = Figure(figsize=(10, 5))
     ax = fig.subplots()
     band = _mean_and_band(results.exports_monthly, "kg")
     for partner, rows in band.groupby("partner", sort=False):
         c = colors[partner]
-        ax.plot(rows["month"], rows["mean"] / 1000, color=c, linewidth=2, label=partner)
+        _monthly_line(ax, rows["month"], rows["mean"] / 1000, color=c, linewidth=2, label=partner)
         if results.replications > 1:
-            ax.fill_between(
-                rows["month"], rows["low"] / 1000, rows["high"] / 1000, color=c, alpha=0.2
+            _monthly_band(
+                ax, rows["month"], rows["low"] / 1000, rows["high"] / 1000, color=c, alpha=0.2
             )
     if baseline is not None:
         base = _mean_and_band(baseline.exports_monthly, "kg")
         for partner, rows in base.groupby("partner", sort=False):
-            ax.plot(
+            _monthly_line(
+                ax,
                 rows["month"],
                 rows["mean"] / 1000,
                 color=colors[partner],
@@ -133,13 +263,14 @@ def monthly_exports(results: Results, baseline: Results | None = None) -> Figure
         ax.plot(
             [], [], color="0.3", linestyle="--", label=f"baseline ({baseline.meta['scenario']})"
         )
-    _mark_policies(ax, results)
+    ax.set_ylim(bottom=0)
+    above = _mark_policies(ax, results)
     _date_axis(ax)
     ax.set_ylabel("exports (tonnes per month)")
     ax.set_xlabel("month")
     bands = ", shaded: 95% interval over replications" if results.replications > 1 else ""
-    ax.set_title(f"Monthly gold exports by partner: {results.meta['scenario']}{bands}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    _title(ax, f"Monthly gold exports by partner: {results.meta['scenario']}{bands}", above)
+    _legend_outside(ax)
     return fig
 
 
@@ -152,16 +283,20 @@ def exports_difference(results: Results, baseline: Results) -> Figure:
     fig = Figure(figsize=(10, 5))
     ax = fig.subplots()
     for partner in diff.columns:
-        ax.plot(diff.index, diff[partner], color=colors[partner], linewidth=2, label=partner)
+        _monthly_line(
+            ax, diff.index, diff[partner], color=colors[partner], linewidth=2, label=partner
+        )
     ax.axhline(0, color="black", linewidth=0.8)
-    _mark_policies(ax, results)
+    above = _mark_policies(ax, results)
     _date_axis(ax)
     ax.set_ylabel("change in exports (tonnes per month)")
     ax.set_xlabel("month")
-    ax.set_title(
-        f"Exports of {results.meta['scenario']} minus {baseline.meta['scenario']}, by partner"
+    _title(
+        ax,
+        f"Exports of {results.meta['scenario']} minus {baseline.meta['scenario']}, by partner",
+        above,
     )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    _legend_outside(ax)
     return fig
 
 
@@ -183,18 +318,91 @@ def _columns(results: Results, flows: pd.DataFrame) -> dict[str, int]:
     return column
 
 
+FLOW_FONTSIZE = 9.5  # the flow diagram's labels: capitals 9 px tall at 96 px an inch
+
+
+def partner_arrivals(results: Results) -> dict[str, float]:
+    """What became of the gold shipped down the routes into partners, in kg (mean over
+    replications): ``shipped`` = ``taken`` (exported where the route ends) + ``to_hubs``
+    (delivered to a hub to sell on) + ``refused`` (turned back to its sender) +
+    ``seized`` (on the way there) + ``on_the_way`` (still travelling when the run ended).
+    ``kept`` is what hubs exported with no route to sell it on, so that the exports of
+    every partner are ``taken`` + ``kept``. Each shipment is followed, lot by lot, to the
+    ledger's next row for it on its route."""
+    ledger = results.ledger
+    routes = results.routes.set_index("route")
+    kinds = results.nodes.set_index("node")["kind"]
+    into = routes.index[routes["to"].map(kinds) == "partner"]
+    # A release undoes a seizure: the lot's next row says where it went.
+    rows = ledger[ledger["route"].isin(into) & (ledger["event"] != "released")]
+    event = rows["event"].astype(str)
+    lots = event.groupby([rows["replication"], rows["lot"], rows["route"]], observed=True)
+    before, after = lots.shift(1), lots.shift(-1)
+    kg = rows["kg"]
+    target = rows["route"].astype(str).map(routes["to"].astype(str))
+    kept = (ledger["event"] == "exported") & ledger["route"].isna()
+    terms = {
+        "shipped": kg[event == "shipped"].sum(),
+        "taken": kg[event == "exported"].sum(),
+        "to_hubs": kg[(event == "delivered") & (rows["node"].astype(str) == target)].sum(),
+        "refused": kg[event == "refused"].sum(),
+        "seized": kg[(event == "seized") & (before == "shipped")].sum(),
+        "on_the_way": kg[(event == "shipped") & after.isna()].sum(),
+        "kept": ledger.loc[kept, "kg"].sum(),
+    }
+    return {name: float(value) / results.replications for name, value in terms.items()}
+
+
+def _flow_note(results: Results, width_in: float) -> str:
+    """How the diagram's tonnes into partners become the exports table's, wrapped to
+    the figure's width."""
+    t = {name: kg / 1000 for name, kg in partner_arrivals(results).items()}
+    into = [
+        ("taken", "exported where the route ends"),
+        ("to_hubs", "delivered to hubs to sell on"),
+        ("refused", "refused and sent back"),
+        ("seized", "seized on the way"),
+        ("on_the_way", "on the way at the end"),
+    ]
+    parts = " + ".join(f"{label} {t[k]:,.1f} t" for k, label in into if t[k] > 0 or k == "taken")
+    exports = f"Exports table: {t['taken'] + t['kept']:,.1f} t = {t['taken']:,.1f} t exported"
+    exports += " where the route ends"
+    if t["kept"] > 0:
+        exports += f" + exported by hubs with no route to sell on {t['kept']:,.1f} t"
+    lines = [
+        f"Into partners: shipped {t['shipped']:,.1f} t = {parts}.",
+        f"{exports}.",
+        "Gold refused and shipped again, and gold a hub sells on, counts on every route it takes.",
+    ]
+    chars = int(width_in * 72 / (0.6 * FLOW_FONTSIZE))  # a character is about 0.6 em wide
+    return "\n".join(textwrap.fill(line, chars) for line in lines)
+
+
+def _label_width_in(text: str) -> float:
+    font = FontProperties(size=FLOW_FONTSIZE)
+    widths = [
+        text_to_path.get_text_width_height_descent(x, font, ismath=False)[0]
+        for x in text.split("\n")
+    ]
+    return max(widths) / 72
+
+
 def flow_diagram(results: Results) -> Figure:
-    """Where the gold went: mines to buyers and refiners to partners, band widths
-    in tonnes shipped over the run (mean over replications)."""
+    """Where the gold went: mines to buyers and refiners to partners, band widths in
+    tonnes shipped down each route over the run (mean over replications), with a note
+    that turns the tonnes shipped into partners into the exports table's.
+
+    Columns stand as far apart as their labels need, and the figure is as wide as its
+    columns, so that its labels keep their size wherever the report shows it."""
     shipped = results.ledger[results.ledger["event"] == "shipped"]
     by_route = shipped.groupby("route", observed=True)["kg"].sum() / results.replications / 1000
     flows = results.routes.set_index("route").join(by_route.rename("t"), how="inner").reset_index()
     flows = flows[flows["t"] > 0]
-    fig = Figure(figsize=(11, 6.5))
-    ax = fig.subplots()
-    ax.set_axis_off()
     if flows.empty:
-        ax.text(0.5, 0.5, "no gold was shipped", ha="center")
+        fig = Figure(figsize=(8, 2))
+        ax = fig.subplots()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no gold was shipped", ha="center", fontsize=FLOW_FONTSIZE)
         return fig
     column = _columns(results, flows)
     through = {}
@@ -202,18 +410,43 @@ def flow_diagram(results: Results) -> Figure:
         out_t = flows.loc[flows["from"] == node, "t"].sum()
         in_t = flows.loc[flows["to"] == node, "t"].sum()
         through[node] = max(out_t, in_t)
+    kinds = results.nodes.set_index("node")["kind"]
+    exported = results.ledger[results.ledger["event"] == "exported"]
+    taken = exported.groupby("node", observed=True)["kg"].sum() / results.replications / 1000
+    labels = {}
+    for n, h in through.items():
+        if h <= 0:
+            continue
+        labels[n] = f"{n}\n{h:,.1f} t"
+        if kinds[n] == "partner":
+            labels[n] = f"{n}\n{h:,.1f} t in, {taken.get(n, 0.0):,.1f} t exported"
+    # x in inches: each column after the widest label of the one before, and room to turn.
+    width, pad, turn = 0.15, 0.05, 0.7
+    x_of: dict[int, float] = {}
+    x = 0.0
+    for c in sorted(set(column.values())):
+        x_of[c] = x
+        widest = max((_label_width_in(labels[n]) for n in labels if column[n] == c), default=0)
+        x += width + pad + widest + turn
+    right = x - turn + 0.05
+    # Heights in inches: the note under the diagram, as many lines as it takes, and the
+    # three lines of the title over it.
+    note = _flow_note(results, right)
+    note_in = (note.count("\n") + 1) * 1.25 * FLOW_FONTSIZE / 72 + 0.3
+    diagram_in, title_in = 5.5, 0.75
+    wide, high = right + 0.2, note_in + diagram_in + title_in
+    fig = Figure(figsize=(wide, high))
+    ax = fig.add_axes((0.1 / wide, note_in / high, right / wide, diagram_in / high))
+    ax.set_axis_off()
     total = max(sum(v for n, v in through.items() if column[n] == c) for c in set(column.values()))
     gap = 0.02 * total
-    kinds = results.nodes.set_index("node")["kind"]
     colors = partner_colors(results.partners)
     box: dict[str, list[float]] = {}  # node -> [x, bottom, height, out offset, in offset]
     for c in sorted(set(column.values())):
-        nodes = [n for n in column if column[n] == c and through[n] > 0]
         y = 0.0
-        for n in nodes:
-            box[n] = [float(c), y, through[n], 0.0, 0.0]
+        for n in (n for n in column if column[n] == c and n in labels):
+            box[n] = [x_of[c], y, through[n], 0.0, 0.0]
             y += through[n] + gap
-    width = 0.12
     for _, flow in flows.sort_values("t", ascending=False).iterrows():
         src, dst = box.get(flow["from"]), box.get(flow["to"])
         if src is None or dst is None:
@@ -232,16 +465,33 @@ def flow_diagram(results: Results) -> Figure:
         codes += [MplPath.CLOSEPOLY]
         tint = colors.get(flow["to"], KIND_COLORS.get(kinds.get(flow["to"], ""), "0.6"))
         ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=tint, alpha=0.35, lw=0))
-    for n, (x, y, h, _, _) in box.items():
+    # Labels of one column two lines apart at least, so that small nodes' never overlap.
+    axes_pt = diagram_in * 72
+    line = 2 * 1.3 * FLOW_FONTSIZE * total * 1.1 / axes_pt
+    placed: dict[float, float] = {}
+    for n, (x, y, h, _, _) in sorted(box.items(), key=lambda item: (item[1][0], item[1][1])):
         color = colors.get(n, KIND_COLORS.get(kinds[n], "0.5"))
         ax.add_patch(Rectangle((x, y), width, h, facecolor=color, edgecolor="white"))
-        ax.text(x + width + 0.02, y + h / 2, f"{n} ({h:,.1f} t)", va="center", fontsize=7)
-    ax.set_xlim(-0.1, max(column.values()) + 1.0)
-    ax.set_ylim(-gap, total * 1.15)
+        at = max(y + h / 2, placed.get(x, -np.inf) + line)
+        placed[x] = at
+        ax.text(
+            x + width + pad,
+            at,
+            labels[n],
+            va="center",
+            fontsize=FLOW_FONTSIZE,
+            linespacing=1.1,
+            bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.75),
+        )
+    ax.set_xlim(-0.05, right)
+    ax.set_ylim(-gap, max(total * 1.05, max(placed.values()) + line / 2))
     ax.set_title(
-        f"Gold flows over the whole run, in tonnes shipped: {results.meta['scenario']}\n"
-        "(columns: mines, then buyers and refiners, then partners)"
+        f"Gold shipped down each route over the whole run, tonnes: {results.meta['scenario']}"
+        f"\nmean of {results.replications} replication(s); columns: mines, then buyers and "
+        "refiners, then partners;\na box is the larger of what entered it and what left it",
+        fontsize=FLOW_FONTSIZE + 1,
     )
+    fig.text(0.1 / wide, 0.1 / high, note, fontsize=FLOW_FONTSIZE, va="bottom", gid="flow-note")
     return fig
 
 
@@ -261,32 +511,303 @@ def exposure_chart(results: Results) -> Figure:
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the gold received (0 to 1)")
     ax.set_title(f"Exposure of each partner's gold imports: {results.meta['scenario']}")
-    ax.legend(loc="lower right", fontsize=8)
+    _legend_outside(ax)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
 
 def seizures_chart(results: Results) -> Figure:
-    """Seizures per month, in transit and from stock (kg, mean over replications)."""
+    """Seizures per month, in transit and from stock (kg, mean over replications), each
+    month's bar over its month."""
     seized = results.seizures.groupby(["month", "where"])["kg"].sum() / results.replications
     months = results.exports_monthly["month"].drop_duplicates().sort_values()
     table = seized.unstack("where").reindex(months, fill_value=0.0).fillna(0.0)
+    days = np.diff(_month_edges(table.index)) / pd.Timedelta(days=1)
     fig = Figure(figsize=(10, 4))
     ax = fig.subplots()
     bottom = np.zeros(len(table))
     for place, color in (("transit", "#d62728"), ("stock", "#9467bd")):
         if place in table:
-            ax.bar(table.index, table[place], width=20, bottom=bottom, color=color, label=place)
+            ax.bar(
+                table.index,
+                table[place],
+                width=days,
+                align="edge",
+                bottom=bottom,
+                color=color,
+                edgecolor="white",
+                linewidth=0.5,
+                label=place,
+            )
             bottom += table[place].to_numpy()
-    _mark_policies(ax, results)
+    above = _mark_policies(ax, results)
     _date_axis(ax)
     ax.set_ylabel("seized (kg per month)")
     ax.set_xlabel("month")
-    ax.set_title(f"Seizures of gold, in transit and from stock: {results.meta['scenario']}")
+    _title(ax, f"Seizures of gold, in transit and from stock: {results.meta['scenario']}", above)
     if bottom.any():
-        ax.legend(fontsize=8)
+        _legend_outside(ax)
     else:
         ax.text(0.5, 0.5, "no seizures", transform=ax.transAxes, ha="center", color="0.4")
+    return fig
+
+
+# --- policies: when they act and how strongly ------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicySpan:
+    """One policy of a run: when it acts and how strongly, from the scenario as run
+    (``meta['scenario_json']``). A run folder written without it gives the first day
+    only: ``end`` and ``strength`` are then None."""
+
+    kind: str
+    name: str
+    enabled: bool
+    start: pd.Timestamp
+    end: pd.Timestamp | None  # the first day it no longer acts
+    strength: float | None  # 0 to 1: compliance, share of fuel cut, capacity destroyed
+    describe: str  # its strength in words
+
+
+def policy_spans(results: Results) -> list[PolicySpan]:
+    """Every policy of the run, in the order of ``meta['policies']``."""
+    rules = (results.meta.get("scenario_json") or {}).get("policies")
+    if not rules:
+        return [
+            PolicySpan(p["kind"], p["name"], p["enabled"], pd.Timestamp(p["from"]), None, None, "")
+            for p in results.meta.get("policies", [])
+            if p.get("from") not in (None, "None")
+        ]
+    after = results.end + pd.Timedelta(days=1)
+    day = pd.Timedelta(days=1)
+    spans = []
+    for name, rule in rules.get("sanctions", {}).items():
+        levels = {**rule["compliance"]}
+        changes = rule.get("compliance_changes", [])
+        strongest = max([rule["default_compliance"], *levels.values()])
+        strongest = max([strongest, *(c["level"] for c in changes)])
+        words = ", ".join(f"{p} {v:.0%}" for p, v in levels.items())
+        words = f"compliance {words or 'none'}"
+        if rule["default_compliance"] > 0:
+            words += f", others {rule['default_compliance']:.0%}"
+        words += "".join(f"; {c['partner']} {c['level']:.0%} from {c['date']}" for c in changes)
+        if rule.get("discount"):
+            words += f"; discount {rule['discount']:.0%}"
+        until = rule.get("until")
+        end = pd.Timestamp(until) + day if until else after
+        start = pd.Timestamp(rule["effective"])
+        spans.append(PolicySpan("sanction", name, rule["enabled"], start, end, strongest, words))
+    for name, rule in rules.get("interdictions", {}).items():
+        words = f"seizure risk +{rule['seizure_increase']:.0%}"
+        if rule.get("release_share") is not None:
+            words += f", release share {rule['release_share']:.0%}"
+        start, end = pd.Timestamp(rule["start"]), pd.Timestamp(rule["end"]) + day
+        strength = rule["seizure_increase"]
+        spans.append(PolicySpan("interdiction", name, rule["enabled"], start, end, strength, words))
+    for name, rule in rules.get("raids", {}).items():
+        loss = rule["capacity_loss"]
+        words = f"capacity destroyed {loss:.0%}"
+        if rule.get("date"):
+            start = pd.Timestamp(rule["date"])
+            end = start + pd.Timedelta(days=rule["hold_days"] + rule["recovery_days"])
+            words += f", held {rule['hold_days']:g} d, back over {rule['recovery_days']:g} d"
+        else:
+            start = pd.Timestamp(rule["window_start"])
+            end = pd.Timestamp(rule["window_end"]) + day
+            words = f"{rule['rate_per_year']:g} a year at random, {words}"
+        if rule.get("stock_seized"):
+            words += f", stock seized {rule['stock_seized']:.0%}"
+        spans.append(PolicySpan("raid", name, rule["enabled"], start, end, loss, words))
+    for name, rule in rules.get("fuel_restrictions", {}).items():
+        cut = rule["supply_cut"]
+        words = f"fuel supply cut {cut:.0%} in {rule['region']}"
+        if rule.get("black_market_share"):
+            words += f", {rule['black_market_share']:.0%} of it bought on the black market"
+        start, end = pd.Timestamp(rule["start"]), pd.Timestamp(rule["end"]) + day
+        spans.append(PolicySpan("fuel_restriction", name, rule["enabled"], start, end, cut, words))
+    order = {(p["kind"], p["name"]): k for k, p in enumerate(results.meta.get("policies", []))}
+    return sorted(spans, key=lambda s: order.get((s.kind, s.name), len(order)))
+
+
+POLICY_COLORS = {
+    "sanction": "#d62728",
+    "interdiction": "#9467bd",
+    "raid": "#8c564b",
+    "fuel_restriction": "#ff7f0e",
+}
+
+
+def policy_timeline(results: Results) -> Figure:
+    """Each policy as a bar from its first day to the first day it no longer acts, shaded
+    by its strength (compliance, share of fuel cut, capacity a raid destroys), with the
+    strength in words."""
+    spans = policy_spans(results)
+    fig = Figure(figsize=(9.5, 0.55 * max(len(spans), 1) + 1.6))
+    ax = fig.subplots()
+    first, after = results.start, results.end + pd.Timedelta(days=1)
+    ax.set_xlim(first, after)
+    x0, x1 = ax.get_xlim()
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    font = FontProperties(size=8)
+    along = ax.get_yaxis_transform()  # x in axes fraction, y in data
+    if not spans:
+        ax.text(0.5, 0.5, "no policies", transform=ax.transAxes, ha="center", color="0.4")
+    for y, span in enumerate(reversed(spans)):
+        start = max(span.start, first)
+        end = min(span.end if span.end is not None else after, after)
+        color = POLICY_COLORS.get(span.kind, "0.5") if span.enabled else "0.6"
+        shade = 0.25 + 0.75 * span.strength if span.strength is not None else 0.25
+        ax.barh(
+            y,
+            end - start,
+            left=start,
+            height=0.6,
+            color=color,
+            alpha=shade,
+            hatch=None if span.enabled and span.end is not None else "//",
+            edgecolor=color,
+            gid=f"policy:{span.kind}:{span.name}",
+        )
+        words = span.describe if span.enabled else "disabled"
+        if span.end is None:
+            words = "first day only: this run folder does not record its end or strength"
+        # Over its bar, from the bar's start, or ending at the axes' right edge if longer.
+        length, _, _ = text_to_path.get_text_width_height_descent(words, font, ismath=False)
+        at = (mdates.date2num(start) - x0) / (x1 - x0) + 0.005
+        at = max(0.0, min(at, 1.0 - length / width_pt))
+        ax.text(at, y + 0.36, words, transform=along, fontsize=8, va="bottom", color="0.15")
+    ax.set_yticks(range(len(spans)), [f"{s.name} ({s.kind})" for s in reversed(spans)])
+    ax.set_ylim(-0.6, len(spans) - 0.1 + 0.5)
+    _date_axis(ax)
+    ax.set_xlabel("date")
+    kinds = dict.fromkeys(s.kind for s in spans)
+    handles = [
+        Patch(color=POLICY_COLORS.get(kind, "0.5"), label=kind.replace("_", " ")) for kind in kinds
+    ]
+    if handles:
+        _legend_outside(ax, handles=handles, title="darker: stronger")
+    _title(ax, f"Policies: when each acts and how strongly: {results.meta['scenario']}")
+    return fig
+
+
+def _production_marks(results: Results) -> tuple[list[tuple], list[tuple]]:
+    """Dated raids, displaced miners' arrival, as marks; fuel cuts and raids at random
+    within a window, as spans of (start, end, label)."""
+    marks: list[tuple] = []
+    windows: list[tuple] = []
+    scenario = results.meta.get("scenario_json") or {}
+    nodes = scenario.get("nodes", {})
+    for span in policy_spans(results):
+        if not span.enabled or span.kind not in ("raid", "fuel_restriction"):
+            continue
+        if span.kind == "fuel_restriction" and span.end is not None:
+            windows.append((span.start, span.end, f"fuel cut {span.name} ({span.strength:.0%})"))
+            continue
+        rule = scenario.get("policies", {}).get("raids", {}).get(span.name, {})
+        if span.end is not None and not rule.get("date"):
+            windows.append((span.start, span.end, f"raids at random: {span.name}"))
+            continue
+        marks.append((span.start, f"raid {span.name}", "--"))
+        hit = [
+            n
+            for n, node in nodes.items()
+            if n in rule.get("nodes", [])
+            or (node.get("region") == rule.get("region") and node["kind"] in rule["node_kinds"])
+        ]
+        for mine in hit:
+            node = nodes[mine]
+            if node["kind"] == "mine" and node.get("displacement_share", 0) > 0:
+                arrive = span.start + pd.Timedelta(days=node["displacement_delay_days"])
+                marks.append((arrive, f"miners from {mine} arrive", "-."))
+    return marks, windows
+
+
+def production_chart(results: Results) -> Figure:
+    """Production by mine, kg a month (each month's value over its month, 95% bands
+    over replications), with raids, displaced miners' arrival and fuel cuts marked."""
+    colors = partner_colors(results.mines)
+    fig = Figure(figsize=(10, 5))
+    ax = fig.subplots()
+    band = _mean_and_band(results.production_monthly, "kg", by="mine")
+    for mine, rows in band.groupby("mine", sort=False):
+        c = colors[mine]
+        _monthly_line(ax, rows["month"], rows["mean"], color=c, linewidth=2, label=mine)
+        if results.replications > 1:
+            _monthly_band(ax, rows["month"], rows["low"], rows["high"], color=c, alpha=0.2)
+    ax.set_ylim(bottom=0)
+    marks, windows = _production_marks(results)
+    for start, end, label in windows:
+        ax.axvspan(start, end, color="#ff7f0e", alpha=0.12, linewidth=0, label=label)
+    above = _mark_dates(ax, marks)
+    _date_axis(ax)
+    ax.set_ylabel("production (kg per month)")
+    ax.set_xlabel("month")
+    bands = ", shaded: 95% interval over replications" if results.replications > 1 else ""
+    _title(ax, f"Production by mine: {results.meta['scenario']}{bands}", above)
+    _legend_outside(ax)
+    return fig
+
+
+def holds_chart(results: Results) -> Figure:
+    """Gold refused by partners each month (kg, by partner), and gold waiting at mines,
+    buyers and refiners at the end of each month (kg, reserves apart): held for want
+    of an open route, queued or in service. The ledger does not tell a held lot from a
+    queued one; a hold shows as stock that grows while sanctions or raids close routes."""
+    colors = partner_colors(results.partners)
+    fig = Figure(figsize=(10, 7))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    refused = with_month(results, results.ledger[results.ledger["event"] == "refused"])
+    sums = refused.groupby(["replication", "month", "node"], observed=True)["kg"].sum()
+    grid = pd.MultiIndex.from_product(
+        [range(results.replications), months(results), results.partners],
+        names=["replication", "month", "node"],
+    )
+    sums.index = sums.index.set_levels(sums.index.levels[2].astype(str), level=2)
+    table = sums.reindex(grid, fill_value=0.0).reset_index()
+    band = _mean_and_band(table, "kg", by="node")
+    for partner, rows in band.groupby("node", sort=False):
+        c = colors[partner]
+        _monthly_line(top, rows["month"], rows["mean"], color=c, linewidth=2, label=partner)
+        if results.replications > 1:
+            _monthly_band(top, rows["month"], rows["low"], rows["high"], color=c, alpha=0.2)
+    top.set_ylim(bottom=0)
+    top.set_ylabel("refused (kg per month)")
+    stock = results.stocks_monthly.groupby(["month", "node"])["kg"].mean()
+    reserve = results.reserves.groupby(["month", "node"])["kg"].mean()
+    waiting = stock.sub(reserve, fill_value=0.0).clip(lower=0.0).unstack("node").fillna(0.0)
+    waiting = waiting.reindex(months(results), fill_value=0.0)
+    largest = waiting.max().sort_values(ascending=False)
+    shown = [n for n in largest.index[:5] if largest[n] > 0]
+    node_colors = matplotlib.colormaps["tab10"].colors
+    for k, node in enumerate(shown):
+        _monthly_line(
+            bottom, waiting.index, waiting[node], color=node_colors[k], linewidth=2, label=node
+        )
+    rest = waiting.drop(columns=shown).sum(axis=1)
+    if rest.any():
+        _monthly_line(bottom, waiting.index, rest, color="0.5", linewidth=1.5, label="other nodes")
+    bottom.set_ylim(bottom=0)
+    bottom.set_ylabel("waiting at month end (kg)")
+    bottom.set_xlabel("month")
+    above = _mark_policies(top, results)
+    _mark_dates(bottom, _policy_dates(results), labels=False)
+    for ax in (top, bottom):
+        _date_axis(ax)
+        if ax.get_legend_handles_labels()[0]:
+            _legend_outside(ax)
+    if not refused.size:
+        top.text(0.5, 0.5, "no refusals", transform=top.transAxes, ha="center", color="0.4")
+    _title(
+        top,
+        f"Gold refused by partners, and gold waiting at mines, buyers and refiners: "
+        f"{results.meta['scenario']}",
+        above,
+    )
+    bottom.set_title(
+        "waiting: held for want of an open route, queued or in service; reserves apart",
+        fontsize=9,
+    )
     return fig
 
 
@@ -319,7 +840,7 @@ def parameter_effect(table: pd.DataFrame, parameter: str, metric: str) -> Figure
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} against {parameter}, one point per run")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     return fig
 
 

@@ -472,6 +472,21 @@ def render_report(
         ("flows", plots.flow_diagram(results), "Flows from mines to partners, tonnes shipped"),
         ("exposure", plots.exposure_chart(results), "Exposure of each partner's imports"),
         ("seizures_monthly", plots.seizures_chart(results), "Seizures per month"),
+        (
+            "production_by_mine",
+            plots.production_chart(results),
+            "Production by mine, with raids and fuel cuts",
+        ),
+        (
+            "refusals_and_waiting",
+            plots.holds_chart(results),
+            "Refusals, and gold waiting at mines, buyers and refiners",
+        ),
+        (
+            "policy_timeline",
+            plots.policy_timeline(results),
+            "Policies: when each acts and how strongly",
+        ),
     ]
     parts.extend(_figure(name, fig, caption, figures) for name, fig, caption in shown)
 
