@@ -5,7 +5,8 @@ It uses only what ``flowsim.__all__`` exports, each name when a command needs it
 
 Exit codes: 0 success; 1 an expectation failed; 2 a problem with the user's
 input (scenario, options, files); 3 a broken mass balance, which is a bug in
-flowsim.
+flowsim; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). A bare ``flowsim``
+prints its help and exits 0: it is a question, not a mistake.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from flowsim import (  # cheap: the package imports what it exports on first use
     __version__,
     check_path,
     printable,
+    spelling_hint,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +60,18 @@ def echo(*values: object, file: Any = None, flush: bool = False) -> None:
 EXIT_EXPECTATION = 1
 EXIT_USER_ERROR = 2
 EXIT_BALANCE = 3
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + signal.SIGTERM
+EXIT_CODES_HELP = f"""\
+exit codes:
+  0    success
+  {EXIT_EXPECTATION}    an [[expect]] rule failed
+  {EXIT_USER_ERROR}    a problem with the input: a scenario, sweep or calibration file, an
+       option, a missing or unreadable file or folder
+  {EXIT_BALANCE}    a broken mass balance: a bug in flowsim
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+  {EXIT_TERMINATED}  terminated (SIGTERM)
+"""
 # A file so named is a calibration file, beside the scenario it calibrates.
 CALIBRATION_SUFFIX = ".calibration.toml"
 
@@ -67,14 +81,25 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(EXIT_USER_ERROR, f"flowsim: error: {message}\n")
 
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse lists every choice; a suggestion of the one meant reads better.
+        if action.choices is not None and value not in action.choices:
+            suggestion = spelling_hint(str(value), [str(c) for c in action.choices])
+            if action.dest == "command":
+                raise argparse.ArgumentError(None, f"unknown command {value!r}{suggestion}")
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{suggestion}")
+        super()._check_value(action, value)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="flowsim",
         description="Simulate illicit gold flows under sanctions, raids and fuel restrictions.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"flowsim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def scenario_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -237,7 +262,11 @@ def _non_negative_int(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stdout)
+        return 0
     with warnings.catch_warnings(), _terminate_as_interrupt():
         warnings.simplefilter("always", FlowsimWarning)
         warnings.showwarning = _show_warning
@@ -296,10 +325,10 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_USER_ERROR
     except Terminated:
         echo("terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         echo("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `flowsim compare ... | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
