@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from flowsim.checks import check_scenario
 from flowsim.errors import Issue, ScenarioError
+from flowsim.findings import Aliases, closest, node_aliases
 from flowsim.schedules import is_date_key, put_dates_in_order
 from flowsim.schema import REMOVED_KEYS, Fixed, Scenario
 
@@ -344,7 +345,9 @@ def apply_overrides(
                 if isinstance(table, dict) and part in table:
                     issues.append(Issue("--set", key, f"'{where}' is a value, not a table"))
                 else:
-                    hint = _suggest(part, table.keys() if isinstance(table, dict) else ())
+                    known = table if isinstance(table, dict) else {}
+                    aliases = node_aliases(known) if parts[:depth] == ["nodes"] else None
+                    hint = _suggest(part, known.keys(), aliases)
                     issues.append(Issue("--set", key, f"no table '{where}' in {file}{hint}"))
                 break
             table = nxt
@@ -492,11 +495,11 @@ def _valid_keys(tp: Any) -> list[str]:
     return []
 
 
-def _suggest(word: str, candidates: Iterable[Any]) -> str:
+def _suggest(word: str, candidates: Iterable[Any], aliases: Aliases | None = None) -> str:
     options = [str(c) for c in candidates]
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
+    close = closest(word, options, aliases)
+    if close is not None:
+        return f"; did you mean '{close}'?"
     if options and len(options) <= 25:
         return f"; valid keys: {', '.join(sorted(options))}"
     return ""

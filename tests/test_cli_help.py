@@ -3,9 +3,17 @@ machines, and validation that reports every error in one pass."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fuzz_strategies import call_main
 
+import flowsim
 from flowsim.cli import EXIT_BALANCE, EXIT_EXPECTATION, EXIT_INTERRUPTED, EXIT_TERMINATED
+from flowsim.errors import ScenarioError
+from flowsim.findings import hint, node_aliases
+
+SANCTIONS = Path(__file__).parents[1] / "scenarios" / "venezuela_sanctions.toml"
 
 
 def test_a_bare_command_prints_its_help_and_exits_0():
@@ -44,3 +52,50 @@ def test_help_lists_every_exit_code():
     ]:
         assert f"  {number} " in codes and meaning in codes
     assert EXIT_TERMINATED == 143
+
+
+# --- suggestions know display names -------------------------------------------------------
+
+
+def test_a_suggestion_matches_display_names_and_ids_whatever_the_case():
+    aliases = {"united_states": ["United States", "USA"], "uae": ["United Arab Emirates"]}
+    options = ["uae", "united_states", "turkey"]
+    for word in ("usa", "USA", "United States", "united-states", "United Sates"):
+        assert hint(word, options, aliases) == "; did you mean 'united_states'?", word
+    assert hint("Emirates Unidos", options, aliases) == " (known: turkey, uae, united_states)"
+    assert hint("BCV", ["bcv", "minerven"]) == "; did you mean 'bcv'?"
+
+
+def test_a_jurisdiction_names_a_node_only_where_no_other_node_shares_it():
+    nodes = {
+        "a": {"name": "Mine A", "jurisdiction": "VEN"},
+        "b": {"name": "", "jurisdiction": "VEN"},
+        "c": {"name": "Partner", "jurisdiction": "USA"},
+    }
+    assert node_aliases(nodes) == {"a": ["Mine A"], "b": [], "c": ["Partner", "USA"]}
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("nodes.usa.price_factor=2", "nodes.usa.price_factor"),
+        ("nodes.United States.price_factor=2", "nodes.United States.price_factor"),
+        (
+            "policies.sanctions.eo13850_gold_sector.compliance={usa = 1.0}",
+            "policies.sanctions.eo13850_gold_sector.compliance.usa",
+        ),
+    ],
+)
+def test_a_country_written_as_its_name_or_code_suggests_its_node(override, key):
+    code, _, err = call_main(["validate", str(SANCTIONS), "--set", override])
+    assert code == 2
+    assert f"{key}: " in err and "did you mean 'united_states'?" in err, err
+
+
+def test_a_route_to_a_display_name_suggests_the_id(tiny_toml, write_toml):
+    path = write_toml(tiny_toml.replace('to = "turkey"', 'to = "Turkey"'))
+    with pytest.raises(ScenarioError) as info:
+        flowsim.load_scenario(path)
+    [issue] = info.value.issues
+    assert issue.path == "routes.r3.to"
+    assert issue.message == "unknown node 'Turkey'; did you mean 'turkey'?"
