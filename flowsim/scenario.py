@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import stat
 import tomllib
 import types
@@ -121,7 +122,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([Issue(str(path), "", f"is not valid TOML: {exc}")]) from None
+        message = f"is not valid TOML: {exc}{_toml_spelling_at(text, str(exc))}"
+        raise ScenarioError([Issue(str(path), "", message)]) from None
     except RecursionError:
         raise too_deep from None
     except ValueError as exc:  # an integer of more than 4,300 digits, which Python refuses
@@ -129,6 +131,39 @@ def read_toml(path: Path) -> dict[str, Any]:
     if _depth(data) > MAX_DEPTH:
         raise too_deep
     return data
+
+
+# Python's and YAML's words for true, false and nothing, which TOML reads as text or not at all.
+_TOML_BOOLEANS = {"true": "true", "yes": "true", "on": "true"} | {
+    "false": "false",
+    "no": "false",
+    "off": "false",
+}
+_NULLS = {"none", "null", "nil", "~"}
+
+
+def _toml_spelling_hint(value: Any, expects_boolean: bool) -> str:
+    """A hint for text that a user meant as TOML's ``true``, ``false`` or as nothing."""
+    if not isinstance(value, str):
+        return ""
+    word = value.strip().lower()
+    if expects_boolean and word in _TOML_BOOLEANS:
+        meant = _TOML_BOOLEANS[word]
+        quoted = ", without quotes" if value.strip() == meant else ""
+        return f"; did you mean TOML's {meant}{quoted}?"
+    if word in _NULLS:
+        return "; TOML has no null: leave the key out to take its default"
+    return ""
+
+
+def _toml_spelling_at(text: str, error: str) -> str:
+    """The hint for a bare ``False``, ``True`` or ``None`` where tomllib found an invalid value."""
+    where = re.fullmatch(r"Invalid value \(at line (\d+), column (\d+)\)", error)
+    lines = text.splitlines()
+    if where is None or not 0 < int(where[1]) <= len(lines):
+        return ""
+    word = re.match(r"[A-Za-z~]+", lines[int(where[1]) - 1][int(where[2]) - 1 :])
+    return _toml_spelling_hint(word[0], expects_boolean=True) if word else ""
 
 
 # Scenario and sweep files are a few kilobytes; a larger one is not one of them.
@@ -412,6 +447,7 @@ def issues_from_pydantic(
             message = err["msg"].removeprefix("Value error, ")
             if "input" in err and not isinstance(err["input"], dict):
                 message += f" (got {_short(err['input'])})"
+                message += _toml_spelling_hint(err["input"], kind.startswith("bool_"))
         issues.append(Issue(_file_for(path, origins), _format_path(path), message))
     return issues
 

@@ -99,3 +99,41 @@ def test_a_route_to_a_display_name_suggests_the_id(tiny_toml, write_toml):
     [issue] = info.value.issues
     assert issue.path == "routes.r3.to"
     assert issue.message == "unknown node 'Turkey'; did you mean 'turkey'?"
+
+
+# --- Python's True and False in --set -----------------------------------------------------
+
+ENABLED = "policies.sanctions.eo13850_gold_sector.enabled"
+
+
+@pytest.mark.parametrize(
+    "value, meant",
+    [
+        ("False", "TOML's false?"),
+        ("True", "TOML's true?"),
+        ("FALSE", "TOML's false?"),
+        ("yes", "TOML's true?"),
+        ("no", "TOML's false?"),
+        ("'false'", "TOML's false, without quotes?"),
+        ("None", "TOML has no null: leave the key out"),
+    ],
+)
+def test_a_python_boolean_in_set_hints_at_the_toml_spelling(value, meant):
+    code, out, err = call_main(["validate", str(SANCTIONS), "--set", f"{ENABLED}={value}"])
+    assert code == 2
+    assert err.startswith(f"error: --set: {ENABLED}: Input should be a valid boolean"), err
+    assert meant in err and "Traceback" not in err
+    assert out == ""
+
+
+def test_no_hint_for_a_word_that_is_no_boolean():
+    _, _, err = call_main(["validate", str(SANCTIONS), "--set", f"{ENABLED}=perhaps"])
+    assert err == f"error: --set: {ENABLED}: Input should be a valid boolean (got 'perhaps')\n"
+
+
+def test_a_python_boolean_in_a_file_hints_at_the_toml_spelling(tiny_toml, write_toml):
+    path = write_toml(tiny_toml + "\n[simulation]\ndocuments = False\n")
+    code, _, err = call_main(["validate", str(path)])
+    assert code == 2
+    assert "is not valid TOML: Invalid value (at line" in err
+    assert err.rstrip().endswith("did you mean TOML's false?")
