@@ -74,14 +74,109 @@ def scenario_from_dict(
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        raise ScenarioError(issues_from_pydantic(exc, origins)) from None
-    issues = [
-        Issue(_file_for(path, origins), _format_path(path), message)
-        for path, message in check_scenario(scenario)
-    ]
+        issues = issues_from_pydantic(exc, origins)
+        findings = _findings_in_the_rest(dict(data), exc)
+        raise ScenarioError(issues + _issues_of(findings, origins)) from None
+    issues = _issues_of(check_scenario(scenario), origins)
     if issues:
         raise ScenarioError(issues)
     return scenario
+
+
+def _issues_of(findings: Iterable[tuple[KeyPath, str]], origins: Origins) -> list[Issue]:
+    return [
+        Issue(_file_for(path, origins), _format_path(path), message) for path, message in findings
+    ]
+
+
+# Each round takes out at least one key; a file would need this many nested mistakes.
+MAX_PRUNING_ROUNDS = 20
+
+
+def _findings_in_the_rest(data: dict[str, Any], exc: ValidationError) -> list[tuple[KeyPath, str]]:
+    """The whole-scenario checks (unknown nodes, routes, partners...), run on what is left
+    once every value the models refused is taken out, so that one pass reports both kinds
+    of error. A finding that may come of what was taken out is left out; if what is left
+    is not a scenario (a required table is broken), there are none."""
+    rest = copy.deepcopy(data)
+    pruned: list[KeyPath] = []
+    for _ in range(MAX_PRUNING_ROUNDS):
+        targets = [_prune_target(rest, _clean_loc(e["loc"], Scenario)[0]) for e in exc.errors()]
+        if not targets or None in targets:
+            return []
+        for target in sorted(set(targets), key=len):
+            if not any(target[: len(done)] == done for done in pruned):
+                _delete(rest, target)
+                pruned.append(target)
+        try:
+            scenario = Scenario.model_validate(rest)
+        except ValidationError as again:
+            exc = again
+            continue
+        findings = [f for f in check_scenario(scenario) if not _may_come_of(f, pruned, data)]
+        if any(p[0] in ("nodes", "routes") for p in pruned):
+            # The ids, regions and countries known are those of the nodes left.
+            findings = [(path, _KNOWN_LIST.sub("", message)) for path, message in findings]
+        return findings
+    return []
+
+
+_KNOWN_LIST = re.compile(r" \(known: [^()]*\)$")
+
+
+def _prune_target(data: dict[str, Any], path: KeyPath) -> KeyPath | None:
+    """The deepest key of a table on ``path`` that the data holds: the refused value
+    itself, the table that lacks a required key, or the array that holds a bad item
+    (an item taken out would renumber the others). None if that is the whole scenario."""
+    found: KeyPath = ()
+    node: Any = data
+    for part in path:
+        if not (isinstance(node, dict) and part in node):
+            break
+        found = (*found, part)
+        node = node[part]
+    return found or None
+
+
+def _delete(data: dict[str, Any], path: KeyPath) -> None:
+    table = data
+    for part in path[:-1]:
+        table = table[part]
+    del table[path[-1]]
+
+
+def _may_come_of(finding: tuple[KeyPath, str], pruned: list[KeyPath], data: Any) -> bool:
+    """Whether a finding about the pruned scenario may be false of the file."""
+    path, message = finding
+    if len(path) <= 1:  # about the scenario as a whole
+        return True
+    if any(path[: len(p)] == p or p[: len(path)] == path for p in pruned):
+        return True
+    graph = ("nodes", "routes")
+    if path[0] in graph and len(path) == 2 and any(p[0] in graph for p in pruned):
+        return True  # reachability and cycles change when a node or a route does
+    return any(f"'{name}'" in message for name in _names_in(pruned, data))
+
+
+def _names_in(pruned: list[KeyPath], data: Any) -> set[str]:
+    """The ids on the way to what was pruned, and every key and text inside it."""
+    names: set[str] = set()
+    for path in pruned:
+        names.update(str(part) for part in path[1:])
+        node = data
+        for part in path:
+            node = node[part]
+        todo = [node]
+        while todo:
+            item = todo.pop()
+            if isinstance(item, str):
+                names.add(item)
+            elif isinstance(item, dict):
+                names.update(str(key) for key in item)
+                todo.extend(item.values())
+            elif isinstance(item, list):
+                todo.extend(item)
+    return names
 
 
 def with_overrides(scenario: Scenario, overrides: Iterable[str] | Mapping[str, Any]) -> Scenario:

@@ -137,3 +137,41 @@ def test_a_python_boolean_in_a_file_hints_at_the_toml_spelling(tiny_toml, write_
     assert code == 2
     assert "is not valid TOML: Invalid value (at line" in err
     assert err.rstrip().endswith("did you mean TOML's false?")
+
+
+# --- validate reports every error in one pass ---------------------------------------------
+
+
+def test_validate_reports_a_bad_key_and_an_unknown_node_together(tiny_toml, write_toml):
+    text = tiny_toml.replace("capacity_kg_per_day = 50.0", "capacity_kg_per_day = -5.0")
+    text = text.replace("output_purity = 0.95", "output_purity = 0.95\nservrs = 2")
+    path = write_toml(text.replace('to = "turkey"', 'to = "turky"'))
+    code, out, err = call_main(["validate", str(path)])
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"error: {path}: nodes.gangs.capacity_kg_per_day: Input should be greater than 0 "
+        "(got -5.0)",
+        f"error: {path}: nodes.refinery.servrs: unknown key 'servrs'; did you mean 'servers'?",
+        f"error: {path}: routes.r3.to: unknown node 'turky'; did you mean 'turkey'?",
+    ]
+
+
+def test_a_node_that_cannot_be_read_makes_no_error_elsewhere(tiny_toml, write_toml):
+    """The mine lacks a required key: the routes from it, the raid on it and the graph
+    are not reported as wrong; the unknown partner of the sanction still is."""
+    text = tiny_toml.replace("production_kg_per_day = 10.0\n", "")
+    text = text.replace("{ turkey = 0.0, swiss = 1.0 }", "{ turkey = 0.0, swiss = 1.0, uk = 1.0 }")
+    with pytest.raises(ScenarioError) as info:
+        flowsim.load_scenario(write_toml(text))
+    assert [(i.path, i.message) for i in info.value.issues] == [
+        ("nodes.m1.production_kg_per_day", "is required but missing"),
+        # No list of the partners known: the ones of the mine's part are unknown.
+        ("policies.sanctions.s1.compliance.uk", "'uk' is not a partner"),
+    ]
+
+
+def test_a_broken_calendar_reports_only_what_the_models_refuse(tiny_toml, write_toml):
+    text = tiny_toml.replace("end = 2020-12-31", 'end = "soon"')
+    with pytest.raises(ScenarioError) as info:
+        flowsim.load_scenario(write_toml(text.replace('to = "turkey"', 'to = "turky"')))
+    assert [i.path for i in info.value.issues] == ["calendar.end"]
