@@ -3,6 +3,7 @@ machines, and validation that reports every error in one pass."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,166 @@ def test_a_broken_calendar_reports_only_what_the_models_refuse(tiny_toml, write_
     with pytest.raises(ScenarioError) as info:
         flowsim.load_scenario(write_toml(text.replace('to = "turkey"', 'to = "turky"')))
     assert [i.path for i in info.value.issues] == ["calendar.end"]
+
+
+# --- --quiet and --verbose ----------------------------------------------------------------
+
+EXPECTATIONS = """
+[[expect]]
+name = "some gold to Turkey"
+metric = "exports_kg_by_partner.turkey"
+at_least = 1.0
+
+[[expect]]
+name = "a million tonnes to Switzerland"
+metric = "exports_kg_by_partner.swiss"
+at_least = 1e9
+"""
+
+
+def test_quiet_validate_prints_nothing_but_errors(tiny_toml, write_toml):
+    path = write_toml(tiny_toml)
+    assert call_main(["validate", str(path), "--quiet"]) == (0, "", "")
+    bad = write_toml(tiny_toml.replace('to = "turkey"', 'to = "turky"'), "bad.toml")
+    code, out, err = call_main(["-q", "validate", str(bad)])
+    assert (code, out) == (2, "")
+    assert err == f"error: {bad}: routes.r3.to: unknown node 'turky'; did you mean 'turkey'?\n"
+
+
+def test_verbose_validate_names_every_file_read_and_the_time(tiny_toml, write_toml):
+    parent = write_toml(tiny_toml, "parent.toml")
+    child = write_toml(f'extends = "{parent.name}"\n[meta]\nname = "child"\n', "child.toml")
+    code, out, err = call_main(["--verbose", "validate", str(child)])
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[:2] == [f"read {child}", f"read {parent}"]
+    assert lines[2].startswith(f"OK: {child} (child: 5 nodes")
+    assert lines[3].startswith("took ") and lines[3].endswith(" s")
+
+
+def test_quiet_and_verbose_together_are_refused():
+    code, _, err = call_main(["-q", "validate", str(SANCTIONS), "-v"])
+    assert code == 2
+    assert "--quiet and --verbose contradict each other" in err
+
+
+def test_quiet_run_prints_the_folder_and_the_failed_rules_only(tiny_toml, write_toml, tmp_path):
+    path = write_toml(tiny_toml + EXPECTATIONS)
+    out_dir = tmp_path / "run"
+    code, out, err = call_main(["run", str(path), "--out", str(out_dir), "--quiet"])
+    assert code == 1
+    assert out.splitlines() == [
+        f"wrote {out_dir}",
+        "expectations:",
+        out.splitlines()[2],
+    ]
+    assert out.splitlines()[2].startswith("  FAIL a million tonnes to Switzerland [tiny]: ")
+    assert err == "1 of 2 expectation(s) failed\n"
+
+
+def test_verbose_run_names_each_file_written(tiny_toml, write_toml, tmp_path):
+    out_dir = tmp_path / "run"
+    argv = ["run", "-v", str(write_toml(tiny_toml)), "--out", str(out_dir), "--no-report"]
+    code, out, _ = call_main(argv)
+    assert code == 0
+    assert f"wrote {out_dir / 'summary.json'}\n" in out
+    assert f"wrote {out_dir / 'manifest.json'}\n" in out
+    assert "report.html" not in out
+    assert "exports by partner:" in out and f"\nwrote {out_dir}\ntook " in out
+
+
+# --- --json -------------------------------------------------------------------------------
+
+
+def test_run_json_is_one_document_with_the_summary_and_the_verdicts(
+    tiny_toml, write_toml, tmp_path
+):
+    path = write_toml(tiny_toml + EXPECTATIONS)
+    out_dir, junit = tmp_path / "run", tmp_path / "run.xml"
+    argv = ["run", str(path), "--seed", "3", "--out", str(out_dir), "--junit", str(junit)]
+    code, out, err = call_main([*argv, "--json"])
+    assert code == 1
+    document = json.loads(out)
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert document["ok"] is False and document["exit_code"] == 1 and document["errors"] == []
+    assert document["file"] == str(path) and document["scenario"] == "tiny"
+    assert document["run_folder"] == str(out_dir)
+    assert document["report"] == str(out_dir / "report.html")
+    assert document["junit"] == str(junit) and junit.is_file()
+    assert (document["seed"], document["replications"], document["posterior"]) == (3, 1, None)
+    for key in ("start", "end", "totals_kg", "exports_kg_by_partner", "exports_usd_by_partner"):
+        assert document[key] == summary[key]
+    assert [(v["name"], v["passed"]) for v in document["expectations"]] == [
+        ("some gold to Turkey", True),
+        ("a million tonnes to Switzerland", False),
+    ]
+    assert err == "1 of 2 expectation(s) failed\n"
+
+
+def test_run_json_of_a_mistake_is_a_document_too(tiny_toml, write_toml, tmp_path):
+    path = write_toml(tiny_toml)
+    argv = ["run", str(path), "--out", str(tmp_path / "r"), "--set", "nodes.gangs.servrs=2"]
+    code, out, err = call_main([*argv, "--json"])
+    assert code == 2
+    assert json.loads(out) == {
+        "file": str(path),
+        "ok": False,
+        "exit_code": 2,
+        "errors": [
+            {
+                "file": "--set",
+                "key": "nodes.gangs.servrs",
+                "message": "unknown key 'servrs'; did you mean 'servers'?",
+            }
+        ],
+    }
+    assert err.startswith("error: --set: nodes.gangs.servrs: unknown key 'servrs'")
+    assert not (tmp_path / "r").exists()
+
+
+def test_validate_json_of_a_valid_file(tiny_toml, write_toml):
+    path = write_toml(tiny_toml)
+    code, out, err = call_main(["validate", str(path), "--json"])
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "file": str(path),
+        "valid": True,
+        "exit_code": 0,
+        "errors": [],
+        "kind": "scenario",
+        "scenario": "tiny",
+        "nodes": 5,
+        "routes": 4,
+        "files": [str(path)],
+    }
+
+
+def test_validate_json_lists_every_error(tiny_toml, write_toml):
+    text = tiny_toml.replace("capacity_kg_per_day = 50.0", "capacity_kg_per_day = -5.0")
+    path = write_toml(text.replace('to = "turkey"', 'to = "turky"'))
+    code, out, err = call_main(["validate", "--json", "--verbose", str(path)])
+    assert code == 2
+    document = json.loads(out)
+    assert document["valid"] is False and document["kind"] == "scenario"
+    assert [(e["file"], e["key"]) for e in document["errors"]] == [
+        (str(path), "nodes.gangs.capacity_kg_per_day"),
+        (str(path), "routes.r3.to"),
+    ]
+    assert document["errors"][1]["message"] == "unknown node 'turky'; did you mean 'turkey'?"
+    assert len(err.splitlines()) == 2
+
+
+def test_validate_json_of_a_usage_error_is_a_document(capsys):
+    code, out, err = call_main(["validate", "--json"])
+    assert code == 2
+    document = json.loads(out)
+    assert document["valid"] is False and document["exit_code"] == 2
+    assert "required: scenario" in document["errors"][0]["message"]
+    assert err.startswith("usage: flowsim validate")
+
+
+def test_verbose_lines_go_to_stderr_under_json(tiny_toml, write_toml):
+    path = write_toml(tiny_toml)
+    code, out, err = call_main(["validate", str(path), "--json", "-v"])
+    assert code == 0 and json.loads(out)["valid"] is True
+    assert err.splitlines()[0] == f"read {path}" and err.splitlines()[1].startswith("took ")
