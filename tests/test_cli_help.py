@@ -325,7 +325,7 @@ def test_validate_json_lists_every_error(tiny_toml, write_toml):
     assert len(err.splitlines()) == 2
 
 
-def test_validate_json_of_a_usage_error_is_a_document(capsys):
+def test_validate_json_of_a_usage_error_is_a_document():
     code, out, err = call_main(["validate", "--json"])
     assert code == 2
     document = json.loads(out)
