@@ -62,9 +62,10 @@ _PUBLIC = {
     "write_junit": "flowsim.expectations",
     "check_path": "flowsim.folders",
     "printable": "flowsim.text",
+    "spelling_hint": "flowsim.findings",
 }
 # Public names that differ from their name in the module that defines them.
-_RENAMED = {"evaluate_expectations": "evaluate"}
+_RENAMED = {"evaluate_expectations": "evaluate", "spelling_hint": "hint"}
 
 __all__ = [
     "MAX_SEED",
@@ -106,6 +107,7 @@ __all__ = [
     "scenario_schema",
     "serial_executor",
     "simulate",
+    "spelling_hint",
     "sweep_schema",
     "tornado",
     "write_junit",
@@ -134,6 +136,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import executors as loaded
     elif module == "flowsim.expectations":
         from flowsim import expectations as loaded
+    elif module == "flowsim.findings":
+        from flowsim import findings as loaded
     elif module == "flowsim.folders":
         from flowsim import folders as loaded
     elif module == "flowsim.limits":
@@ -189,6 +193,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
     from flowsim.expectations import evaluate as evaluate_expectations
     from flowsim.expectations import write_junit
+    from flowsim.findings import hint as spelling_hint
     from flowsim.folders import check_path
     from flowsim.limits import MAX_SEED
     from flowsim.mirror import compare_trade, read_trade_data

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowsim.findings import Finding, check_date, check_known
+from flowsim.findings import Finding, check_date, check_known, node_aliases
 from flowsim.levers import check_levers
 from flowsim.schedules import calendar_months, check_schedules
 from flowsim.schema import Mine, Partner, Processor, Reserve, Scenario
@@ -87,9 +87,12 @@ def _check_economics(s: Scenario) -> Iterator[Finding]:
 
 
 def _check_routes(s: Scenario) -> Iterator[Finding]:
+    aliases = node_aliases(s.nodes)
     for rid, route in s.routes.items():
         for key, node_id in (("from", route.source), ("to", route.target)):
-            yield from check_known(("routes", rid, key), node_id, s.nodes, "unknown node '{}'")
+            yield from check_known(
+                ("routes", rid, key), node_id, s.nodes, "unknown node '{}'", aliases
+            )
         if route.source == route.target:
             yield (("routes", rid, "to"), f"route leads from '{route.source}' back to itself")
             continue
@@ -226,6 +229,7 @@ def _reach(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
 
 def _check_stocks(s: Scenario) -> Iterator[Finding]:
     mines = [n for n, node in s.nodes.items() if isinstance(node, Mine)]
+    aliases = node_aliases(s.nodes)
     for node_id, node in s.nodes.items():
         if not isinstance(node, Processor):
             continue
@@ -238,14 +242,17 @@ def _check_stocks(s: Scenario) -> Iterator[Finding]:
             yield (("nodes", node_id, "batch_kg"), "only refiners melt lots into batches")
         for i, lot in enumerate(node.initial_stock):
             path = ("nodes", node_id, "initial_stock", i, "origin")
-            yield from check_known(path, lot.origin, mines, "'{}' is not a mine")
+            yield from check_known(path, lot.origin, mines, "'{}' is not a mine", aliases)
         if node.reserve is not None:
             yield from _check_reserve(s, node_id, node.reserve, mines)
 
 
 def _check_reserve(s: Scenario, node_id: str, reserve: Reserve, mines: list[str]):
     prefix = ("nodes", node_id, "reserve")
-    yield from check_known((*prefix, "origin"), reserve.origin, mines, "'{}' is not a mine")
+    aliases = node_aliases(s.nodes)
+    yield from check_known(
+        (*prefix, "origin"), reserve.origin, mines, "'{}' is not a mine", aliases
+    )
     buyers = [r.target for r in s.routes.values() if r.source == node_id]
     hungry = [
         b for b in buyers if getattr(s.nodes.get(b), "appetite_kg_per_month", None) is not None
@@ -263,6 +270,7 @@ def _check_reserve(s: Scenario, node_id: str, reserve: Reserve, mines: list[str]
             sale.to,
             buyers,
             f"'{{}}' is not a node that {node_id} has a route to",
+            aliases,
         )
 
 

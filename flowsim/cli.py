@@ -5,7 +5,12 @@ It uses only what ``flowsim.__all__`` exports, each name when a command needs it
 
 Exit codes: 0 success; 1 an expectation failed; 2 a problem with the user's
 input (scenario, options, files); 3 a broken mass balance, which is a bug in
-flowsim.
+flowsim; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). A bare ``flowsim``
+prints its help and exits 0: it is a question, not a mistake.
+
+Output: ``--quiet`` and ``--verbose`` go before or after the command. ``--json``
+(``run``, ``validate``) prints one JSON document on stdout and nothing else there,
+also when the command fails; the error lines still go to stderr.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from flowsim import (  # cheap: the package imports what it exports on first use
     __version__,
     check_path,
     printable,
+    spelling_hint,
 )
 
 if TYPE_CHECKING:
@@ -58,23 +64,64 @@ def echo(*values: object, file: Any = None, flush: bool = False) -> None:
 EXIT_EXPECTATION = 1
 EXIT_USER_ERROR = 2
 EXIT_BALANCE = 3
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + signal.SIGTERM
+# How much a command tells people: --quiet, the default, --verbose.
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+# The commands whose --json prints a document of what they did, also when they fail.
+JSON_COMMANDS = ("run", "validate")
+EXIT_CODES_HELP = f"""\
+output:
+  -q and -v go before or after the command. --quiet prints errors, warnings and
+  what was written; --verbose adds the files read and written, timings and every
+  warning. run --json and validate --json print one JSON document on stdout, also
+  on failure; errors still go to stderr.
+
+exit codes:
+  0    success
+  {EXIT_EXPECTATION}    an [[expect]] rule failed
+  {EXIT_USER_ERROR}    a problem with the input: a scenario, sweep or calibration file, an
+       option, a missing or unreadable file or folder
+  {EXIT_BALANCE}    a broken mass balance: a bug in flowsim
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+  {EXIT_TERMINATED}  terminated (SIGTERM)
+"""
 # A file so named is a calibration file, beside the scenario it calibrates.
 CALIBRATION_SUFFIX = ".calibration.toml"
 
 
+class UsageError(Exception):
+    """A command line argparse refused: main prints it, and a --json document."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its usage line
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USER_ERROR, f"flowsim: error: {message}\n")
+    def error(self, message: str) -> None:  # main exits 2, as argparse does, after its usage
+        raise UsageError(self, message)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # argparse lists every choice; a suggestion of the one meant reads better.
+        if action.choices is not None and value not in action.choices:
+            suggestion = spelling_hint(str(value), [str(c) for c in action.choices])
+            if action.dest == "command":
+                raise argparse.ArgumentError(None, f"unknown command {value!r}{suggestion}")
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{suggestion}")
+        super()._check_value(action, value)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="flowsim",
         description="Simulate illicit gold flows under sanctions, raids and fuel restrictions.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"flowsim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _output_options(parser, default=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def scenario_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -147,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="with --posterior: posterior draws, one replication each (default 100)",
     )
+    run.add_argument("--json", action="store_true", help="print what was run and written as JSON")
 
     report = sub.add_parser("report", help="write a self-contained HTML report of a run folder")
     report.add_argument("run_dir", type=Path, help="run folder written by flowsim run")
@@ -173,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("scenario", type=Path)
     scenario_options(validate)
+    validate.add_argument(
+        "--json", action="store_true", help="print the verdict and any errors as JSON"
+    )
 
     compare = sub.add_parser(
         "compare", help="exports by partner of a scenario against its baseline"
@@ -225,7 +276,28 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start again: replace the calibration folder at --out, or its interrupted work",
     )
+    for command in sub.choices.values():
+        # Not set unless given here, so that one given before the command stands.
+        _output_options(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _output_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="print only errors, warnings and what was written",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="print more: the files read and written, timings, every warning",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -253,9 +325,30 @@ def _non_negative_int(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    started = time.monotonic()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.quiet and args.verbose:
+            parser.error("--quiet and --verbose contradict each other; choose one")
+    except UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        echo(f"flowsim: error: {exc}", file=sys.stderr)
+        command = next((word for word in argv if word in JSON_COMMANDS), None)
+        if command is not None and "--json" in argv:
+            _print_failure(command, None, EXIT_USER_ERROR, [_error_record(str(exc))])
+        raise SystemExit(EXIT_USER_ERROR) from None
+    if args.command is None:
+        parser.print_help(sys.stdout)
+        return 0
+    args.verbosity = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
+    args.json = getattr(args, "json", False)
+    args.started = started
     with warnings.catch_warnings(), _terminate_as_interrupt():
         warnings.simplefilter("always", FlowsimWarning)
+        if args.verbosity == VERBOSE:
+            warnings.simplefilter("always")  # every warning, each time, not once a place
         warnings.showwarning = _show_warning
         return _main(args)
 
@@ -303,19 +396,20 @@ def _main(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         for issue in exc.issues:
             echo(f"error: {issue}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        errors = [_error_record(i.message, i.file, i.path) for i in exc.issues]
+        return _failed(args, EXIT_USER_ERROR, errors)
     except MassBalanceError as exc:
         echo(f"flowsim: internal error: {exc}", file=sys.stderr)
-        return EXIT_BALANCE
+        return _failed(args, EXIT_BALANCE, [_error_record(f"internal error: {exc}")])
     except FlowsimError as exc:
         echo(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _failed(args, EXIT_USER_ERROR, [_error_record(str(exc))])
     except Terminated:
         echo("terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
+        return _failed(args, EXIT_TERMINATED, [_error_record("terminated")])
     except KeyboardInterrupt:
         echo("interrupted", file=sys.stderr)
-        return 130
+        return _failed(args, EXIT_INTERRUPTED, [_error_record("interrupted")])
     except BrokenPipeError:
         # The reader went away (e.g. `flowsim compare ... | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -326,7 +420,60 @@ def _main(args: argparse.Namespace) -> int:
         where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         echo(f"error: {where}{reason}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _failed(args, EXIT_USER_ERROR, [_error_record(f"{where}{reason}")])
+
+
+# --- what a command prints -------------------------------------------------------------
+
+
+def _say(args: argparse.Namespace, *values: object, level: int = NORMAL) -> None:
+    """A line for people, printed at ``level`` of verbosity or above. With --json
+    the document says it all: only --verbose's lines are printed, on stderr."""
+    if args.verbosity < level:
+        return
+    if not args.json:
+        echo(*values)
+    elif level == VERBOSE:
+        echo(*values, file=sys.stderr)
+
+
+def _took(args: argparse.Namespace) -> None:
+    _say(args, f"took {time.monotonic() - args.started:.2f} s", level=VERBOSE)
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    echo(json.dumps(_strict_json(document), indent=2, allow_nan=False))
+
+
+def _strict_json(value: Any) -> Any:
+    """As :func:`_finite_or_null`, but a count stays a whole number."""
+    if isinstance(value, dict):
+        return {str(k): _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return _finite_or_null(value)
+
+
+def _error_record(message: str, file: str | None = None, key: str = "") -> dict[str, Any]:
+    return {"file": file, "key": key, "message": message}
+
+
+def _failed(args: argparse.Namespace, code: int, errors: list[dict[str, Any]]) -> int:
+    """``code``, after the JSON document of the failure where --json asked for one."""
+    if args.json and args.command in JSON_COMMANDS:
+        _print_failure(args.command, str(args.scenario), code, errors)
+    return code
+
+
+def _print_failure(command: str, file: str | None, code: int, errors: list[dict[str, Any]]) -> None:
+    if command == "validate":
+        kind = file and ("calibration" if file.endswith(CALIBRATION_SUFFIX) else "scenario")
+        verdict = {"valid": False, "kind": kind, "scenario": None}
+    else:
+        verdict = {"ok": False}
+    _print_json({"file": file, **verdict, "exit_code": code, "errors": errors})
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -353,23 +500,95 @@ def _run(args: argparse.Namespace) -> int:
     )
     # Written straight into the folder being built: they appear with the run, or not at all.
     results.save(out, report=not args.no_report, figures=not args.no_figures, baseline=against)
+    return _finish_run(args, scenario, results, out, posterior, baseline)
+
+
+def _finish_run(
+    args: argparse.Namespace,
+    scenario: flowsim.Scenario,
+    results: flowsim.Results,
+    out: Path,
+    posterior: flowsim.Posterior | None,
+    baseline: flowsim.BaselineRun | None,
+) -> int:
+    """What a run prints once its folder is written, for people or as JSON; its
+    expectations judged."""
     summary = results.summary()
+    _say(args, f"scenario files: {', '.join(scenario.files)}", level=VERBOSE)
+    for override in args.overrides:
+        _say(args, f"--set {override}", level=VERBOSE)
     over = f", over {posterior.calibration}'s posterior" if posterior is not None else ""
-    echo(
+    _say(
+        args,
         f"{scenario.name}: {summary['start']} to {summary['end']}, seed {args.seed}, "
-        f"{replications} replication(s){over}"
+        f"{results.replications} replication(s){over}",
     )
-    echo(_summary_table(summary))
-    if against is not None:
-        echo(f"\nexports by partner against {against.meta.scenario} (kg)")
-        echo(_comparison_table(flowsim.compare_exports(against, results)))
-    echo(f"wrote {out}")
-    if not args.no_report:
-        echo(f"report: {out / 'report.html'}")
-    if not scenario.expect:
-        return 0
-    table = results.metrics().assign(scenario=scenario.name, point=0)
-    return _report_expectations(scenario.expect, table, args.junit, scenario.name)
+    _say(args, _summary_table(summary))
+    compared = None
+    if baseline is not None:
+        compared = flowsim.compare_exports(baseline.results, results)
+        _say(args, f"\nexports by partner against {baseline.results.meta.scenario} (kg)")
+        _say(args, _comparison_table(compared))
+    for path in _files_in(out):
+        _say(args, f"wrote {path}", level=VERBOSE)
+    _say(args, f"wrote {out}", level=QUIET)
+    report = None if args.no_report else out / "report.html"
+    if report is not None:
+        _say(args, f"report: {report}", level=QUIET)
+    verdicts = []
+    if scenario.expect:
+        table = results.metrics().assign(scenario=scenario.name, point=0)
+        verdicts = _report_expectations(args, scenario.expect, table, args.junit, scenario.name)
+    code = _exit_code_of(verdicts)
+    _took(args)
+    if args.json:
+        _print_json(
+            {
+                "file": str(args.scenario),
+                "ok": code == 0,
+                "exit_code": code,
+                "errors": [],
+                "scenario": scenario.name,
+                "run_folder": str(out),
+                "report": None if report is None else str(report),
+                "junit": None if args.junit is None else str(args.junit),
+                "seed": args.seed,
+                "replications": results.replications,
+                "posterior": None if posterior is None else posterior.calibration,
+                "start": summary["start"],
+                "end": summary["end"],
+                **{key: summary[key] for key in SUMMARY_FIGURES},
+                "baseline": None
+                if baseline is None
+                else {
+                    "scenario": baseline.results.meta.scenario,
+                    "run_folder": str(baseline.folder),
+                    "reused": baseline.reused,
+                    "overrides_not_applied": baseline.skipped,
+                    "exports": compared.to_dict(orient="records"),
+                },
+                "expectations": [_verdict_record(v) for v in verdicts],
+            }
+        )
+    return code
+
+
+# The figures of summary.json that run's tables show, and so its --json document.
+SUMMARY_FIGURES = ("totals_kg", "exports_kg_by_partner", "exports_usd_by_partner")
+
+
+def _files_in(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
+def _verdict_record(verdict: Any) -> dict[str, Any]:
+    return {
+        "name": verdict.rule.name,
+        "group": verdict.group,
+        "passed": verdict.passed,
+        "mean": verdict.mean,
+        "message": verdict.message,
+    }
 
 
 def _baseline(
@@ -401,11 +620,12 @@ def _baseline(
         figures=not args.no_figures,
     )
     how = "read" if baseline.reused else "ran it and wrote"
-    echo(f"baseline {baseline.results.meta.scenario}: {how} {baseline.folder}")
+    _say(args, f"baseline {baseline.results.meta.scenario}: {how} {baseline.folder}")
     if baseline.skipped:
-        echo(
+        _say(
+            args,
             "  --set not applied to the baseline, which has no such table: "
-            + ", ".join(baseline.skipped)
+            + ", ".join(baseline.skipped),
         )
     return baseline
 
@@ -423,28 +643,33 @@ def _comparison_table(table: pd.DataFrame) -> str:
 
 def _pct_interval(low: float, high: float) -> str:
     if math.isnan(low):
-        return "n/a"
+        return "from none"
     upper = "+inf" if math.isinf(high) else f"{high:+.1f}%"
     return f"[{low:+.1f}%, {upper}]"
 
 
-def _report_bytes(results: flowsim.Results) -> bytes:
-    return flowsim.render_report(results).encode()
-
-
-def _report_expectations(rules, table: pd.DataFrame, junit: Path | None, suite: str) -> int:
+def _report_expectations(
+    args: argparse.Namespace, rules, table: pd.DataFrame, junit: Path | None, suite: str
+) -> list[Any]:
+    """Judge the rules, print the verdicts (with --quiet, the failed ones) and write
+    the JUnit file if asked."""
     verdicts = flowsim.evaluate_expectations(rules, table)
-    echo("expectations:")
-    for verdict in verdicts:
-        echo(f"  {verdict.line()}")
+    failed = [v for v in verdicts if not v.passed]
+    shown = verdicts if args.verbosity >= NORMAL else failed
+    if shown:
+        _say(args, "expectations:", level=QUIET)
+    for verdict in shown:
+        _say(args, f"  {verdict.line()}", level=QUIET)
     if junit is not None:
         flowsim.write_junit(verdicts, junit, suite)
-        echo(f"wrote {junit}")
-    failed = sum(not v.passed for v in verdicts)
+        _say(args, f"wrote {junit}", level=QUIET)
     if failed:
-        echo(f"{failed} of {len(verdicts)} expectation(s) failed", file=sys.stderr)
-        return EXIT_EXPECTATION
-    return 0
+        echo(f"{len(failed)} of {len(verdicts)} expectation(s) failed", file=sys.stderr)
+    return verdicts
+
+
+def _exit_code_of(verdicts: list[Any]) -> int:
+    return EXIT_EXPECTATION if any(not v.passed for v in verdicts) else 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -465,8 +690,8 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         executor = flowsim.pool_executor(args.workers)
         where = f"{args.workers or flowsim.available_cores()} processes"
-    echo(f"sweep {sweep.sweep.name}: {sweep.run_count()} runs on {where}, into {out}")
-    with Progress() as progress:
+    _say(args, f"sweep {sweep.sweep.name}: {sweep.run_count()} runs on {where}, into {out}")
+    with Progress(shown=args.verbosity >= NORMAL) as progress:
         report = flowsim.run_sweep(
             sweep,
             folder,
@@ -476,28 +701,32 @@ def _sweep(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=progress.update,
         )
-    echo(
+    _say(
+        args,
         f"done: {report.ran} run(s) in {report.seconds:.1f} s"
-        + (f", {report.done_before} finished before" if report.done_before else "")
+        + (f", {report.done_before} finished before" if report.done_before else ""),
     )
+    if report.ran:
+        _say(args, f"{report.seconds / report.ran:.2f} s a run", level=VERBOSE)
+    _say(args, f"wrote {out}", level=QUIET)
     if args.sensitivity:
-        echo(f"sensitivity of {args.sensitivity}:")
-        echo(
-            _format(
-                flowsim.tornado(flowsim.load_sweep(out, [args.sensitivity]), args.sensitivity), {}
-            )
-        )
-    if not sweep.expect:
-        return 0
-    # Only the metrics the rules name are read back: a large sweep stays small in memory.
-    table = flowsim.load_sweep(out, {rule.metric for rule in sweep.expect})
-    return _report_expectations(sweep.expect, table, args.junit, sweep.sweep.name)
+        _say(args, f"sensitivity of {args.sensitivity}:", level=QUIET)
+        table = flowsim.tornado(flowsim.load_sweep(out, [args.sensitivity]), args.sensitivity)
+        _say(args, _format(table, {}), level=QUIET)
+    verdicts = []
+    if sweep.expect:
+        # Only the metrics the rules name are read back: a large sweep stays small in memory.
+        table = flowsim.load_sweep(out, {rule.metric for rule in sweep.expect})
+        verdicts = _report_expectations(args, sweep.expect, table, args.junit, sweep.sweep.name)
+    _took(args)
+    return _exit_code_of(verdicts)
 
 
 class Progress:
     """A progress bar on a terminal; plain lines at most every 10 s elsewhere (CI logs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shown: bool = True) -> None:
+        self.shown = shown
         self.bar = None
         self.tty = sys.stderr.isatty()
         self.last = 0.0
@@ -511,6 +740,8 @@ class Progress:
             self.bar.close()
 
     def update(self, done: int, total: int) -> None:
+        if not self.shown:
+            return
         if self.tty:
             if self.bar is None:
                 from tqdm import tqdm
@@ -549,23 +780,28 @@ def _calibrate(args: argparse.Namespace) -> int:
         dask=args.dask,
         resume=args.resume,
         overwrite=args.overwrite,
+        progress=args.verbosity >= NORMAL,
     )
     summary = json.loads((run.folder / "summary.json").read_text())
-    echo(
+    _say(
+        args,
         f"{summary['calibration']}: {run.generations} generation(s), stopped on its {run.stop}, "
-        f"{run.simulations:,} simulations in {run.seconds:.0f} s"
+        f"{run.simulations:,} simulations in {run.seconds:.0f} s",
     )
     parameters = pd.DataFrame.from_dict(summary["parameters"], orient="index")
     parameters.index.name = "parameter"
     shown = {"median": "{:.4g}", "q05": "{:.4g}", "q95": "{:.4g}", "width_ratio": "{:.2f}"}
-    echo(_format(parameters.reset_index(), shown))
+    _say(args, _format(parameters.reset_index(), shown))
     targets = pd.DataFrame.from_dict(summary["targets"], orient="index")
     targets.index.name = "target"
     shown = {name: "{:,.4g}" for name in ("observed", "median", "q05", "q95")}
-    echo(_format(targets.reset_index(), shown))
+    _say(args, _format(targets.reset_index(), shown))
     for line in summary["warnings"]:
         echo(f"warning: {line}", file=sys.stderr)
-    echo(f"wrote {run.folder}")
+    for path in _files_in(run.folder):
+        _say(args, f"wrote {path}", level=VERBOSE)
+    _say(args, f"wrote {run.folder}", level=QUIET)
+    _took(args)
     return 0
 
 
@@ -597,17 +833,41 @@ def _validate(args: argparse.Namespace) -> int:
             )
         calibration, base = flowsim.load_calibration_file(args.scenario)  # needs no pyabc
         fitted = sum(not t.held_out for t in calibration.targets)
-        echo(
+        held_out = len(calibration.targets) - fitted
+        line = (
             f"OK: {args.scenario} ({calibration.calibration.name}: calibrates {base.name}, "
             f"{len(calibration.parameters)} parameters, {fitted} fitted targets, "
-            f"{len(calibration.targets) - fitted} held out)"
+            f"{held_out} held out)"
         )
-        return 0
-    scenario = flowsim.load_scenario(args.scenario, args.overrides)
-    echo(
-        f"OK: {args.scenario} ({scenario.name}: {len(scenario.nodes)} nodes, "
-        f"{len(scenario.routes)} routes)"
-    )
+        files = (str(args.scenario), *base.files)
+        facts = {
+            "kind": "calibration",
+            "scenario": base.name,
+            "calibration": calibration.calibration.name,
+            "parameters": len(calibration.parameters),
+            "fitted_targets": fitted,
+            "held_out_targets": held_out,
+        }
+    else:
+        scenario = flowsim.load_scenario(args.scenario, args.overrides)
+        line = (
+            f"OK: {args.scenario} ({scenario.name}: {len(scenario.nodes)} nodes, "
+            f"{len(scenario.routes)} routes)"
+        )
+        files = scenario.files
+        facts = {
+            "kind": "scenario",
+            "scenario": scenario.name,
+            "nodes": len(scenario.nodes),
+            "routes": len(scenario.routes),
+        }
+    for file in files:
+        _say(args, f"read {file}", level=VERBOSE)
+    _say(args, line)
+    _took(args)
+    if args.json:
+        document = {"file": str(args.scenario), "valid": True, "exit_code": 0, "errors": []}
+        _print_json({**document, **facts, "files": list(files)})
     return 0
 
 

@@ -11,14 +11,16 @@ share, in percentage points, stays within [-100, 100].
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from flowsim.provenance import EXPOSURES
-from flowsim.results import Results
 from flowsim.stats import confidence_interval, ratio_interval, welch_interval
+
+if TYPE_CHECKING:  # a Results' own module writes reports: imported for types only
+    from flowsim.results import Results
 
 __all__ = ["compare_exports", "compare_exposure", "paired"]
 
@@ -76,8 +78,8 @@ def paired(baseline: Results, scenario: Results) -> bool:
 
 def _has_intervals(baseline: Results | Summary, scenario: Results | Summary) -> bool:
     return (
-        isinstance(baseline, Results)
-        and isinstance(scenario, Results)
+        not isinstance(baseline, Mapping)
+        and not isinstance(scenario, Mapping)
         and min(baseline.replications, scenario.replications) >= 2
     )
 
@@ -162,7 +164,7 @@ def _add_exposure_intervals(table: pd.DataFrame, baseline: Results, scenario: Re
 
 
 def _summary(run: Results | Summary) -> Summary:
-    return run.summary() if isinstance(run, Results) else run
+    return run if isinstance(run, Mapping) else run.summary()
 
 
 def _exports(run: Results | Summary) -> dict[str, float]:

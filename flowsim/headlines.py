@@ -13,13 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from flowsim.compare import compare_exports, compare_exposure, paired
-from flowsim.results import Results
 from flowsim.stats import FEW_REPLICATIONS, confidence_interval, ratio_interval, welch_interval
+
+if TYPE_CHECKING:  # a Results' own module writes reports: imported for types only
+    from flowsim.results import Results
 
 __all__ = ["Headline", "headlines", "interval_note"]
 

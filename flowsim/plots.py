@@ -16,6 +16,7 @@ import textwrap
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -27,8 +28,10 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import text_to_path
 
-from flowsim.results import Results
 from flowsim.tables import months, with_month
+
+if TYPE_CHECKING:  # a Results' own module writes reports: imported for types only
+    from flowsim.results import Results
 
 __all__ = [
     "export_changes",
@@ -205,7 +208,11 @@ def _month_edges(months) -> pd.DatetimeIndex:
     """The first day of each month and of the month after the last: a monthly value
     holds from the first edge of its month to the next."""
     months = pd.DatetimeIndex(months)
-    return months.append(pd.DatetimeIndex([months[-1] + pd.offsets.MonthBegin(1)]))
+    try:
+        after = months[-1] + pd.offsets.MonthBegin(1)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        after = pd.Timestamp.max.floor("D")  # a calendar that ends in the last month pandas holds
+    return months.append(pd.DatetimeIndex([after]))
 
 
 def _steps(values) -> np.ndarray:

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib import rc_context
@@ -25,9 +25,11 @@ from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError
 from flowsim.folders import MANIFEST, add_to_manifest, replace_signed_file
 from flowsim.headlines import headlines, interval_note
-from flowsim.results import Results
 from flowsim.runfolder import REPORT, own_name
 from flowsim.trade import net_exports
+
+if TYPE_CHECKING:  # a Results' own module writes reports: imported for types only
+    from flowsim.results import Results
 
 __all__ = ["ReportFigure", "render_report", "write_figures", "write_report"]
 

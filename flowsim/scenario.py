@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import stat
 import tomllib
 import types
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from flowsim.checks import check_scenario
 from flowsim.errors import Issue, ScenarioError
+from flowsim.findings import Aliases, closest, node_aliases
 from flowsim.schedules import is_date_key, put_dates_in_order
 from flowsim.schema import REMOVED_KEYS, Fixed, Scenario
 
@@ -95,14 +97,109 @@ def scenario_from_dict(
     try:
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        raise ScenarioError(issues_from_pydantic(exc, origins)) from None
-    issues = [
-        Issue(_file_for(path, origins), _format_path(path), message)
-        for path, message in check_scenario(scenario)
-    ]
+        issues = issues_from_pydantic(exc, origins)
+        findings = _findings_in_the_rest(dict(data), exc)
+        raise ScenarioError(issues + _issues_of(findings, origins)) from None
+    issues = _issues_of(check_scenario(scenario), origins)
     if issues:
         raise ScenarioError(issues)
     return scenario
+
+
+def _issues_of(findings: Iterable[tuple[KeyPath, str]], origins: Origins) -> list[Issue]:
+    return [
+        Issue(_file_for(path, origins), _format_path(path), message) for path, message in findings
+    ]
+
+
+# Each round takes out at least one key; a file would need this many nested mistakes.
+MAX_PRUNING_ROUNDS = 20
+
+
+def _findings_in_the_rest(data: dict[str, Any], exc: ValidationError) -> list[tuple[KeyPath, str]]:
+    """The whole-scenario checks (unknown nodes, routes, partners...), run on what is left
+    once every value the models refused is taken out, so that one pass reports both kinds
+    of error. A finding that may come of what was taken out is left out; if what is left
+    is not a scenario (a required table is broken), there are none."""
+    rest = copy.deepcopy(data)
+    pruned: list[KeyPath] = []
+    for _ in range(MAX_PRUNING_ROUNDS):
+        targets = [_prune_target(rest, _clean_loc(e["loc"], Scenario)[0]) for e in exc.errors()]
+        if not targets or None in targets:
+            return []
+        for target in sorted(set(targets), key=len):
+            if not any(target[: len(done)] == done for done in pruned):
+                _delete(rest, target)
+                pruned.append(target)
+        try:
+            scenario = Scenario.model_validate(rest)
+        except ValidationError as again:
+            exc = again
+            continue
+        findings = [f for f in check_scenario(scenario) if not _may_come_of(f, pruned, data)]
+        if any(p[0] in ("nodes", "routes") for p in pruned):
+            # The ids, regions and countries known are those of the nodes left.
+            findings = [(path, _KNOWN_LIST.sub("", message)) for path, message in findings]
+        return findings
+    return []
+
+
+_KNOWN_LIST = re.compile(r" \(known: [^()]*\)$")
+
+
+def _prune_target(data: dict[str, Any], path: KeyPath) -> KeyPath | None:
+    """The deepest key of a table on ``path`` that the data holds: the refused value
+    itself, the table that lacks a required key, or the array that holds a bad item
+    (an item taken out would renumber the others). None if that is the whole scenario."""
+    found: KeyPath = ()
+    node: Any = data
+    for part in path:
+        if not (isinstance(node, dict) and part in node):
+            break
+        found = (*found, part)
+        node = node[part]
+    return found or None
+
+
+def _delete(data: dict[str, Any], path: KeyPath) -> None:
+    table = data
+    for part in path[:-1]:
+        table = table[part]
+    del table[path[-1]]
+
+
+def _may_come_of(finding: tuple[KeyPath, str], pruned: list[KeyPath], data: Any) -> bool:
+    """Whether a finding about the pruned scenario may be false of the file."""
+    path, message = finding
+    if len(path) <= 1:  # about the scenario as a whole
+        return True
+    if any(path[: len(p)] == p or p[: len(path)] == path for p in pruned):
+        return True
+    graph = ("nodes", "routes")
+    if path[0] in graph and len(path) == 2 and any(p[0] in graph for p in pruned):
+        return True  # reachability and cycles change when a node or a route does
+    return any(f"'{name}'" in message for name in _names_in(pruned, data))
+
+
+def _names_in(pruned: list[KeyPath], data: Any) -> set[str]:
+    """The ids on the way to what was pruned, and every key and text inside it."""
+    names: set[str] = set()
+    for path in pruned:
+        names.update(str(part) for part in path[1:])
+        node = data
+        for part in path:
+            node = node[part]
+        todo = [node]
+        while todo:
+            item = todo.pop()
+            if isinstance(item, str):
+                names.add(item)
+            elif isinstance(item, dict):
+                names.update(str(key) for key in item)
+                todo.extend(item.values())
+            elif isinstance(item, list):
+                todo.extend(item)
+    return names
 
 
 def with_overrides(scenario: Scenario, overrides: Iterable[str] | Mapping[str, Any]) -> Scenario:
@@ -147,7 +244,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([Issue(str(path), "", f"is not valid TOML: {exc}")]) from None
+        message = f"is not valid TOML: {exc}{_toml_spelling_at(text, str(exc))}"
+        raise ScenarioError([Issue(str(path), "", message)]) from None
     except RecursionError:
         raise too_deep from None
     except ValueError as exc:  # an integer of more than 4,300 digits, which Python refuses
@@ -155,6 +253,39 @@ def read_toml(path: Path) -> dict[str, Any]:
     if _depth(data) > MAX_DEPTH:
         raise too_deep
     return data
+
+
+# Python's and YAML's words for true, false and nothing, which TOML reads as text or not at all.
+_TOML_BOOLEANS = {"true": "true", "yes": "true", "on": "true"} | {
+    "false": "false",
+    "no": "false",
+    "off": "false",
+}
+_NULLS = {"none", "null", "nil", "~"}
+
+
+def _toml_spelling_hint(value: Any, expects_boolean: bool) -> str:
+    """A hint for text that a user meant as TOML's ``true``, ``false`` or as nothing."""
+    if not isinstance(value, str):
+        return ""
+    word = value.strip().lower()
+    if expects_boolean and word in _TOML_BOOLEANS:
+        meant = _TOML_BOOLEANS[word]
+        quoted = ", without quotes" if value.strip() == meant else ""
+        return f"; did you mean TOML's {meant}{quoted}?"
+    if word in _NULLS:
+        return "; TOML has no null: leave the key out to take its default"
+    return ""
+
+
+def _toml_spelling_at(text: str, error: str) -> str:
+    """The hint for a bare ``False``, ``True`` or ``None`` where tomllib found an invalid value."""
+    where = re.fullmatch(r"Invalid value \(at line (\d+), column (\d+)\)", error)
+    lines = text.splitlines()
+    if where is None or not 0 < int(where[1]) <= len(lines):
+        return ""
+    word = re.match(r"[A-Za-z~]+", lines[int(where[1]) - 1][int(where[2]) - 1 :])
+    return _toml_spelling_hint(word[0], expects_boolean=True) if word else ""
 
 
 # Scenario and sweep files are a few kilobytes; a larger one is not one of them.
@@ -387,7 +518,9 @@ def apply_overrides(
                 if isinstance(table, dict) and part in table:
                     issues.append(Issue("--set", key, f"'{where}' is a value, not a table"))
                 else:
-                    hint = _suggest(part, table.keys() if isinstance(table, dict) else ())
+                    known = table if isinstance(table, dict) else {}
+                    aliases = node_aliases(known) if parts[:depth] == ["nodes"] else None
+                    hint = _suggest(part, known.keys(), aliases)
                     issues.append(Issue("--set", key, f"no table '{where}' in {file}{hint}"))
                 break
             table = nxt
@@ -452,6 +585,7 @@ def issues_from_pydantic(
             message = err["msg"].removeprefix("Value error, ")
             if "input" in err and not isinstance(err["input"], dict):
                 message += f" (got {_short(err['input'])})"
+                message += _toml_spelling_hint(err["input"], kind.startswith("bool_"))
         issues.append(Issue(_file_for(path, origins), _format_path(path), message))
     return issues
 
@@ -535,11 +669,11 @@ def _valid_keys(tp: Any) -> list[str]:
     return []
 
 
-def _suggest(word: str, candidates: Iterable[Any]) -> str:
+def _suggest(word: str, candidates: Iterable[Any], aliases: Aliases | None = None) -> str:
     options = [str(c) for c in candidates]
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
+    close = closest(word, options, aliases)
+    if close is not None:
+        return f"; did you mean '{close}'?"
     if options and len(options) <= 25:
         return f"; valid keys: {', '.join(sorted(options))}"
     return ""

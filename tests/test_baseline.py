@@ -132,3 +132,15 @@ def test_run_baseline_from_python(world):
         flowsim.run_baseline(
             flowsim.load_scenario(world / "base.toml"), world / "x", seed=1, replications=1
         )
+
+
+def test_run_json_carries_the_baseline_and_the_comparison(world, capsys):
+    out = world / "j" / "s"
+    argv = ["run", str(world / "sanctioned.toml"), "--replications", "2", "--json"]
+    assert main([*argv, "--out", str(out)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    baseline = document["baseline"]
+    assert baseline["scenario"] == "tiny_base" and not baseline["reused"]
+    assert baseline["run_folder"] == str(world / "j" / "tiny_base")
+    total = next(row for row in baseline["exports"] if row["partner"] == "total")
+    assert total["change_pct_low"] <= total["change_pct"] <= total["change_pct_high"]

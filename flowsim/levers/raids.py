@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowsim.findings import Finding, check_date, check_window, hint
+from flowsim.findings import Finding, check_date, check_window, hint, node_aliases
 from flowsim.levers.base import Lever as BaseLever
 from flowsim.levers.base import StockHolder
 from flowsim.schedules import initial
@@ -136,6 +136,7 @@ def compile(scenario: Scenario, index: Mapping[str, int]) -> RaidTables:
 
 
 def check(s: Scenario) -> Iterator[Finding]:
+    aliases = node_aliases(s.nodes)
     for name, raid in s.policies.raids.items():
         prefix = ("policies", "raids", name)
         yield from check_date(s, (*prefix, "date"), raid.date)
@@ -144,7 +145,8 @@ def check(s: Scenario) -> Iterator[Finding]:
         )
         for i, node_id in enumerate(raid.nodes):
             if node_id not in s.nodes:
-                yield ((*prefix, "nodes", i), f"unknown node '{node_id}'{hint(node_id, s.nodes)}")
+                suggestion = hint(node_id, s.nodes, aliases)
+                yield ((*prefix, "nodes", i), f"unknown node '{node_id}'{suggestion}")
             elif s.nodes[node_id].kind == "partner":
                 yield (
                     (*prefix, "nodes", i),
@@ -165,6 +167,7 @@ def check(s: Scenario) -> Iterator[Finding]:
 
 def _check_displacement(s: Scenario) -> Iterator[Finding]:
     mines = [n for n, node in s.nodes.items() if node.kind == "mine"]
+    aliases = node_aliases(s.nodes)
     for node_id, node in s.nodes.items():
         if node.kind != "mine":
             continue
@@ -173,7 +176,7 @@ def _check_displacement(s: Scenario) -> Iterator[Finding]:
             if other == node_id:
                 yield (path, "a mine cannot displace its miners to itself")
             elif other not in mines:
-                yield (path, f"'{other}' is not a mine{hint(other, mines)}")
+                yield (path, f"'{other}' is not a mine{hint(other, mines, aliases)}")
         if node.displacement_share > 0 and not node.displacement_to:
             yield (
                 ("nodes", node_id, "displacement_share"),

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowsim.findings import Finding, check_date, check_known, check_window
+from flowsim.findings import Finding, check_date, check_known, check_window, node_aliases
 from flowsim.levers.base import Lever as BaseLever
 
 if TYPE_CHECKING:
@@ -105,6 +105,7 @@ def compile(scenario: Scenario, index: Mapping[str, int]) -> tuple[Regime, ...]:
 
 def check(s: Scenario) -> Iterator[Finding]:
     partners = [n for n, node in s.nodes.items() if node.kind == "partner"]
+    aliases = node_aliases(s.nodes)
     entities = sorted({node.entity for node in s.nodes.values()})
     jurisdictions = sorted({node.jurisdiction for node in s.nodes.values()})
     for name, regime in s.policies.sanctions.items():
@@ -129,14 +130,14 @@ def check(s: Scenario) -> Iterator[Finding]:
                 )
         for partner in regime.compliance:
             path = (*prefix, "compliance", partner)
-            yield from check_known(path, partner, partners, "'{}' is not a partner")
+            yield from check_known(path, partner, partners, "'{}' is not a partner", aliases)
         for i, entity in enumerate(regime.target_entities):
             path = (*prefix, "target_entities", i)
             yield from check_known(path, entity, entities, "no node is operated by '{}'")
         for i, change in enumerate(regime.compliance_changes):
             where = (*prefix, "compliance_changes", i)
             yield from check_known(
-                (*where, "partner"), change.partner, partners, "'{}' is not a partner"
+                (*where, "partner"), change.partner, partners, "'{}' is not a partner", aliases
             )
             yield from check_date(s, (*where, "date"), change.date)
             earlier = [
