@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install dev bench fuzz chaos equivalence calibrate clean
+.PHONY: run test lint browser install dev bench fuzz chaos equivalence calibrate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "flowsim needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -30,7 +30,17 @@ lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The report's test looks at the page in headless Chromium (tests/test_report.py). It is
+# installed here where the tests run as root with apt-get; elsewhere that test is skipped
+# and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	  echo "no Chromium here: the report's browser test will be skipped"
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 # Speed and memory against the bare-SimPy reference, shipment mode, 2 workers and Ciw

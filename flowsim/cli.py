@@ -165,7 +165,15 @@ def _parser() -> argparse.ArgumentParser:
         "--junit", type=Path, metavar="FILE", help="write the expectations as JUnit XML"
     )
     run.add_argument(
-        "--no-report", action="store_true", help="do not write report.html in the run folder"
+        "--no-report",
+        action="store_true",
+        help="do not write report.html, nor its figures, in the run folder",
+    )
+    run.add_argument(
+        "--outlines",
+        type=Path,
+        metavar="GEOJSON",
+        help="country outlines for the report's map of routes (a GeoJSON file)",
     )
     run.add_argument(
         "--no-figures",
@@ -202,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
         "--baseline", type=Path, metavar="RUN_DIR", help="run folder to compare with"
     )
     report.add_argument("--out", type=Path, help="HTML file to write (default RUN_DIR/report.html)")
+    report.add_argument(
+        "--outlines",
+        type=Path,
+        metavar="GEOJSON",
+        help="country outlines for the map of routes (a GeoJSON file)",
+    )
 
     schema = sub.add_parser(
         "schema", help="print the JSON Schema of scenario, sweep or calibration files"
@@ -480,6 +494,8 @@ def _run(args: argparse.Namespace) -> int:
     for path, what in ((args.out, "cannot write results to"), (args.junit, "--junit")):
         if path is not None:
             check_path(path, what, temporary=True)
+    if args.outlines is not None:
+        check_path(args.outlines, "--outlines")
     if args.draws is not None and args.posterior is None:
         raise FlowsimError("--draws needs --posterior CALIB_DIR")
     if args.posterior is not None and args.replications != 1:
@@ -499,7 +515,13 @@ def _run(args: argparse.Namespace) -> int:
         scenario, seed=args.seed, replications=replications, posterior=posterior
     )
     # Written straight into the folder being built: they appear with the run, or not at all.
-    results.save(out, report=not args.no_report, figures=not args.no_figures, baseline=against)
+    results.save(
+        out,
+        report=not args.no_report,
+        figures=not (args.no_figures or args.no_report),
+        baseline=against,
+        outlines=args.outlines,
+    )
     return _finish_run(args, scenario, results, out, posterior, baseline)
 
 
@@ -617,7 +639,7 @@ def _baseline(
         replications=replications,
         overrides=args.overrides,
         source=args.baseline,
-        figures=not args.no_figures,
+        figures=not (args.no_figures or args.no_report),
     )
     how = "read" if baseline.reused else "ran it and wrote"
     _say(args, f"baseline {baseline.results.meta.scenario}: {how} {baseline.folder}")
@@ -820,7 +842,7 @@ def _report(args: argparse.Namespace) -> int:
     results = flowsim.Results.load(args.run_dir)
     baseline = flowsim.Results.load(args.baseline) if args.baseline is not None else None
     out = args.out if args.out is not None else args.run_dir / "report.html"
-    flowsim.write_report(results, out, baseline)
+    flowsim.write_report(results, out, baseline, outlines=args.outlines)
     echo(f"wrote {out}")
     return 0
 

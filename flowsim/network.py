@@ -149,6 +149,7 @@ class Network:
     entities: tuple[str, ...]
     legal_statuses: tuple[str, ...]
     regions: tuple[str, ...]
+    places: tuple[tuple[float, float] | None, ...]  # (lat, lon), for the map only
     price_factor: tuple[float, ...]  # partners'; 0 for other nodes
     mines: tuple[MineSpec, ...]
     processors: tuple[ProcessorSpec, ...]
@@ -273,6 +274,7 @@ class Network:
             entities=tuple(n.entity for n in nodes),
             legal_statuses=tuple(n.legal_status for n in nodes),
             regions=tuple(n.region for n in nodes),
+            places=tuple((n.lat, n.lon) if n.lat is not None else None for n in nodes),
             price_factor=tuple(
                 initial(n.price_factor) if n.kind == "partner" else 0.0 for n in nodes
             ),
@@ -356,6 +358,8 @@ class Network:
                 "laundering_share": (
                     list(self.papers.launder_share) if self.papers else [0.0] * len(self.kinds)
                 ),
+                "lat": [p[0] if p else float("nan") for p in self.places],
+                "lon": [p[1] if p else float("nan") for p in self.places],
             }
         )
 

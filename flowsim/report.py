@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from flowsim import plots
+from flowsim import maps, plots
 from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError
@@ -113,7 +113,7 @@ def write_figures(
 def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     formats = formats or {}
     head = "".join(
-        f'<th class="{"text" if frame[c].dtype == object else ""}">{_e(c)}</th>'
+        f'<th class="{"text" if not pd.api.types.is_numeric_dtype(frame[c]) else ""}">{_e(c)}</th>'
         for c in frame.columns
     )
     rows = []
@@ -152,6 +152,21 @@ def _economy(results: Results, summary: dict[str, Any]) -> list[str]:
             )
         )
     )
+    costs = {
+        "transport (routes' cost per kg)": "transport_cost_usd",
+        "black-market fuel premium (mines under a fuel cut)": "black_market_fuel_premium_usd",
+    }
+    if any(summary[key] for key in costs.values()):
+        parts.append("<h2>Costs</h2>")
+        rows = {
+            "cost": list(costs),
+            "USD million": [summary[key] / 1e6 for key in costs.values()],
+        }
+        if summary["replications"] >= 2:
+            rows["95% interval (USD million)"] = [
+                _interval([v / 1e6 for v in summary["ci95"][key]]) for key in costs.values()
+            ]
+        parts.append(_table(pd.DataFrame(rows), {"USD million": "{:,.2f}"}))
     prices = results.prices_monthly
     if len(prices):
         means = prices.groupby(["node", "month"], sort=False)[["usd_per_kg", "margin_usd_per_kg"]]
@@ -432,10 +447,13 @@ def render_report(
     baseline: Results | None = None,
     *,
     figures: list[ReportFigure] | None = None,
+    outlines: list | None = None,
 ) -> str:
     """The report as an HTML string: the key findings first (against ``baseline`` if
     given), then the tables and figures they come from, then the run's checks. Each
-    figure drawn is appended to ``figures``, if given, to be written as files."""
+    figure drawn is appended to ``figures``, if given, to be written as files. The map
+    of routes, where nodes have places, draws ``outlines`` (:func:`flowsim.maps.read_outlines`)
+    under them."""
     meta = results.meta
     summary = results.summary()
     parts = [
@@ -490,6 +508,11 @@ def render_report(
             "Policies: when each acts and how strongly",
         ),
     ]
+    routes_map = maps.route_map(results, outlines)
+    if routes_map is not None:
+        shown.append(
+            ("route_map", routes_map, "The routes on the map, as wide as the tonnes shipped")
+        )
     parts.extend(_figure(name, fig, caption, figures) for name, fig, caption in shown)
 
     parts.extend(_economy(results, summary))
@@ -541,12 +564,20 @@ def render_report(
     return "\n".join(parts)
 
 
-def write_report(results: Results, path: str | Path, baseline: Results | None = None) -> Path:
+def write_report(
+    results: Results,
+    path: str | Path,
+    baseline: Results | None = None,
+    *,
+    outlines: str | Path | None = None,
+) -> Path:
     """Write the report atomically to ``path`` and return it. A file already at
     ``path`` is replaced only if it is a flowsim report; written into a run
-    folder as ``report.html``, the report is added to the folder's manifest."""
+    folder as ``report.html``, the report is added to the folder's manifest. The map
+    of routes draws the country outlines of the GeoJSON file ``outlines``, if given."""
     path = Path(path)
-    data = render_report(results, baseline).encode("utf-8")
+    rings = maps.read_outlines(outlines) if outlines is not None else None
+    data = render_report(results, baseline, outlines=rings).encode("utf-8")
     replace_signed_file(path, data, signed=lambda head: GENERATOR_MARK in head, what="the report")
     if path.name == REPORT and (path.parent / MANIFEST).is_file():
         try:

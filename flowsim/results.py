@@ -228,22 +228,26 @@ class Results:
         report: bool = False,
         figures: bool = False,
         baseline: Results | None = None,
+        outlines: str | Path | None = None,
         extras: Callable[[Path], None] | None = None,
     ) -> Path:
         """Write the run folder atomically and return its path. With ``report``, it holds
         ``report.html`` (against ``baseline``, if given); with ``figures``, the report's
-        figures as PNG and SVG in ``figures/``. ``extras(folder)`` may add other files of
-        flowsim's before the folder appears. An earlier run folder at ``directory`` is
-        replaced; anything else there is refused."""
+        figures as PNG and SVG in ``figures/``; the map of routes draws the country
+        outlines of the GeoJSON file ``outlines``, if given. ``extras(folder)`` may add
+        other files of flowsim's before the folder appears. An earlier run folder at
+        ``directory`` is replaced; anything else there is refused."""
         if not (report or figures):
             return save_run(self, directory, extras)
+        # matplotlib, only for a folder that shows figures
+        from flowsim.maps import read_outlines
+        from flowsim.report import render_report, write_figures
+
+        rings = read_outlines(outlines) if outlines is not None else None
 
         def add(folder: Path) -> None:
-            # matplotlib, only for a folder that shows figures
-            from flowsim.report import render_report, write_figures
-
             drawn: list = []
-            page = render_report(self, baseline, figures=drawn)
+            page = render_report(self, baseline, figures=drawn, outlines=rings)
             if report:
                 (folder / REPORT).write_bytes(page.encode())
             if figures:

@@ -95,6 +95,8 @@ BASE_TABLES: dict[str, dict[str, str]] = {
         "legal_status": "text",
         "region": "text",
         "laundering_share": "float",
+        "lat": "float",
+        "lon": "float",
     },
     "routes": {
         "route": "text",
@@ -188,7 +190,7 @@ OPTIONAL_TABLES = frozenset(
 # Columns that tables written before them lack, and what such a table reads them as.
 OPTIONAL_COLUMNS: dict[str, dict[str, object]] = {
     "receipts": {"first_destination": None, "papers_clean": False},
-    "nodes": {"laundering_share": 0.0},
+    "nodes": {"laundering_share": 0.0, "lat": float("nan"), "lon": float("nan")},
     "routes": {"declared": None},
 }
 DERIVED_TABLES = (

@@ -306,6 +306,19 @@ class NodeBase(Frozen):
     region: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="Region, for raids and fuel restrictions."
     )
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)] | None = Field(
+        None, description="Latitude in degrees north, for the report's map only (with lon)."
+    )
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)] | None = Field(
+        None, description="Longitude in degrees east, for the report's map only (with lat)."
+    )
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> NodeBase:
+        if (self.lat is None) != (self.lon is None):
+            given, missing = ("lat", "lon") if self.lon is None else ("lon", "lat")
+            raise ValueError(f"{given} is given without {missing}: a place needs both")
+        return self
 
 
 class Mine(NodeBase):

@@ -102,7 +102,11 @@ class ShipmentEngine(Engine):
             day = env.now
             days = min(days, horizon - day)
             lots = days / interval
-            if drawn and lots < 1e12:  # beyond, the count's noise is below a millionth
+            # Beyond 1e12 lots a period, the noise of their count and masses is below a
+            # millionth: the period's output is its mean (and a subnormal interval's
+            # count, which overflows to infinity, does not reach the masses).
+            many = lots >= 1e12
+            if drawn and not many:
                 lots = rng.poisson(lots)
             # A scheduled output: its mean over the period the collection holds.
             if scheduled:
@@ -110,9 +114,12 @@ class ShipmentEngine(Engine):
             else:
                 rate = rates.kg_per_day[i]
             per_day = policy.production_kg_per_day(i, rate, day)
-            if shape and lots > 0:
-                lots = rng.gamma(lots * shape, 1.0 / shape)
-            mass = per_day * interval * lots
+            if many:
+                mass = per_day * days
+            else:
+                if shape and lots > 0:
+                    lots = rng.gamma(lots * shape, 1.0 / shape)
+                mass = per_day * interval * lots
             if mass > 0.0:
                 if has_fuel_cuts:
                     self.fuel_premium_usd += policy.fuel_premium_usd(i, day, mass)
