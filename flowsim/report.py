@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from flowsim import maps, plots
+from flowsim import flows, maps, plots
 from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
 from flowsim.errors import FlowsimError
@@ -489,7 +489,7 @@ def render_report(
             ),
         ]
     shown += [
-        ("flows", plots.flow_diagram(results), "Flows from mines to partners, tonnes shipped"),
+        ("flows", flows.flow_diagram(results), "Flows from mines to partners, tonnes shipped"),
         ("exposure", plots.exposure_chart(results), "Exposure of each partner's imports"),
         ("seizures_monthly", plots.seizures_chart(results), "Seizures per month"),
         (

@@ -60,7 +60,7 @@ def test_the_hash_ignores_the_baseline(world):
 
 def test_run_runs_the_baseline_and_reports_against_it(world, capsys):
     out = world / "results" / "tiny_sanctioned"
-    argv = ["run", str(world / "sanctioned.toml"), "--replications", "2"]
+    argv = ["run", str(world / "sanctioned.toml"), "--replications", "2", "--no-figures"]
     assert main([*argv, "--seed", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     base_folder = world / "results" / "tiny_base"
@@ -76,13 +76,13 @@ def test_run_runs_the_baseline_and_reports_against_it(world, capsys):
     assert main([*argv, "--seed", "2", "--out", str(out)]) == 0
     assert f"baseline tiny_base: read {base_folder}" in capsys.readouterr().out
     # Another seed is another baseline run.
-    assert main([*argv, "--seed", "3", "--out", str(out)]) == 0
+    assert main([*argv, "--seed", "3", "--no-report", "--out", str(out)]) == 0
     assert "ran it and wrote" in capsys.readouterr().out
 
 
 def test_overrides_the_baseline_shares_apply_to_it_and_the_others_are_listed(world, capsys):
     out = world / "r" / "s"
-    argv = ["run", str(world / "sanctioned.toml"), "--out", str(out)]
+    argv = ["run", str(world / "sanctioned.toml"), "--out", str(out), "--no-report"]
     sets = [
         "--set",
         "calendar.end=2020-06-30",
@@ -98,11 +98,12 @@ def test_overrides_the_baseline_shares_apply_to_it_and_the_others_are_listed(wor
 
 def test_no_baseline_and_a_run_folder_as_baseline(world, capsys):
     out = world / "a" / "s"
-    assert main(["run", str(world / "sanctioned.toml"), "--no-baseline", "--out", str(out)]) == 0
+    argv = ["run", str(world / "sanctioned.toml"), "--no-report", "--out", str(out)]
+    assert main([*argv, "--no-baseline"]) == 0
     assert "baseline tiny_base" not in capsys.readouterr().out
     assert not (world / "a" / "tiny_base").exists()
-    assert main(["run", str(world / "base.toml"), "--out", str(world / "b" / "base")]) == 0
-    argv = ["run", str(world / "sanctioned.toml"), "--out", str(out)]
+    base = ["run", str(world / "base.toml"), "--no-report", "--out", str(world / "b" / "base")]
+    assert main(base) == 0
     assert main([*argv, "--baseline", str(world / "b" / "base")]) == 0
     assert f"baseline tiny_base: read {world / 'b' / 'base'}" in capsys.readouterr().out
 
@@ -136,7 +137,7 @@ def test_run_baseline_from_python(world):
 
 def test_run_json_carries_the_baseline_and_the_comparison(world, capsys):
     out = world / "j" / "s"
-    argv = ["run", str(world / "sanctioned.toml"), "--replications", "2", "--json"]
+    argv = ["run", str(world / "sanctioned.toml"), "--replications", "2", "--json", "--no-report"]
     assert main([*argv, "--out", str(out)]) == 0
     document = json.loads(capsys.readouterr().out)
     baseline = document["baseline"]

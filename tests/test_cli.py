@@ -72,15 +72,17 @@ def test_run_with_replications_and_overrides(tmp_path):
 
 def test_same_seed_gives_identical_summaries(tmp_path):
     for name in ("a", "b"):
-        assert main(["run", str(BASELINE), "--seed", "4", "--out", str(tmp_path / name)]) == 0
+        argv = ["run", str(BASELINE), "--seed", "4", "--no-report", "--out", str(tmp_path / name)]
+        assert main(argv) == 0
     a = json.loads((tmp_path / "a" / "summary.json").read_text())
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert a == b
 
 
 def test_compare_run_folders_and_scenario_files(tmp_path, capsys):
-    main(["run", str(BASELINE), "--seed", "1", "--out", str(tmp_path / "base")])
-    main(["run", str(SANCTIONS), "--seed", "1", "--no-baseline", "--out", str(tmp_path / "sanc")])
+    main(["run", str(BASELINE), "--seed", "1", "--no-report", "--out", str(tmp_path / "base")])
+    argv = ["run", str(SANCTIONS), "--seed", "1", "--no-baseline", "--no-report"]
+    main([*argv, "--out", str(tmp_path / "sanc")])
     capsys.readouterr()
     assert main(["compare", str(tmp_path / "base"), str(tmp_path / "sanc"), "--json"]) == 0
     from_folders = json.loads(capsys.readouterr().out)

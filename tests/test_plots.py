@@ -23,7 +23,7 @@ from matplotlib.transforms import Bbox
 from scipy.special import stdtrit
 
 import flowsim
-from flowsim import plots
+from flowsim import flows, plots
 from flowsim.plots import PALETTE, partner_colors
 
 VENEZUELA = ["switzerland", "turkey", "uae", "united_states"]
@@ -114,7 +114,7 @@ def figures(results: flowsim.Results, baseline: flowsim.Results) -> dict[str, Fi
     return {
         "monthly_exports": plots.monthly_exports(results, baseline),
         "exports_difference": plots.exports_difference(results, baseline),
-        "flow_diagram": plots.flow_diagram(results),
+        "flow_diagram": flows.flow_diagram(results),
         "exposure_chart": plots.exposure_chart(results),
         "seizures_chart": plots.seizures_chart(results),
         "production_chart": plots.production_chart(results),
@@ -269,7 +269,7 @@ def capital_height_px(text: Text, scale: float) -> float:
 def test_flow_diagram_labels_are_readable_at_the_reports_width(pair):
     results, _ = pair
     venezuela = flowsim.simulate(flowsim.load_scenario(VENEZUELA_BASELINE_FILE), seed=1)
-    for fig in (plots.flow_diagram(results), plots.flow_diagram(venezuela)):
+    for fig in (flows.flow_diagram(results), flows.flow_diagram(venezuela)):
         scale = shown_scale(fig)
         (ax,) = fig.axes
         texts = [*ax.texts, *fig.texts]
@@ -286,9 +286,9 @@ NUMBER = r"([\d,]+\.\d) t"
 
 def test_the_flow_diagrams_note_adds_up_to_the_exports_table(pair):
     results, _ = pair
-    arrivals = plots.partner_arrivals(results)
+    arrivals = flows.partner_arrivals(results)
     assert arrivals["refused"] > 0 and arrivals["to_hubs"] > 0 and arrivals["seized"] > 0
-    fig = plots.flow_diagram(results)
+    fig = flows.flow_diagram(results)
     (note,) = [t for t in fig.texts if t.get_gid() == "flow-note"]
     text = " ".join(note.get_text().split())
     sentences = r"Into partners: (.*?)\. Exports table: (.*?)\. "
@@ -310,7 +310,7 @@ def test_the_flow_diagrams_note_adds_up_to_the_exports_table(pair):
 
 def test_every_shipment_into_a_partner_is_accounted_for_in_a_real_run():
     results = flowsim.simulate(flowsim.load_scenario(VENEZUELA_SANCTIONS_FILE), seed=2)
-    t = plots.partner_arrivals(results)
+    t = flows.partner_arrivals(results)
     assert t["refused"] > 0 and t["to_hubs"] > 0
     parts = t["taken"] + t["to_hubs"] + t["refused"] + t["seized"] + t["on_the_way"]
     assert parts == pytest.approx(t["shipped"], rel=1e-9)

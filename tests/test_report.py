@@ -50,6 +50,7 @@ def pair(tmp_path_factory):
                     "--replications",
                     "2",
                     "--no-baseline",
+                    "--no-figures",
                     "--out",
                     str(out),
                 ]
