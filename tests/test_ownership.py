@@ -43,8 +43,14 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-def run_cli(*argv: object) -> tuple[int, str, str]:
-    return call_main([str(a) for a in argv])
+def run_cli(*argv: object, figures: bool = False) -> tuple[int, str, str]:
+    """The command line in this process. A run writes its report but no figure files
+    unless ``figures``: the figures' subfolder has its own tests (and the kills' tests
+    below keep it), and drawing it in every test would double this file's time."""
+    args = [str(a) for a in argv]
+    if args[:1] == ["run"] and not figures and "--no-report" not in args:
+        args.append("--no-figures")
+    return call_main(args)
 
 
 def rewrite_manifest(folder: Path, change) -> None:
@@ -130,7 +136,7 @@ def test_out_that_is_a_link_or_a_file_is_refused(where, scenario, tmp_path):
 def test_the_replace_never_leaves_out_missing(scenario, tmp_path, monkeypatch):
     """The new run is swapped into place in one step: at every rename, out exists."""
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     seen = []
     real_exchange, real_rename = folders.exchange, os.rename
 
@@ -147,26 +153,28 @@ def test_the_replace_never_leaves_out_missing(scenario, tmp_path, monkeypatch):
 
     monkeypatch.setattr(folders, "exchange", exchange)
     monkeypatch.setattr(os, "rename", rename)
-    assert run_cli("run", scenario, "--out", out, "--seed", "5")[0] == 0
+    assert run_cli("run", scenario, "--out", out, "--seed", "5", figures=True)[0] == 0
     assert seen and all(seen)
     assert json.loads((out / "summary.json").read_text())["seed"] == 5
 
 
 def test_leftovers_of_killed_runs_are_cleaned_by_the_next_run(scenario, tmp_path):
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     # A write killed half way: its marker and a table.
     half = tmp_path / ".run.tmp-abc123"
     half.mkdir()
     (half / ".flowsim-incomplete").write_text(json.dumps({"format": "flowsim-run", "pid": 0}))
     (half / "ledger.parquet").write_bytes(b"PAR1 half")
+    (half / "figures").mkdir()
+    (half / "figures" / "flows.png").write_bytes(b"\x89PNG half")
     # A replace killed after the swap: the earlier run, whole, in the temporary's place.
     shutil.copytree(out, tmp_path / ".run.tmp-def456")
     # Not flowsim's, though named like its leftovers: kept.
     foreign = tmp_path / ".run.tmp-mine"
     foreign.mkdir()
     (foreign / "draft.txt").write_text("mine")
-    assert run_cli("run", scenario, "--out", out, "--seed", "2")[0] == 0
+    assert run_cli("run", scenario, "--out", out, "--seed", "2", figures=True)[0] == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [".run.tmp-mine", "run", "scenario.toml"]
     assert (foreign / "draft.txt").read_text() == "mine"
@@ -176,12 +184,12 @@ def test_a_kill_between_two_renames_is_repaired_by_the_next_run(scenario, tmp_pa
     """Where the system cannot swap, a kill between moving the earlier run aside and
     moving the new one in leaves .run.old-*: the next write puts it back first."""
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out, "--seed", "1")[0] == 0
+    assert run_cli("run", scenario, "--out", out, "--seed", "1", figures=True)[0] == 0
     os.rename(out, tmp_path / ".run.old-x1y2")
     folders.clean_leftovers(out, lambda name: True)
     assert json.loads((out / "summary.json").read_text())["seed"] == 1
     os.rename(out, tmp_path / ".run.old-x1y2")
-    assert run_cli("run", scenario, "--out", out, "--seed", "2")[0] == 0
+    assert run_cli("run", scenario, "--out", out, "--seed", "2", figures=True)[0] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "scenario.toml"]
 
 
@@ -713,7 +721,7 @@ def test_out_as_the_current_folder_is_refused_plainly(scenario, tmp_path, monkey
 
 def test_a_run_folder_holds_its_figures_listed_and_replaced_with_it(scenario, tmp_path):
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     listed = set(json.loads((out / MANIFEST).read_text())["files"])
     figures = {f"figures/{p.name}" for p in (out / "figures").iterdir()}
     assert figures and figures <= listed
@@ -726,16 +734,16 @@ def test_a_run_folder_holds_its_figures_listed_and_replaced_with_it(scenario, tm
     assert base64.b64encode(svg).decode() in (out / "report.html").read_text()
     assert run_cli("run", scenario, "--out", out, "--no-figures")[0] == 0
     assert not (out / "figures").exists()
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     assert (out / "figures" / "flows.png").is_file()
 
 
 def test_a_file_of_someone_elses_among_the_figures_stops_the_replace(scenario, tmp_path):
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     (out / "figures" / "notes.txt").write_text("mine")
     before = snapshot(out)
-    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2")
+    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2", figures=True)
     assert code == 2, err
     assert "'figures/notes.txt', which is not one of the files flowsim wrote" in err
     assert snapshot(out) == before
@@ -743,32 +751,32 @@ def test_a_file_of_someone_elses_among_the_figures_stops_the_replace(scenario, t
 
 def test_a_changed_figure_stops_the_replace(scenario, tmp_path):
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     (out / "figures" / "flows.svg").write_text("<svg>annotated by hand</svg>")
-    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2")
+    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2", figures=True)
     assert code == 2 and "figures/flows.svg was changed since flowsim wrote it" in err
     assert (out / "figures" / "flows.svg").read_text() == "<svg>annotated by hand</svg>"
 
 
 def test_figures_that_are_a_link_to_another_folder_are_never_followed(scenario, tmp_path):
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     elsewhere = tmp_path / "elsewhere"
     shutil.move(out / "figures", elsewhere)
     (out / "figures").symlink_to(elsewhere, target_is_directory=True)
     before = snapshot(elsewhere)
-    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2")
+    code, _, err = run_cli("run", scenario, "--out", out, "--seed", "2", figures=True)
     assert code == 2 and "'figures'" in err
     assert snapshot(elsewhere) == before
 
 
 def test_a_manifest_listing_a_deeper_path_is_not_obeyed(scenario, tmp_path):
     out = tmp_path / "run"
-    assert run_cli("run", scenario, "--out", out)[0] == 0
+    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
     record = {"bytes": 8, "sha256": "0" * 64}
     for forged in ("figures/../../victim.png", "figures/a/b.png", "other/flows.png"):
         rewrite_manifest(out, lambda m, name=forged: m["files"].__setitem__(name, record))
-        code, _, err = run_cli("run", scenario, "--out", out)
+        code, _, err = run_cli("run", scenario, "--out", out, figures=True)
         assert code == 2 and "manifest.json" in err, (forged, err)
         rewrite_manifest(out, lambda m, name=forged: m["files"].pop(name))
 
