@@ -86,7 +86,13 @@ def run_baseline(
         return BaselineRun(earlier, folder, True, applied, skipped)
     results = simulate(baseline, seed=seed, replications=replications)
     if write:
-        results.save(folder, report=True, figures=figures)
+        try:
+            results.save(folder, report=True, figures=figures)
+        except FlowsimError as exc:
+            raise FlowsimError(
+                f"{what}: cannot write the baseline's run beside the scenario's ({exc}); "
+                "give --baseline RUN_DIR, --no-baseline, or another --out"
+            ) from None
     return BaselineRun(results, folder, False, applied, skipped)
 
 

@@ -147,3 +147,15 @@ def test_run_json_carries_the_baseline_and_the_comparison(world, capsys):
     tolerance = 1e-9  # a change of zero, give or take rounding
     assert total["change_pct_low"] - tolerance <= total["change_pct"]
     assert total["change_pct"] <= total["change_pct_high"] + tolerance
+
+
+def test_a_folder_in_the_baselines_place_that_is_not_flowsims_is_left_alone(world, capsys):
+    mine = world / "d" / "tiny_base"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    out = world / "d" / "s"
+    assert main(["run", str(world / "sanctioned.toml"), "--no-report", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "meta.baseline: cannot write the baseline's run beside the scenario's" in err
+    assert "--no-baseline" in err and "Traceback" not in err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
