@@ -54,6 +54,8 @@ _PUBLIC = {
     "load_sweep": "flowsim.sweepfolder",
     "load_sweep_file": "flowsim.sweep",
     "run_sweep": "flowsim.sweep",
+    "sweep_runs": "flowsim.sweep",
+    "metric_intervals": "flowsim.intervals",
     "available_cores": "flowsim.executors",
     "dask_executor": "flowsim.executors",
     "pool_executor": "flowsim.executors",
@@ -65,7 +67,7 @@ _PUBLIC = {
     "spelling_hint": "flowsim.findings",
 }
 # Public names that differ from their name in the module that defines them.
-_RENAMED = {"evaluate_expectations": "evaluate", "spelling_hint": "hint"}
+_RENAMED = {"evaluate_expectations": "evaluate", "spelling_hint": "hint", "sweep_runs": "expand"}
 
 __all__ = [
     "MAX_SEED",
@@ -96,6 +98,7 @@ __all__ = [
     "load_scenario",
     "load_sweep",
     "load_sweep_file",
+    "metric_intervals",
     "pool_executor",
     "printable",
     "read_summary",
@@ -108,6 +111,7 @@ __all__ = [
     "serial_executor",
     "simulate",
     "spelling_hint",
+    "sweep_runs",
     "sweep_schema",
     "tornado",
     "write_junit",
@@ -140,6 +144,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import findings as loaded
     elif module == "flowsim.folders":
         from flowsim import folders as loaded
+    elif module == "flowsim.intervals":
+        from flowsim import intervals as loaded
     elif module == "flowsim.limits":
         from flowsim import limits as loaded
     elif module == "flowsim.baseline":
@@ -195,6 +201,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.expectations import write_junit
     from flowsim.findings import hint as spelling_hint
     from flowsim.folders import check_path
+    from flowsim.intervals import metric_intervals
     from flowsim.limits import MAX_SEED
     from flowsim.mirror import compare_trade, read_trade_data
     from flowsim.report import render_report, write_report
@@ -206,6 +213,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.schemas import calibration_schema, scenario_schema, sweep_schema
     from flowsim.sensitivity import tornado
     from flowsim.simulation import simulate
+    from flowsim.sweep import expand as sweep_runs
     from flowsim.sweep import load_sweep_file, run_sweep
     from flowsim.sweepfolder import load_sweep
     from flowsim.text import printable

@@ -10,7 +10,8 @@ the run folder that :meth:`Results.save` writes and :meth:`Results.load` reads i
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Mapping
+import html
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,13 @@ from typing import Any
 import pandas as pd
 
 from flowsim import balance as _balance
+from flowsim import expectations as _expectations
 from flowsim import summary as _summary
 from flowsim import tables as _tables
 from flowsim import trade as _trade
-from flowsim.contract import SUMMARY_FORMAT_VERSION, SUMMARY_TOTALS
+from flowsim.contract import SUMMARY_FORMAT_VERSION, SUMMARY_TOTALS, Expectation
+from flowsim.errors import FlowsimError
+from flowsim.intervals import metric_intervals
 from flowsim.runfolder import FIGURES, REPORT, empty_table, load_run, save_run
 from flowsim.runmeta import RunMeta
 
@@ -36,6 +40,13 @@ class Results:
     Tables are pandas DataFrames in long ("tidy") form with a ``replication``
     column. ``meta`` (:class:`~flowsim.runmeta.RunMeta`) holds the scenario's name,
     calendar, seed and versions.
+
+    One rule tells an attribute from a method (docs/guide-notebooks.md): an attribute
+    or property is a table of the run or a cheap fact about it, with no arguments;
+    a table derived from the ledger is computed on first read and kept, so every
+    read returns the same object (copy it before changing it). A method computes
+    on each call and returns a new object, takes arguments, checks something, or
+    touches files.
     """
 
     def __init__(
@@ -97,6 +108,12 @@ class Results:
             f"<Results {self.meta.scenario!r} seed={self.meta.seed} "
             f"replications={self.replications} rows={len(self.ledger)}>"
         )
+
+    def _repr_html_(self) -> str:
+        """The run in a notebook: what ran, the terms of the mass balance and the
+        exports by partner, with 95% intervals from two replications on; text only
+        (no figure), from the summary each run computes once."""
+        return _summary_html(self._summary)
 
     # --- basics -------------------------------------------------------------------
 
@@ -219,6 +236,36 @@ class Results:
     def _summary(self) -> dict[str, Any]:
         return _summary.summary(self)
 
+    def intervals(self, metrics: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """One row per metric (named as in :meth:`metrics`): ``replications``, ``mean``,
+        ``sd`` and the 95% interval ``ci95_low``, ``ci95_high`` (NaN with one
+        replication), the figures of :meth:`summary` as a table, monthly metrics
+        included. ``metrics`` keeps only those names and the names under them, e.g.
+        ``"totals_kg"`` or ``["exports_kg_by_partner.uae"]``
+        (:func:`flowsim.metric_intervals`)."""
+        if metrics is None:
+            return metric_intervals(self.metrics())
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        # Only the sections the names are in are computed: a run's figures are many.
+        table = self.metrics({name.split(".", 1)[0] for name in names})
+        if table.empty:  # no such section: the error names the metrics there are
+            table = self.metrics()
+        return metric_intervals(table, names)
+
+    def evaluate_expectations(self, rules: Sequence[Expectation]) -> list[_expectations.Verdict]:
+        """Judge ``[[expect]]`` rules (a scenario's ``expect``, as
+        :func:`flowsim.load_scenario` reads them) on this run's replications, as
+        ``flowsim run`` does: one verdict per rule, with ``passed``, ``mean``, ``ci95``
+        and ``line()`` (docs/expectations.md)."""
+        for rule in rules:
+            if not isinstance(rule, Expectation):
+                raise FlowsimError(
+                    f"an expectation is an [[expect]] rule of a scenario (scenario.expect), "
+                    f"not a {type(rule).__name__}"
+                )
+        table = self.metrics().assign(scenario=self.meta.scenario, point=0)
+        return _expectations.evaluate(rules, table)
+
     # --- on disk (flowsim.runfolder) ----------------------------------------------
 
     def save(
@@ -262,3 +309,39 @@ class Results:
         """Read a run folder written by :meth:`save`, verifying every file it reads."""
         tables, meta = load_run(directory)
         return cls(**tables, meta=meta)
+
+
+def _summary_html(summary: Mapping[str, Any]) -> str:
+    """A run's summary as a small HTML block; every name is escaped (names come from
+    users' scenario files)."""
+    e = html.escape
+    intervals = summary["replications"] >= 2
+
+    def table(title: str, section: str, names: Iterable[str]) -> str:
+        head = "<th></th><th>kg</th>" + ("<th>95% interval</th>" if intervals else "")
+        rows = []
+        for name in names:
+            cells = f"<th>{e(str(name))}</th><td>{summary[section][name]:,.1f}</td>"
+            if intervals:
+                low, high = summary["ci95"][section][name]
+                cells += f"<td>[{low:,.1f}, {high:,.1f}]</td>"
+            rows.append(f"<tr>{cells}</tr>")
+        return (
+            f"<table><caption>{e(title)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+
+    replications = summary["replications"]
+    facts = (
+        f"{e(summary['start'])} to {e(summary['end'])}, seed {e(str(summary['seed']))}, "
+        f"{replications} replication{'s' if replications != 1 else ''}"
+        + ("" if intervals else " (no intervals: they need two or more)")
+    )
+    partners = summary["exports_kg_by_partner"]
+    return (
+        '<div class="flowsim-results">'
+        f"<p><strong>Results of {e(summary['scenario'])}</strong><br>{facts}</p>"
+        + table("Mass balance over the run", "totals_kg", SUMMARY_TOTALS)
+        + table("Exports by partner", "exports_kg_by_partner", partners)
+        + "</div>"
+    )

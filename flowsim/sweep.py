@@ -32,7 +32,7 @@ from flowsim._version import __version__
 from flowsim.calibration.draws import Posterior, load_posterior
 from flowsim.contract import Expectation
 from flowsim.errors import FlowsimError, Issue, ScenarioError
-from flowsim.executors import WorkerLost
+from flowsim.executors import WorkerLost, serial_executor
 from flowsim.fields import Frozen, Identifier
 from flowsim.folders import MANIFEST
 from flowsim.scenario import (
@@ -520,16 +520,21 @@ def run_sweep(
     folder: Path,
     out: str | Path,
     *,
-    executor: Callable[[Callable[[RunSpec], dict], list[RunSpec]], Iterable[dict]],
+    executor: Callable[[Callable[[RunSpec], dict], list[RunSpec]], Iterable[dict]] | None = None,
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepReport:
     """Run every run of the sweep not already finished in ``out``.
 
-    ``executor(function, items)`` yields each item's result as it finishes. The
-    folder is described in :mod:`flowsim.sweepfolder`.
+    ``executor(function, items)`` yields each item's result as it finishes; without
+    one, the runs execute one after another in this process
+    (:func:`~flowsim.executors.serial_executor`), which needs no worker processes and
+    shows a failing run's traceback as it is. The folder is described in
+    :mod:`flowsim.sweepfolder`.
     """
+    if executor is None:
+        executor = serial_executor
     runs = expand(sweep, folder)
     posterior = _posterior_of(runs[0].posterior) if runs[0].posterior is not None else None
     files = check_runs(runs, posterior)
