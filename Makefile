@@ -75,4 +75,4 @@ calibrate: dev
 	FLOWSIM_CALIBRATE=1 $(BIN)/python -m pytest -q -s tests/test_calibration_recovery.py tests/test_calibration_venezuela.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

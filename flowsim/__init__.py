@@ -65,6 +65,10 @@ _PUBLIC = {
     "check_path": "flowsim.folders",
     "printable": "flowsim.text",
     "spelling_hint": "flowsim.findings",
+    "Example": "flowsim.examples",
+    "CopiedExamples": "flowsim.examples",
+    "list_examples": "flowsim.examples",
+    "copy_examples": "flowsim.examples",
 }
 # Public names that differ from their name in the module that defines them.
 _RENAMED = {"evaluate_expectations": "evaluate", "spelling_hint": "hint", "sweep_runs": "expand"}
@@ -74,6 +78,8 @@ __all__ = [
     "BaselineRun",
     "Calibration",
     "CalibrationRun",
+    "CopiedExamples",
+    "Example",
     "FlowsimError",
     "FlowsimWarning",
     "Issue",
@@ -91,8 +97,10 @@ __all__ = [
     "compare_exports",
     "compare_exposure",
     "compare_trade",
+    "copy_examples",
     "dask_executor",
     "evaluate_expectations",
+    "list_examples",
     "load_calibration_file",
     "load_posterior",
     "load_scenario",
@@ -136,6 +144,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import compare as loaded
     elif module == "flowsim.errors":
         from flowsim import errors as loaded
+    elif module == "flowsim.examples":
+        from flowsim import examples as loaded
     elif module == "flowsim.executors":
         from flowsim import executors as loaded
     elif module == "flowsim.expectations":
@@ -196,6 +206,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     )
     from flowsim.compare import compare_exports, compare_exposure
     from flowsim.errors import FlowsimError, FlowsimWarning, Issue, MassBalanceError, ScenarioError
+    from flowsim.examples import CopiedExamples, Example, copy_examples, list_examples
     from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
     from flowsim.expectations import evaluate as evaluate_expectations
     from flowsim.expectations import write_junit

@@ -21,6 +21,7 @@ import json
 import math
 import numbers
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -290,7 +291,20 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start again: replace the calibration folder at --out, or its interrupted work",
     )
-    for command in sub.choices.values():
+    examples = sub.add_parser(
+        "examples", help="list the example scenarios, sweeps and calibration, or copy them"
+    )
+    examples.set_defaults(examples_parser=examples)
+    actions = examples.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.add_parser("list", help="name each example file and say what it is")
+    copy = actions.add_parser(
+        "copy",
+        help="copy every example, with the sources table they cite, into a folder to start from",
+    )
+    copy.add_argument(
+        "folder", type=Path, help="folder to copy into (created; no file there is replaced)"
+    )
+    for command in (*sub.choices.values(), *actions.choices.values()):
         # Not set unless given here, so that one given before the command stands.
         _output_options(command, default=argparse.SUPPRESS)
     return parser
@@ -405,6 +419,7 @@ def _main(args: argparse.Namespace) -> int:
             "report": _report,
             "schema": _schema,
             "calibrate": _calibrate,
+            "examples": _examples,
         }
         return commands[args.command](args)
     except ScenarioError as exc:
@@ -824,6 +839,28 @@ def _calibrate(args: argparse.Namespace) -> int:
         _say(args, f"wrote {path}", level=VERBOSE)
     _say(args, f"wrote {run.folder}", level=QUIET)
     _took(args)
+    return 0
+
+
+def _examples(args: argparse.Namespace) -> int:
+    if args.action is None:
+        args.examples_parser.print_help(sys.stdout)
+        return 0
+    if args.action == "list":
+        found = flowsim.list_examples()
+        width = max(len(example.name) for example in found)
+        for example in found:
+            _say(args, f"{example.name:<{width}}  {example.description}", level=QUIET)
+        _say(args, "\ncopy them to start from: flowsim examples copy examples")
+        return 0
+    copied = flowsim.copy_examples(args.folder)
+    for path in copied.written:
+        _say(args, f"wrote {path}", level=QUIET)
+    for path in copied.unchanged:
+        _say(args, f"already there, the same: {path}", level=VERBOSE)
+    if not copied.written:
+        _say(args, f"{args.folder} holds every example already, unchanged", level=QUIET)
+    _say(args, f"next: flowsim run {shlex.quote(str(copied.first_scenario))}")
     return 0
 
 

@@ -1,0 +1,236 @@
+"""The example scenarios, sweeps and calibration file, and the sources table they cite:
+listed, and copied into a folder of the user's to start from.
+
+A wheel carries them as flowsim/example_files/ (setup.py copies them in at build time);
+a checkout, editable installs included, reads the repository's own scenarios/ and
+docs/sources.md, so that the repository holds one copy. Either way a copy is laid out
+as the wheel's folder is: the scenarios and sources.md at the top, the sweeps in sweeps/.
+The files name each other relatively (``extends``, ``meta.baseline``, a sweep's
+``../``, a calibration's ``scenario``), so a copy runs as the originals do.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Literal
+
+from flowsim.errors import FlowsimError
+from flowsim.folders import check_path
+
+__all__ = ["CopiedExamples", "Example", "copy_examples", "list_examples"]
+
+# The wheel's folder of examples inside the package (setup.py's EXAMPLE_FILES).
+PACKAGED = "example_files"
+SOURCES = "sources.md"
+SWEEPS = "sweeps"
+CALIBRATION_SUFFIX = ".calibration.toml"
+# The scenario `make run` runs: the one a new user is pointed to first.
+FIRST_SCENARIO = "venezuela_sanctions.toml"
+
+Kind = Literal["scenario", "calibration", "sweep", "sources"]
+_ORDER: dict[str, int] = {"scenario": 0, "calibration": 1, "sweep": 2, "sources": 3}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example file: its path in a copy (with /), what it is, and one line about it."""
+
+    name: str
+    kind: Kind
+    description: str
+
+
+@dataclass(frozen=True)
+class CopiedExamples:
+    """What :func:`copy_examples` did: the files it wrote, those already there with the
+    same bytes (left as they were), and the scenario to run first."""
+
+    folder: Path
+    written: tuple[Path, ...]
+    unchanged: tuple[Path, ...]
+    first_scenario: Path
+
+
+def list_examples() -> list[Example]:
+    """Every example file, scenarios first, then the calibration, the sweeps, the sources."""
+    return [_describe(name, source) for name, source in _example_files().items()]
+
+
+def copy_examples(folder: Path) -> CopiedExamples:
+    """Copy every example file into ``folder``, creating it. A file already there is
+    left alone if it holds the same bytes; any other file in the way is refused, before
+    anything is written. Nothing is ever deleted or replaced."""
+    folder = Path(folder)
+    check_path(folder, "cannot copy the examples into")
+    files = {name: source.read_bytes() for name, source in _example_files().items()}
+    targets = {name: folder.joinpath(*name.split("/")) for name in files}
+    for name, target in targets.items():
+        check_path(target, "cannot copy the examples to", temporary=True)
+        _refuse_what_is_in_the_way(folder, target, files[name])
+    written, unchanged = [], []
+    for name, target in targets.items():
+        if _holds(target, files[name]):
+            unchanged.append(target)
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_new_file(target, files[name])
+        except FileExistsError:
+            raise FlowsimError(
+                f"cannot copy the examples to {target}: a file appeared there while copying; "
+                "nothing there was replaced"
+            ) from None
+        except OSError as exc:
+            raise FlowsimError(
+                f"cannot copy the examples to {target}: {exc.strerror or exc}"
+            ) from None
+        written.append(target)
+    return CopiedExamples(folder, tuple(written), tuple(unchanged), folder / FIRST_SCENARIO)
+
+
+# --- where the examples are ---------------------------------------------------------------
+
+
+def _example_files() -> dict[str, Traversable]:
+    """Each example file by its path in a copy, in the order of :func:`list_examples`."""
+    found = _find_example_files()
+    return {name: found[name] for name in sorted(found, key=lambda n: (_ORDER[_kind(n)], n))}
+
+
+def _find_example_files() -> dict[str, Traversable]:
+    package = resources.files("flowsim")
+    packaged = package / PACKAGED
+    if packaged.is_dir():
+        return dict(_walk(packaged, ""))
+    # A checkout: the repository's scenarios/ and docs/sources.md beside the package.
+    if isinstance(package, Path):
+        root = package.parent
+        scenarios, sources = root / "scenarios", root / "docs" / SOURCES
+        if scenarios.is_dir() and sources.is_file():
+            found = {
+                p.relative_to(scenarios).as_posix(): p for p in sorted(scenarios.rglob("*.toml"))
+            }
+            return {**found, SOURCES: sources}
+    raise FlowsimError(
+        f"this installation of flowsim has no example files ({package}/{PACKAGED} is "
+        "missing): install flowsim from its wheel or sdist, whose build puts them there"
+    )
+
+
+def _walk(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
+    found: list[tuple[str, Traversable]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            found.extend(_walk(entry, f"{prefix}{entry.name}/"))
+        elif entry.name.endswith(".toml") or f"{prefix}{entry.name}" == SOURCES:
+            found.append((f"{prefix}{entry.name}", entry))
+    return found
+
+
+def _kind(name: str) -> Kind:
+    if name == SOURCES:
+        return "sources"
+    if name.startswith(f"{SWEEPS}/"):
+        return "sweep"
+    return "calibration" if name.endswith(CALIBRATION_SUFFIX) else "scenario"
+
+
+def _describe(name: str, source: Traversable) -> Example:
+    kind = _kind(name)
+    if kind == "sources":
+        return Example(
+            name, "sources", "The table of the public figures the examples cite, each by its id."
+        )
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError) as exc:
+        # The files are flowsim's own: a broken one is a broken installation.
+        raise FlowsimError(f"example {name} cannot be read ({source}): {exc}") from None
+    if kind == "sweep":
+        return Example(name, kind, _text(data, "sweep", "description"))
+    if kind == "calibration":
+        return Example(name, kind, _calibration_line(data))
+    return Example(name, kind, _text(data, "meta", "description"))
+
+
+def _text(data: dict, table: str, key: str) -> str:
+    value = data.get(table, {}).get(key, "")
+    return " ".join(str(value).split())  # one line, however the file wrapped it
+
+
+def _calibration_line(data: dict) -> str:
+    described = _text(data, "calibration", "description")
+    if described:
+        return described
+    targets = data.get("targets", [])
+    held_out = sum(1 for t in targets if t.get("held_out", False))
+    scenario = data.get("calibration", {}).get("scenario", "its scenario")
+    return (
+        f"Fits {len(data.get('parameters', []))} unknowns of {scenario} to "
+        f"{len(targets) - held_out} published figures; {held_out} more are held out "
+        "to test the fit."
+    )
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _refuse_what_is_in_the_way(folder: Path, target: Path, data: bytes) -> None:
+    """FlowsimError, naming the path, if copying to ``target`` would replace anything."""
+    on_the_way = [folder, *(folder / p for p in reversed(target.relative_to(folder).parents[:-1]))]
+    for place in on_the_way:
+        if (place.exists() or place.is_symlink()) and not place.is_dir():
+            raise FlowsimError(
+                f"cannot copy the examples into {place}: it is a file, not a folder; "
+                "nothing written"
+            )
+    if not (target.exists() or target.is_symlink()):
+        return
+    if target.is_symlink() or not target.is_file():
+        what = "a symbolic link" if target.is_symlink() else "not a file"
+        raise FlowsimError(f"cannot copy the examples to {target}: it is {what}; nothing written")
+    if not _holds(target, data):
+        raise FlowsimError(
+            f"cannot copy the examples to {target}: a different file is there, which flowsim "
+            "will not replace; nothing written (copy into another folder, or move that file)"
+        )
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        return path.read_bytes() == data
+    except OSError as exc:
+        raise FlowsimError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+# Where os.link fails because the file system has no hard links (or refuses them).
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK}
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    """Write a file that must not exist: through a temporary file beside it, linked into
+    place, so that an interrupted copy leaves no half-written example and a file that
+    appeared since the check is never replaced (FileExistsError)."""
+    # Opened as a new file, not by mkstemp: the copy gets the user's usual permissions.
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(6)}")
+    new = open(tmp, "xb")  # noqa: SIM115 - closed below; the temporary file is ours from here
+    try:
+        with new:
+            new.write(data)
+        os.link(tmp, path)
+    except OSError as exc:
+        if isinstance(exc, FileExistsError) or exc.errno not in _NO_HARD_LINKS:
+            raise
+        with open(path, "xb") as f:
+            f.write(data)
+    finally:
+        tmp.unlink(missing_ok=True)
