@@ -114,6 +114,11 @@ def _period(results: Results) -> str:
     return f"from {results.start:%d %b %Y} to {results.end:%d %b %Y}".replace(" 0", " ")
 
 
+def _pair(ci: Any) -> tuple[float, float] | None:
+    """A summary's ``ci95`` leaf (a list, or None with one replication) as a pair."""
+    return (float(ci[0]), float(ci[1])) if ci else None
+
+
 def _row_interval(row: Mapping[str, Any], low: str, high: str) -> tuple[float, float] | None:
     if low not in row or pd.isna(row[low]):
         return None
@@ -181,8 +186,7 @@ def _exposure_against(results: Results, baseline: Results, names: dict[str, str]
         moved = rows["change_points"].abs()
         row = rows.loc[moved.idxmax()] if moved.max() > 0 else rows.loc[rows["scenario"].idxmax()]
         partner = str(row["partner"])
-        ci = scenario_ci.get(partner, {}).get(metric)
-        interval = (float(ci[0]), float(ci[1])) if ci else None
+        interval = _pair(scenario_ci.get(partner, {}).get(metric))
         points = _row_interval(row, "change_points_low", "change_points_high")
         chance = CHANCE if points is not None and points[0] <= 0.0 <= points[1] else ""
         text = (
@@ -240,8 +244,7 @@ def _exports_alone(results: Results, names: dict[str, str]) -> list[Headline]:
     found = [Headline("exports_total", "total", text, total, ci)]
     if total > 0:
         top = max(exports, key=exports.get)
-        ci_top = intervals["exports_kg_by_partner"].get(top)
-        interval = (float(ci_top[0]), float(ci_top[1])) if ci_top else None
+        interval = _pair(intervals["exports_kg_by_partner"].get(top))
         text = (
             f"{names.get(top, top)} takes the most: {tonnes(exports[top])}"
             f"{_span(interval, tonnes)}, {_share(exports[top] / total)} of the total."
@@ -259,8 +262,7 @@ def _exposure_alone(results: Results, names: dict[str, str]) -> list[Headline]:
         if not shares or max(shares.values()) <= 0.0:
             continue
         partner = max(shares, key=shares.get)
-        ci = summary["ci95"]["exposure_by_partner"][partner].get(metric)
-        interval = (float(ci[0]), float(ci[1])) if ci else None
+        interval = _pair(summary["ci95"]["exposure_by_partner"][partner].get(metric))
         text = (
             f"{names.get(partner, partner)} takes the largest share of {words}: "
             f"{_share(shares[partner])} of its imports{_span(interval, _share)}."

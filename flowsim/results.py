@@ -216,7 +216,13 @@ class Results:
         return _summary.exports_by_partner(self)
 
     def figures_by_replication(self) -> list[dict[str, Any]]:
-        """The summary figures of each replication, in the shape of ``summary.json``."""
+        """The summary figures of each replication, in the shape of ``summary.json``. A
+        fresh copy each call, computed once: the summary, comparisons and the report's
+        findings all read them."""
+        return copy.deepcopy(self._figures)
+
+    @cached_property
+    def _figures(self) -> list[dict[str, Any]]:
         return _summary.figures_by_replication(self)
 
     def metrics(self, sections: Collection[str] | None = None) -> pd.DataFrame:
@@ -234,7 +240,7 @@ class Results:
 
     @cached_property
     def _summary(self) -> dict[str, Any]:
-        return _summary.summary(self)
+        return _summary.summary(self, self._figures)
 
     def intervals(self, metrics: str | Iterable[str] | None = None) -> pd.DataFrame:
         """One row per metric (named as in :meth:`metrics`): ``replications``, ``mean``,

@@ -292,12 +292,14 @@ def metrics(results: Results, sections: Collection[str] | None = None) -> pd.Dat
     return pd.DataFrame(rows, columns=["replication", "metric", "value"])
 
 
-def summary(results: Results) -> dict[str, Any]:
+def summary(results: Results, figures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The content of ``summary.json`` (docs/summary.md): every figure is the mean over
     replications, with its standard deviation under ``sd`` and its 95% confidence
     interval under ``ci95``, at the same key path, cut to the range the figure cannot
-    leave (:func:`flowsim.contract.metric_bounds`)."""
-    figures = figures_by_replication(results)
+    leave (:func:`flowsim.contract.metric_bounds`). ``figures`` are the replications'
+    figures, if already computed (:func:`figures_by_replication`)."""
+    if figures is None:
+        figures = figures_by_replication(results)
     means, sds, intervals = aggregate(figures, metric_bounds)
     meta = results.meta
     over_posterior = {}
