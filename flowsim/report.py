@@ -1,8 +1,9 @@
 """A self-contained HTML report of a run, optionally against its baseline.
 
-One file that opens in any browser with no server: figures are embedded as
-PNG data, styles are inline, and nothing is loaded from the network. Every
-string that comes from a scenario is escaped.
+One file that opens in any browser with no server: the key findings first, figures
+embedded as SVG data (and written as PNG and SVG files into a run folder's
+``figures/`` by :func:`write_figures`), styles inline, and nothing loaded from the
+network. Every string that comes from a scenario is escaped.
 """
 
 from __future__ import annotations
