@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -261,6 +261,11 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("sweep_file", type=Path, help="sweep file (TOML)")
     sweep.add_argument("--out", type=Path, help="sweep folder (default results/sweeps/<name>)")
     executor_options(sweep)
+    sweep.add_argument(
+        "--dask-dashboard",
+        action="store_true",
+        help="with --dask: print the address of Dask's dashboard (--dask local starts one)",
+    )
     sweep.add_argument(
         "--resume", action="store_true", help="continue a sweep folder, skipping finished runs"
     )
@@ -719,8 +724,10 @@ def _sweep(args: argparse.Namespace) -> int:
     check_path(out, "cannot write the sweep to")
     if args.junit is not None:
         check_path(args.junit, "--junit", temporary=True)
+    if args.dask_dashboard and args.dask is None:
+        raise FlowsimError("--dask-dashboard is Dask's: give --dask local or --dask ADDRESS")
     if args.dask is not None:
-        executor = flowsim.dask_executor(args.dask, args.workers)
+        executor = flowsim.dask_executor(args.dask, args.workers, dashboard=args.dask_dashboard)
         where = f"Dask ({args.dask})"
     elif args.workers == 1:
         executor, where = flowsim.serial_executor, "this process"
@@ -736,7 +743,7 @@ def _sweep(args: argparse.Namespace) -> int:
             executor=executor,
             resume=args.resume,
             overwrite=args.overwrite,
-            progress=progress.update,
+            progress=_with_dashboard(args, executor, progress.update),
         )
     _say(
         args,
@@ -757,6 +764,57 @@ def _sweep(args: argparse.Namespace) -> int:
         verdicts = _report_expectations(args, sweep.expect, table, args.junit, sweep.sweep.name)
     _took(args)
     return _exit_code_of(verdicts)
+
+
+def _with_dashboard(
+    args: argparse.Namespace, executor: Any, update: Callable[[int, int], None]
+) -> Callable[[int, int], None]:
+    """``update``, which first says where the Dask dashboard is: once connected, the
+    sweep's first progress. Always said with --dask-dashboard, else only with -v."""
+    from flowsim.executors import DaskExecutor
+
+    if not isinstance(executor, DaskExecutor):
+        return update
+    said = False
+
+    def first_the_dashboard(done: int, total: int) -> None:
+        nonlocal said
+        if not said:
+            said = True
+            link = executor.dashboard_link
+            if not args.dask_dashboard:
+                if link is not None:
+                    _say(args, f"Dask dashboard: {link}", level=VERBOSE)
+                return update(done, total)
+            answer = _answers(link) if link is not None else False
+            if answer is False:
+                _say(
+                    args,
+                    f"the Dask scheduler at {executor.address} serves no dashboard: start it "
+                    "with its dashboard (which needs bokeh where the scheduler runs)",
+                )
+            elif answer is None:
+                _say(args, f"Dask dashboard: {link} (it does not answer from this machine)")
+            else:
+                _say(args, f"Dask dashboard: {link}")
+        update(done, total)
+
+    return first_the_dashboard
+
+
+def _answers(link: str) -> bool | None:
+    """Whether a dashboard answers at ``link``: a scheduler started without one still
+    names a link, where it answers 404; None if nothing answers from here."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(link, timeout=3):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code != 404
+    except (OSError, ValueError):
+        return None
 
 
 class Progress:

@@ -24,9 +24,11 @@ from flowsim.errors import FlowsimError
 
 __all__ = [
     "DaskExecutor",
+    "WithShared",
     "WorkerLost",
     "WorkerPool",
     "check_dask_address",
+    "check_worker_versions",
     "dask_executor",
     "pool_executor",
     "serial_executor",
@@ -42,6 +44,20 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not on every platform
         return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class WithShared:
+    """``function(item, shared)`` as a function of the item alone, which an executor
+    may run wherever it likes: ``shared``, what every item needs (a sweep's scenario
+    files), then travels to each worker once, not with each item. A pool sends it as
+    it starts its workers; Dask scatters it to every worker."""
+
+    function: Callable[[Any, Any], Any]
+    shared: Any
+
+    def __call__(self, item: Any) -> Any:
+        return self.function(item, self.shared)
 
 
 def serial_executor(function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
@@ -271,20 +287,23 @@ def check_dask_address(address: str) -> str:
     return address
 
 
-def dask_executor(address: Any, workers: int | None = None) -> DaskExecutor:
+def dask_executor(
+    address: Any, workers: int | None = None, dashboard: bool = False
+) -> DaskExecutor:
     """Run on a Dask cluster: ``"local"`` starts a LocalCluster of ``workers``
-    single-threaded processes; a string such as ``tcp://host:8786`` is a scheduler,
-    which must be trusted (Dask runs what it is sent); a ``distributed.Client`` of
-    your own (for TLS, UCX or any setting an address cannot carry) is used as it is,
-    and left open. An address is checked here, and :meth:`DaskExecutor.start`
-    connects, both before a sweep writes anything."""
-    return DaskExecutor(address, workers)
+    single-threaded processes (with its dashboard if ``dashboard``); a string such as
+    ``tcp://host:8786`` is a scheduler, which must be trusted (Dask runs what it is
+    sent); a ``distributed.Client`` of your own (for TLS, UCX or any setting an
+    address cannot carry) is used as it is, and left open. An address is checked
+    here, and :meth:`DaskExecutor.start` connects and checks that every worker runs
+    this flowsim, both before a sweep writes anything."""
+    return DaskExecutor(address, workers, dashboard)
 
 
 class DaskExecutor:
     """An executor on Dask; connects on :meth:`start` (or at its first use)."""
 
-    def __init__(self, address: Any, workers: int | None = None):
+    def __init__(self, address: Any, workers: int | None = None, dashboard: bool = False):
         try:
             import distributed
         except ImportError:
@@ -293,26 +312,42 @@ class DaskExecutor:
             ) from None
         self._distributed = distributed
         self.workers = workers
+        self.dashboard = dashboard
         # Kept connected after each call, for work sent in rounds; close() ends it.
         self.keep_open = False
         self.client: Any = None
         self.cluster: Any = None
+        self._checked = False
         self.own_client = not isinstance(address, distributed.Client)
         if self.own_client:
             self.address = check_dask_address(address)
         else:
             self.client, self.address = address, str(address.scheduler.address)
+        if dashboard and self.address == "local" and not _has_bokeh():
+            raise FlowsimError(
+                "--dask-dashboard: Dask's dashboard needs bokeh: pip install 'bokeh>=3.1'"
+            )
 
     def start(self) -> None:
-        if self.client is not None:
-            return
+        if self.client is None:
+            self._connect()
+        if not self._checked:
+            try:
+                check_worker_versions(self.client)
+            except BaseException:
+                self.close()
+                raise
+            self._checked = True
+
+    def _connect(self) -> None:
         distributed = self._distributed
         if self.address == "local":
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers or available_cores(),
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # Dask's own default port; another free one if it is taken.
+                dashboard_address=":8787" if self.dashboard else None,
             )
             self.client = distributed.Client(self.cluster)
             return
@@ -323,6 +358,17 @@ class DaskExecutor:
                 f"cannot reach the Dask scheduler at {self.address}: {type(exc).__name__}: {exc}"
             ) from None
 
+    @property
+    def dashboard_link(self) -> str | None:
+        """The address of the cluster's dashboard, once connected; None without one."""
+        if self.client is None:
+            return None
+        try:
+            services = self.client.scheduler_info().get("services", {})
+            return str(self.client.dashboard_link) if "dashboard" in services else None
+        except Exception:  # an older scheduler that does not say
+            return None
+
     def close(self) -> None:
         if not self.own_client:
             return  # the caller's, to close
@@ -331,22 +377,65 @@ class DaskExecutor:
         if self.cluster is not None:
             self.cluster.close()
         self.client = self.cluster = None
+        self._checked = False
 
     def __call__(self, function: Callable[[Any], Any], items: list[Any]) -> Iterator[Any]:
         self.start()
         client = self.client
+        shared = None
         try:
+            if isinstance(function, WithShared):
+                # Once to every worker, kept there for the whole call; a worker that
+                # joins later copies it from another.
+                shared = client.scatter(function.shared, broadcast=True, hash=False)
+                run, extra = function.function, (shared,)
+            else:
+                run, extra = function, ()
             in_flight = 2 * max(1, len(client.scheduler_info()["workers"]))
             queue = iter(items)
             futures = self._distributed.as_completed(
-                [client.submit(function, i, pure=False) for i in islice(queue, in_flight)]
+                [client.submit(run, i, *extra, pure=False) for i in islice(queue, in_flight)]
             )
             for future in futures:
                 yield future.result()
                 future.release()
                 nxt = next(queue, None)
                 if nxt is not None:
-                    futures.add(client.submit(function, nxt, pure=False))
+                    futures.add(client.submit(run, nxt, *extra, pure=False))
         finally:
+            if shared is not None:
+                shared.release()
             if not self.keep_open:
                 self.close()
+
+
+def check_worker_versions(client: Any) -> None:
+    """Refuse a cluster whose workers run another flowsim, or none: they could give
+    other figures, or fail on the first run."""
+    from flowsim._version import __version__
+
+    found = client.run(_worker_version, on_error="return")
+    wrong = []
+    for address, version in sorted(found.items()):
+        if isinstance(version, BaseException):
+            wrong.append(f"{address} cannot run flowsim ({type(version).__name__}: {version})")
+        elif version != __version__:
+            wrong.append(f"{address} runs flowsim {version}")
+    if wrong:
+        raise FlowsimError(
+            f"the Dask workers must run flowsim {__version__}, as this one does: "
+            + "; ".join(wrong)
+            + f"; install flowsim {__version__} on every worker"
+        )
+
+
+def _worker_version() -> str:
+    import flowsim._version  # read now: the worker's own, whatever it had imported
+
+    return flowsim._version.__version__
+
+
+def _has_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None

@@ -21,6 +21,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,16 @@ from flowsim.checks import check_scenario
 from flowsim.errors import Issue, ScenarioError
 from flowsim.findings import Aliases, closest, node_aliases
 from flowsim.schedules import is_date_key, put_dates_in_order
-from flowsim.schema import REMOVED_KEYS, Fixed, Scenario
+from flowsim.schema import REMOVED_KEYS, Fixed, Scenario, assumptions_in
 
 __all__ = [
+    "ScenarioSource",
     "apply_overrides",
+    "build_scenario",
     "issues_from_pydantic",
     "load_scenario",
     "parse_override",
+    "read_scenario",
     "read_toml",
     "scenario_from_dict",
     "scenario_hash",
@@ -58,17 +62,54 @@ def load_scenario(
     ``overrides`` are ``"key.path=value"`` strings, as given to ``--set``, or a
     mapping of key paths to values. Raises :class:`ScenarioError`.
     """
+    return build_scenario(read_scenario(path), overrides)
+
+
+@dataclass(frozen=True)
+class ScenarioSource:
+    """A scenario file as read, merged with the files it extends, before overrides:
+    all that :func:`build_scenario` needs, so that a machine without the files (a
+    Dask worker) builds the same scenario as the one that read them."""
+
+    path: str
+    data: dict[str, Any]
+    origins: Origins
+    files: tuple[str, ...]
+    assumptions: tuple[dict[str, str | int], ...]
+
+
+def read_scenario(path: str | Path) -> ScenarioSource:
+    """Read a scenario file and the files it extends; :class:`ScenarioError` if one
+    cannot be read or is not TOML. Nothing is validated yet."""
     path = Path(path)
     data, origins = _read_with_parents(path, chain=())
-    data = apply_overrides(data, origins, overrides, file=str(path))
-    scenario = scenario_from_dict(data, file=str(path), origins=origins)
+    files = tuple(dict.fromkeys([str(path), *origins.values()]))
+    return ScenarioSource(str(path), data, origins, files, tuple(assumptions_in(files)))
+
+
+def build_scenario(
+    source: ScenarioSource,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    *,
+    baseline_on_disk: bool = True,
+) -> Scenario:
+    """Apply overrides to a scenario as read and validate it; reads no file, except
+    that ``meta.baseline`` must exist unless ``baseline_on_disk`` is false (a worker
+    builds a scenario already checked where its files are)."""
+    path = Path(source.path)
+    origins = dict(source.origins)  # overrides add their keys to it
+    data = apply_overrides(source.data, origins, overrides, file=source.path)
+    scenario = scenario_from_dict(data, file=source.path, origins=origins)
     files = [f for f in dict.fromkeys(origins.values()) if f != "--set"]
-    scenario._files = (str(path), *(f for f in files if f != str(path)))
-    scenario._baseline_file = _baseline_file(scenario, origins, path)
+    scenario._files = (source.path, *(f for f in files if f != source.path))
+    scenario._assumptions = source.assumptions
+    scenario._baseline_file = _baseline_file(scenario, origins, path, on_disk=baseline_on_disk)
     return scenario
 
 
-def _baseline_file(scenario: Scenario, origins: Origins, path: Path) -> str | None:
+def _baseline_file(
+    scenario: Scenario, origins: Origins, path: Path, on_disk: bool = True
+) -> str | None:
     """meta.baseline as a path, from the folder of the file that gave it (the working
     folder for --set); refused if it is missing or is the scenario itself."""
     name = scenario.meta.baseline
@@ -77,6 +118,8 @@ def _baseline_file(scenario: Scenario, origins: Origins, path: Path) -> str | No
     given_in = origins.get(("meta", "baseline"), str(path))
     where = Path.cwd() if given_in == "--set" else Path(given_in).parent
     found = where / name
+    if not on_disk:
+        return str(found)
     if not _exists(found) or found.is_dir():
         what = "a folder, not a scenario file" if _exists(found) else "file not found"
         raise ScenarioError(
@@ -211,6 +254,7 @@ def with_overrides(scenario: Scenario, overrides: Iterable[str] | Mapping[str, A
     data = apply_overrides(data, origins, overrides, file=origins[()])
     changed = scenario_from_dict(data, file=origins[()], origins=origins)
     changed._files = scenario.files
+    changed._assumptions = scenario._assumptions
     changed._baseline_file = scenario._baseline_file
     return changed
 

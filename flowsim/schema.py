@@ -9,6 +9,7 @@ each error can be reported with its own key path.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date as Date
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -819,6 +820,8 @@ class Scenario(Frozen):
     _files: tuple[str, ...] = PrivateAttr(default=())
     # meta.baseline resolved against the file that names it.
     _baseline_file: str | None = PrivateAttr(default=None)
+    # Its assumption lines, read with its files: a worker without the files keeps them.
+    _assumptions: tuple[dict[str, str | int], ...] | None = PrivateAttr(default=None)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -834,31 +837,9 @@ class Scenario(Frozen):
 
     def assumptions(self) -> list[dict[str, str | int]]:
         """Lines of the scenario's files whose comment marks an assumption."""
-        found: list[dict[str, str | int]] = []
-        for file in self._files:
-            try:
-                lines = Path(file).read_text(encoding="utf-8").splitlines()
-            except OSError:
-                continue
-            taken: set[int] = set()
-            for number, line in enumerate(lines, start=1):
-                _, hash_sign, comment = line.partition("#")
-                if number in taken or not (hash_sign and "assum" in comment.lower()):
-                    continue
-                # A comment block over several lines is one assumption, from its first line.
-                first = number
-                if line.lstrip().startswith("#"):
-                    while first > 1 and lines[first - 2].lstrip().startswith("#"):
-                        first -= 1
-                last = number
-                if line.lstrip().startswith("#"):
-                    while last < len(lines) and lines[last].lstrip().startswith("#"):
-                        last += 1
-                block = [lines[k - 1].strip() for k in range(first, last + 1)]
-                taken.update(range(first, last + 1))
-                text = " ".join([block[0], *(b.lstrip("#").strip() for b in block[1:])])
-                found.append({"file": Path(file).name, "line": first, "text": text})
-        return found
+        if self._assumptions is not None:  # as read with the files, wherever it runs now
+            return [dict(a) for a in self._assumptions]
+        return assumptions_in(self._files)
 
     @property
     def name(self) -> str:
@@ -871,3 +852,33 @@ class Scenario(Frozen):
 
     def day_of(self, when: Date) -> float:
         return float((when - self.calendar.start).days)
+
+
+def assumptions_in(files: Iterable[str]) -> list[dict[str, str | int]]:
+    """Lines of these files whose comment marks an assumption; a file that cannot be
+    read has none."""
+    found: list[dict[str, str | int]] = []
+    for file in files:
+        try:
+            lines = Path(file).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        taken: set[int] = set()
+        for number, line in enumerate(lines, start=1):
+            _, hash_sign, comment = line.partition("#")
+            if number in taken or not (hash_sign and "assum" in comment.lower()):
+                continue
+            # A comment block over several lines is one assumption, from its first line.
+            first = number
+            if line.lstrip().startswith("#"):
+                while first > 1 and lines[first - 2].lstrip().startswith("#"):
+                    first -= 1
+            last = number
+            if line.lstrip().startswith("#"):
+                while last < len(lines) and lines[last].lstrip().startswith("#"):
+                    last += 1
+            block = [lines[k - 1].strip() for k in range(first, last + 1)]
+            taken.update(range(first, last + 1))
+            text = " ".join([block[0], *(b.lstrip("#").strip() for b in block[1:])])
+            found.append({"file": Path(file).name, "line": first, "text": text})
+    return found

@@ -32,13 +32,15 @@ from flowsim._version import __version__
 from flowsim.calibration.draws import Posterior, load_posterior
 from flowsim.contract import Expectation
 from flowsim.errors import FlowsimError, Issue, ScenarioError
-from flowsim.executors import WorkerLost, serial_executor
+from flowsim.executors import WithShared, WorkerLost, serial_executor
 from flowsim.fields import Frozen, Identifier
 from flowsim.folders import MANIFEST
 from flowsim.scenario import (
+    ScenarioSource,
+    build_scenario,
     issues_from_pydantic,
     keys_overlap,
-    load_scenario,
+    read_scenario,
     read_toml,
     with_overrides,
 )
@@ -49,6 +51,7 @@ __all__ = [
     "RunSpec",
     "Sweep",
     "SweepReport",
+    "SweepShared",
     "expand",
     "load_sweep",
     "load_sweep_file",
@@ -380,11 +383,18 @@ def _points(sweep: Sweep) -> list[tuple[Any, ...]]:
     return [tuple(float(x) for x in row) for row in lows + unit * (highs - lows)]
 
 
-def check_runs(runs: list[RunSpec], posterior: Posterior | None = None) -> list[str]:
-    """Load the scenario of each distinct override set once, so that a bad key or
+def check_runs(
+    runs: list[RunSpec],
+    posterior: Posterior | None = None,
+    sources: dict[str, ScenarioSource] | None = None,
+) -> list[str]:
+    """Build the scenario of each distinct override set once, so that a bad key or
     value stops the sweep before it starts rather than in a worker; with a
-    ``posterior``, also with the parameters of its first particle set. Returns the
-    scenario files the sweep reads."""
+    ``posterior``, also with the parameters of its first particle set. Each file is
+    read once, into ``sources`` (by the runs' ``file``) when given: the content that
+    the workers then build the same scenarios from. Returns the scenario files the
+    sweep reads."""
+    sources = {} if sources is None else sources
     seen: set[str] = set()
     files: set[str] = set()
     issues: list[Issue] = []
@@ -396,7 +406,9 @@ def check_runs(runs: list[RunSpec], posterior: Posterior | None = None) -> list[
         if posterior is not None:
             _check_posterior_keys(spec, posterior)
         try:
-            scenario = load_scenario(spec.file, spec.overrides)
+            if spec.file not in sources:
+                sources[spec.file] = read_scenario(spec.file)
+            scenario = build_scenario(sources[spec.file], spec.overrides)
             files.update(scenario.files)
             if posterior is not None:
                 first = posterior.particles.iloc[0].to_dict()
@@ -476,14 +488,51 @@ def _fingerprint(
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class SweepShared:
+    """What the runs of a sweep read, sent to each worker once rather than with each
+    run: every scenario file as read (and checked) where the sweep started, by the
+    runs' ``file``, and every posterior, by folder. A worker then reads no file, so
+    it needs no disk shared with the machine that holds them. ``version`` is the
+    flowsim that checked them: another one may read them otherwise."""
+
+    version: str
+    scenarios: dict[str, ScenarioSource]
+    posteriors: dict[str, Posterior]
+
+    @classmethod
+    def of(
+        cls, runs: list[RunSpec], sources: dict[str, ScenarioSource] | None = None
+    ) -> SweepShared:
+        sources = dict(sources or {})
+        for file in dict.fromkeys(r.file for r in runs):
+            if file not in sources:
+                sources[file] = read_scenario(file)
+        folders = dict.fromkeys(r.posterior for r in runs if r.posterior is not None)
+        return cls(__version__, sources, {f: _posterior_of(f) for f in folders})
+
+
 def execute(spec: RunSpec) -> dict[str, Any]:
-    """Run one work item and return its tidy rows; runs in a worker process."""
+    """Run one work item and return its tidy rows, reading its files here."""
+    return execute_shared(spec, SweepShared.of([spec]))
+
+
+def execute_shared(spec: RunSpec, shared: SweepShared) -> dict[str, Any]:
+    """Run one work item from what the sweep shares; runs in a worker process."""
+    if shared.version != __version__:
+        # A worker that joined after the executor checked them all (a late batch job).
+        raise FlowsimError(
+            f"run {spec.run} of the sweep: the worker on {socket.gethostname()} (pid "
+            f"{os.getpid()}) runs flowsim {__version__}, and the sweep was started with "
+            f"flowsim {shared.version}: install flowsim {shared.version} on every worker"
+        )
     started = time.perf_counter()
-    posterior = _posterior_of(spec.posterior) if spec.posterior is not None else None
+    # Built as check_runs built it, without the files: meta.baseline was found there.
+    scenario = build_scenario(shared.scenarios[spec.file], spec.overrides, baseline_on_disk=False)
+    posterior = shared.posteriors[spec.posterior] if spec.posterior is not None else None
     results = simulate(
-        spec.file,
+        scenario,
         seed=spec.seed,
-        overrides=spec.overrides,
         first_replication=spec.replication,
         posterior=posterior,
     )
@@ -537,7 +586,9 @@ def run_sweep(
         executor = serial_executor
     runs = expand(sweep, folder)
     posterior = _posterior_of(runs[0].posterior) if runs[0].posterior is not None else None
-    files = check_runs(runs, posterior)
+    sources: dict[str, ScenarioSource] = {}
+    files = check_runs(runs, posterior, sources)
+    shared = SweepShared.of(runs, sources)
     out = Path(out)
     design = {
         "fingerprint": _fingerprint(sweep, runs, files, folder, posterior),
@@ -572,7 +623,7 @@ def run_sweep(
     except OSError as exc:
         raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
     with manifest:
-        for result in _lost_worker_named(executor(execute, todo)):
+        for result in _lost_worker_named(executor(WithShared(execute_shared, shared), todo)):
             spec = by_run[result["run"]]
             try:
                 line = store.write_part(spec.run, _part_table(spec, result, list(sweep.parameters)))
