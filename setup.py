@@ -18,6 +18,8 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 SOURCES_TABLE = ROOT / "docs" / "sources.md"
+# The JSON Schemas, for editors: in a copy, schema/ beside the scenarios.
+SCHEMAS = ROOT / "docs" / "schema"
 # Where the examples go in the package; flowsim/examples.py reads them from there.
 EXAMPLE_FILES = "example_files"
 
@@ -28,7 +30,8 @@ def example_files() -> dict[str, Path]:
     if not found or not SOURCES_TABLE.is_file():
         # An sdist without them would build a wheel whose `flowsim examples` has nothing.
         raise SystemExit(f"cannot build flowsim: no scenarios in {SCENARIOS} or no {SOURCES_TABLE}")
-    return {**found, "sources.md": SOURCES_TABLE}
+    schemas = {f"schema/{p.name}": p for p in sorted(SCHEMAS.glob("*.schema.json"))}
+    return {**found, **schemas, "sources.md": SOURCES_TABLE}
 
 
 class BuildPyWithExamples(build_py):

@@ -232,9 +232,9 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate",
-        help="check a scenario file (or a *.calibration.toml file) and print OK or its errors",
+        help="check scenario files (or *.calibration.toml files) and print OK or their errors",
     )
-    validate.add_argument("scenario", type=Path)
+    validate.add_argument("scenario", type=Path, nargs="+")
     scenario_options(validate)
     validate.add_argument(
         "--json", action="store_true", help="print the verdict and any errors as JSON"
@@ -943,6 +943,30 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Each file in turn, every one reported (a pre-commit hook passes many): exit 2 if
+    any is wrong."""
+    files = args.scenario
+    args.scenario = files[0]
+    if len(files) == 1:
+        return _validate_one(args)
+    if args.json:
+        raise FlowsimError("--json reports on one file: give one file, or one command a file")
+    worst = 0
+    for file in files:
+        args.scenario = file
+        try:
+            _validate_one(args)
+        except ScenarioError as exc:
+            for issue in exc.issues:
+                echo(f"error: {issue}", file=sys.stderr)
+            worst = EXIT_USER_ERROR
+        except FlowsimError as exc:
+            echo(f"error: {file}: {exc}", file=sys.stderr)
+            worst = EXIT_USER_ERROR
+    return worst
+
+
+def _validate_one(args: argparse.Namespace) -> int:
     if args.scenario.name.endswith(CALIBRATION_SUFFIX):
         if args.overrides:
             raise FlowsimError(

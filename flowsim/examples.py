@@ -34,8 +34,44 @@ CALIBRATION_SUFFIX = ".calibration.toml"
 # The scenario `make run` runs: the one a new user is pointed to first.
 FIRST_SCENARIO = "venezuela_sanctions.toml"
 
-Kind = Literal["scenario", "calibration", "sweep", "sources"]
-_ORDER: dict[str, int] = {"scenario": 0, "calibration": 1, "sweep": 2, "sources": 3}
+SCHEMAS = "schema"
+TAPLO = ".taplo.toml"
+# What the directive of a file of the repository points at: a copy has its schemas in
+# schema/ instead (_for_the_copy).
+REPOSITORY_SCHEMAS = "docs/schema/"
+SCHEMA_DIRECTIVE = b"#:schema "
+# A copy's Taplo configuration, for its layout (docs/editors.md): the repository's own
+# .taplo.toml names scenarios/ and docs/schema/, which a copy does not have.
+COPY_TAPLO = f"""\
+# Which JSON Schema checks which file, for editors built on Taplo (VS Code's Even Better
+# TOML) and the Taplo CLI, run from this folder. Written by flowsim examples copy.
+
+[[rule]]
+include = ["*.toml"]
+exclude = ["{SWEEPS}/*.toml", "*{CALIBRATION_SUFFIX}"]
+[rule.schema]
+path = "{SCHEMAS}/scenario.partial.schema.json"
+
+[[rule]]
+include = ["*{CALIBRATION_SUFFIX}"]
+[rule.schema]
+path = "{SCHEMAS}/calibration.schema.json"
+
+[[rule]]
+include = ["{SWEEPS}/*.toml"]
+[rule.schema]
+path = "{SCHEMAS}/sweep.schema.json"
+"""
+
+Kind = Literal["scenario", "calibration", "sweep", "sources", "schema", "editor"]
+_ORDER: dict[str, int] = {
+    "scenario": 0,
+    "calibration": 1,
+    "sweep": 2,
+    "sources": 3,
+    "schema": 4,
+    "editor": 5,
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +96,11 @@ class CopiedExamples:
 
 def list_examples() -> list[Example]:
     """Every example file, scenarios first, then the calibration, the sweeps, the sources."""
-    return [_describe(name, source) for name, source in _example_files().items()]
+    found = [_describe(name, source) for name, source in _example_files().items()]
+    taplo = (
+        "Which schema checks which file, for editors built on Taplo (VS Code's Even Better TOML)."
+    )
+    return [*found, Example(TAPLO, "editor", taplo)]
 
 
 def copy_examples(folder: Path) -> CopiedExamples:
@@ -69,7 +109,10 @@ def copy_examples(folder: Path) -> CopiedExamples:
     anything is written. Nothing is ever deleted or replaced."""
     folder = Path(folder)
     check_path(folder, "cannot copy the examples into")
-    files = {name: source.read_bytes() for name, source in _example_files().items()}
+    files = {
+        name: _for_the_copy(name, source.read_bytes()) for name, source in _example_files().items()
+    }
+    files[TAPLO] = COPY_TAPLO.encode()
     targets = {name: folder.joinpath(*name.split("/")) for name in files}
     for name, target in targets.items():
         check_path(target, "cannot copy the examples to", temporary=True)
@@ -98,6 +141,19 @@ def copy_examples(folder: Path) -> CopiedExamples:
 # --- where the examples are ---------------------------------------------------------------
 
 
+def _for_the_copy(name: str, data: bytes) -> bytes:
+    """A file's bytes in a copy: its #:schema line pointing at the copy's schema/."""
+    if not data.startswith(SCHEMA_DIRECTIVE):
+        return data
+    first, newline, rest = data.partition(b"\n")
+    target = first[len(SCHEMA_DIRECTIVE) :].decode("utf-8").strip()
+    if REPOSITORY_SCHEMAS not in target:
+        return data
+    schema = target.rpartition("/")[2]
+    up = "../" * name.count("/")
+    return f"#:schema {up}{SCHEMAS}/{schema}".encode() + newline + rest
+
+
 def _example_files() -> dict[str, Traversable]:
     """Each example file by its path in a copy, in the order of :func:`list_examples`."""
     found = _find_example_files()
@@ -113,10 +169,12 @@ def _find_example_files() -> dict[str, Traversable]:
     if isinstance(package, Path):
         root = package.parent
         scenarios, sources = root / "scenarios", root / "docs" / SOURCES
+        schemas = root / REPOSITORY_SCHEMAS
         if scenarios.is_dir() and sources.is_file():
             found = {
                 p.relative_to(scenarios).as_posix(): p for p in sorted(scenarios.rglob("*.toml"))
             }
+            found |= {f"{SCHEMAS}/{p.name}": p for p in sorted(schemas.glob("*.schema.json"))}
             return {**found, SOURCES: sources}
     raise FlowsimError(
         f"this installation of flowsim has no example files ({package}/{PACKAGED} is "
@@ -129,7 +187,11 @@ def _walk(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.is_dir():
             found.extend(_walk(entry, f"{prefix}{entry.name}/"))
-        elif entry.name.endswith(".toml") or f"{prefix}{entry.name}" == SOURCES:
+        elif (
+            entry.name.endswith(".toml")
+            or f"{prefix}{entry.name}" == SOURCES
+            or (prefix == f"{SCHEMAS}/" and entry.name.endswith(".schema.json"))
+        ):
             found.append((f"{prefix}{entry.name}", entry))
     return found
 
@@ -137,6 +199,8 @@ def _walk(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
 def _kind(name: str) -> Kind:
     if name == SOURCES:
         return "sources"
+    if name.startswith(f"{SCHEMAS}/"):
+        return "schema"
     if name.startswith(f"{SWEEPS}/"):
         return "sweep"
     return "calibration" if name.endswith(CALIBRATION_SUFFIX) else "scenario"
@@ -148,6 +212,9 @@ def _describe(name: str, source: Traversable) -> Example:
         return Example(
             name, "sources", "The table of the public figures the examples cite, each by its id."
         )
+    if kind == "schema":
+        what = name.removeprefix(f"{SCHEMAS}/").removesuffix(".schema.json").replace(".", " ")
+        return Example(name, kind, f"JSON Schema of a {what} file, for editors that check TOML.")
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeError, tomllib.TOMLDecodeError) as exc:

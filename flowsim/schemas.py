@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from flowsim._version import __version__
 from flowsim.calibration.spec import Calibration
 from flowsim.schema import Scenario
 from flowsim.sweep import Sweep
@@ -18,6 +19,13 @@ from flowsim.sweep import Sweep
 __all__ = ["calibration_schema", "scenario_schema", "sweep_schema"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# Each schema's $id: a name, not an address (flowsim has no web site to fetch it
+# from), and the version whose files it describes (docs/editors.md).
+SCHEMA_ID = "urn:flowsim:schema:{kind}:" + __version__
+
+
+def _named(schema: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {"$schema": SCHEMA_DIALECT, "$id": SCHEMA_ID.format(kind=kind), **schema}
 
 
 def scenario_schema(partial: bool = False) -> dict[str, Any]:
@@ -29,22 +37,21 @@ def scenario_schema(partial: bool = False) -> dict[str, Any]:
         "description": "Scenario file this one extends, relative to this file.",
     }
     schema["title"] = "flowsim scenario file" + (" (partial, for extends)" if partial else "")
-    schema["$schema"] = SCHEMA_DIALECT
-    return _without_required(schema) if partial else schema
+    if partial:
+        return _named(_without_required(schema), "scenario-partial")
+    return _named(schema, "scenario")
 
 
 def sweep_schema() -> dict[str, Any]:
     schema = Sweep.model_json_schema(by_alias=True, mode="validation")
     schema["title"] = "flowsim sweep file"
-    schema["$schema"] = SCHEMA_DIALECT
-    return schema
+    return _named(schema, "sweep")
 
 
 def calibration_schema() -> dict[str, Any]:
     schema = Calibration.model_json_schema(by_alias=True, mode="validation")
     schema["title"] = "flowsim calibration file"
-    schema["$schema"] = SCHEMA_DIALECT
-    return schema
+    return _named(schema, "calibration")
 
 
 def _without_required(schema: Any) -> Any:

@@ -38,6 +38,7 @@ CALIBRATION = SCENARIO_FOLDER / "venezuela_sanctions.calibration.toml"
 # Every example by its path in a copy: what the wheel and `flowsim examples copy` hold.
 EXAMPLES = {
     **{p.relative_to(SCENARIO_FOLDER).as_posix(): p for p in SCENARIO_FOLDER.rglob("*.toml")},
+    **{f"schema/{p.name}": p for p in (ROOT / "docs" / "schema").glob("*.schema.json")},
     "sources.md": SOURCES_TABLE,
 }
 # What a build must not copy from the repository: not part of either distribution.
@@ -46,6 +47,7 @@ NOT_COPIED |= {".pytest_cache", ".ruff_cache", ".hypothesis"}
 # The folders whose every file the sdist holds: the tests and what they read or import.
 SDIST_FOLDERS = ("tests", "scenarios", "docs", "notebooks", "data", "tools", "benchmarks")
 SDIST_FILES = ("Makefile", "README.md", "LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in")
+SDIST_FILES += (".taplo.toml", ".pre-commit-hooks.yaml")
 BUILD_TOOLS_MISSING = (
     "building needs the build package and setuptools>=77 (pip install -e '.[dev]')"
 )
@@ -250,9 +252,13 @@ def test_examples_copy_creates_the_folder_and_copies_every_file_as_it_is(tmp_pat
     code, out, err = call_main(["examples", "copy", str(folder)])
     assert code == 0, err
     copied = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert copied == set(EXAMPLES)  # and no temporary file left
+    assert copied == {*EXAMPLES, ".taplo.toml"}  # and no temporary file left
     for name, path in EXAMPLES.items():
-        assert (folder / name).read_bytes() == path.read_bytes(), name
+        copy, original = (folder / name).read_bytes(), path.read_bytes()
+        if original.startswith(b"#:schema"):  # pointed at the copy's schema/ instead
+            assert copy.split(b"\n", 1)[1] == original.split(b"\n", 1)[1], name
+        else:
+            assert copy == original, name
         assert f"wrote {folder / name}" in out
     assert f"next: flowsim run {folder / 'venezuela_sanctions.toml'}" in out
 
