@@ -771,9 +771,7 @@ def _with_dashboard(
 ) -> Callable[[int, int], None]:
     """``update``, which first says where the Dask dashboard is: once connected, the
     sweep's first progress. Always said with --dask-dashboard, else only with -v."""
-    from flowsim.executors import DaskExecutor
-
-    if not isinstance(executor, DaskExecutor):
+    if not hasattr(executor, "dashboard_link"):  # not Dask
         return update
     said = False
 
