@@ -36,7 +36,7 @@ def _columns(results: Results, flows: pd.DataFrame) -> dict[str, int]:
     changed = True
     while changed:
         changed = False
-        for source, target in zip(flows["from"], flows["to"], strict=True):
+        for source, target in zip(flows["from_node"], flows["to_node"], strict=True):
             if source in column and column.get(target, -1) < column[source] + 1:
                 column[target] = column[source] + 1
                 changed = True
@@ -61,14 +61,14 @@ def partner_arrivals(results: Results) -> dict[str, float]:
     ledger = results.ledger
     routes = results.routes.set_index("route")
     kinds = results.nodes.set_index("node")["kind"]
-    into = routes.index[routes["to"].map(kinds) == "partner"]
+    into = routes.index[routes["to_node"].map(kinds) == "partner"]
     # A release undoes a seizure: the lot's next row says where it went.
     rows = ledger[ledger["route"].isin(into) & (ledger["event"] != "released")]
     event = rows["event"].astype(str)
     lots = event.groupby([rows["replication"], rows["lot"], rows["route"]], observed=True)
     before, after = lots.shift(1), lots.shift(-1)
     kg = rows["kg"]
-    target = rows["route"].astype(str).map(routes["to"].astype(str))
+    target = rows["route"].astype(str).map(routes["to_node"].astype(str))
     kept = (ledger["event"] == "exported") & ledger["route"].isna()
     terms = {
         "shipped": kg[event == "shipped"].sum(),
@@ -136,8 +136,8 @@ def flow_diagram(results: Results) -> Figure:
     column = _columns(results, flows)
     through = {}
     for node in column:
-        out_t = flows.loc[flows["from"] == node, "t"].sum()
-        in_t = flows.loc[flows["to"] == node, "t"].sum()
+        out_t = flows.loc[flows["from_node"] == node, "t"].sum()
+        in_t = flows.loc[flows["to_node"] == node, "t"].sum()
         through[node] = max(out_t, in_t)
     kinds = results.nodes.set_index("node")["kind"]
     exported = results.ledger[results.ledger["event"] == "exported"]
@@ -177,7 +177,7 @@ def flow_diagram(results: Results) -> Figure:
             box[n] = [x_of[c], y, through[n], 0.0, 0.0]
             y += through[n] + gap
     for _, flow in flows.sort_values("t", ascending=False).iterrows():
-        src, dst = box.get(flow["from"]), box.get(flow["to"])
+        src, dst = box.get(flow["from_node"]), box.get(flow["to_node"])
         if src is None or dst is None:
             continue
         x0, x1 = src[0] + width, dst[0]
@@ -192,7 +192,7 @@ def flow_diagram(results: Results) -> Figure:
         ]  # fmt: skip
         codes = [MplPath.MOVETO] + [MplPath.CURVE4] * 3 + [MplPath.LINETO] + [MplPath.CURVE4] * 3
         codes += [MplPath.CLOSEPOLY]
-        tint = colors.get(flow["to"], KIND_COLORS.get(kinds.get(flow["to"], ""), "0.6"))
+        tint = colors.get(flow["to_node"], KIND_COLORS.get(kinds.get(flow["to_node"], ""), "0.6"))
         ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=tint, alpha=0.35, lw=0))
     # Labels of one column two lines apart at least, so that small nodes' never overlap.
     axes_pt = diagram_in * 72

@@ -54,7 +54,8 @@ __all__ = [
 ]
 
 RUN_FORMAT = "flowsim-run"
-RUN_FORMAT_VERSION = 2
+# 3: SQL-safe column names (routes from_node/to_node, seizures seized_in), metadata.
+RUN_FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 # Written first into a folder being built, so that a killed write can be told
 # apart from anything else that starts with a dot.

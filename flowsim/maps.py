@@ -118,7 +118,7 @@ def route_map(results: Results, outlines: list[Ring] | None = None) -> Figure | 
         ax.plot(xs, ys, color="0.75", linewidth=0.6, zorder=0)
     heaviest = float(tonnes.max()) if len(tonnes) else 0.0
     for route, t in tonnes.items():
-        source, target = routes.loc[route, "from"], routes.loc[route, "to"]
+        source, target = routes.loc[route, "from_node"], routes.loc[route, "to_node"]
         if source not in where or target not in where or t <= 0 or where[source] == where[target]:
             continue
         tint = colors.get(target, KIND_COLORS.get(nodes.loc[target, "kind"], "0.5"))

@@ -390,8 +390,8 @@ class Network:
         return pd.DataFrame(
             {
                 "route": list(self.route_ids),
-                "from": [self.node_ids[s] for s in self.route_source],
-                "to": [self.node_ids[t] for t in self.route_target],
+                "from_node": [self.node_ids[s] for s in self.route_source],
+                "to_node": [self.node_ids[t] for t in self.route_target],
                 "mean_transit_days": [float(d.mean) for d in self.route_transit],
                 "cost_usd_per_kg": list(self.route_cost),
                 # NaN, not None, for no limit: the column stays a float column.

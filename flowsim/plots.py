@@ -327,9 +327,9 @@ def exposure_chart(results: Results) -> Figure:
 def seizures_chart(results: Results) -> Figure:
     """Seizures per month, in transit and from stock (kg, mean over replications), each
     month's bar over its month."""
-    seized = results.seizures.groupby(["month", "where"])["kg"].sum() / results.replications
+    seized = results.seizures.groupby(["month", "seized_in"])["kg"].sum() / results.replications
     months = results.exports_monthly["month"].drop_duplicates().sort_values()
-    table = seized.unstack("where").reindex(months, fill_value=0.0).fillna(0.0)
+    table = seized.unstack("seized_in").reindex(months, fill_value=0.0).fillna(0.0)
     days = np.diff(_month_edges(table.index)) / pd.Timedelta(days=1)
     fig = Figure(figsize=(10, 4))
     ax = fig.subplots()

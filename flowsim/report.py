@@ -314,8 +314,8 @@ def _crossings(results: Results) -> pd.DataFrame:
     side's customs recorded of it, means over replications."""
     where = results.nodes.set_index("node")["jurisdiction"]
     routes = results.routes.set_index("route")
-    source = routes["from"].map(where)
-    target = routes["to"].map(where)
+    source = routes["from_node"].map(where)
+    target = routes["to_node"].map(where)
     crossing = routes.index[source != target]
     ledger = results.ledger
     shipped = ledger[(ledger["event"] == "shipped") & ledger["route"].isin(crossing)]

@@ -29,6 +29,7 @@ from flowsim.errors import FlowsimError
 from flowsim.folders import (
     MANIFEST,
     RUN_FORMAT,
+    RUN_FORMAT_VERSION,
     check_path,
     read_verified,
     run_files,
@@ -36,6 +37,7 @@ from flowsim.folders import (
 )
 from flowsim.ledger import EVENTS
 from flowsim.network import KINDS
+from flowsim.parquet import METADATA_KEY, column_unit, metadata
 from flowsim.runmeta import RunMeta
 
 if TYPE_CHECKING:
@@ -100,8 +102,8 @@ BASE_TABLES: dict[str, dict[str, str]] = {
     },
     "routes": {
         "route": "text",
-        "from": "text",
-        "to": "text",
+        "from_node": "text",
+        "to_node": "text",
         "mean_transit_days": "float",
         "cost_usd_per_kg": "float",
         "capacity_kg_per_day": "float",
@@ -233,9 +235,8 @@ def save_run(
         for name in (*BASE_TABLES, *DERIVED_TABLES):
             # Through memory, then a Python file: pyarrow cannot take every name the system
             # can, and pandas hands it the name of an open file.
-            buffer = io.BytesIO()
-            getattr(results, name).to_parquet(buffer, index=False)
-            (folder / f"{name}.parquet").write_bytes(buffer.getvalue())
+            data = table_file(name, getattr(results, name), results.meta.scenario_hash)
+            (folder / f"{name}.parquet").write_bytes(data)
         text = json.dumps(results.summary(), indent=2, default=str, allow_nan=False) + "\n"
         (folder / SUMMARY).write_text(text)
         if extras is not None:
@@ -243,6 +244,41 @@ def save_run(
         return {**results.meta.as_json(), "tables": sorted([*BASE_TABLES, *DERIVED_TABLES])}
 
     return write_folder(Path(directory), fill, own_names=own_name)
+
+
+def table_file(name: str, table: pd.DataFrame, scenario_hash: str | None) -> bytes:
+    """A run folder's table as Parquet, with flowsim's metadata beside pandas' (which
+    keeps a category a category when flowsim reads it back): the format, the versions,
+    the scenario's hash, and each column's unit (:mod:`flowsim.parquet`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    for i, field in enumerate(arrow.schema):
+        if pa.types.is_null(field.type):  # no rows, or none with a value: a label column
+            arrow = arrow.set_column(
+                i, field.with_type(pa.string()), arrow.column(i).cast(pa.string())
+            )
+    units = {c: {"unit": _unit(name, c)} for c in arrow.column_names}
+    own = metadata(RUN_FORMAT, RUN_FORMAT_VERSION, units, table=name, scenario_hash=scenario_hash)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), METADATA_KEY: own})
+    buffer = io.BytesIO()
+    pq.write_table(arrow, buffer)
+    return buffer.getvalue()
+
+
+def _unit(table: str, column: str) -> str | None:
+    if table == "schedules" and column == "value":
+        return "the unit of its quantity (docs/summary.md, schedules)"
+    return column_unit(column)
+
+
+# Columns renamed so that SQL takes them unquoted, by the name a run folder written
+# before the change has (docs/summary.md, "Column names").
+RENAMED_COLUMNS = {
+    "routes": {"from": "from_node", "to": "to_node"},
+    "seizures": {"where": "seized_in"},
+}
 
 
 def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], RunMeta]:
@@ -280,6 +316,7 @@ def load_run(directory: str | Path) -> tuple[dict[str, pd.DataFrame], RunMeta]:
             table = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
             raise FlowsimError(f"{path}: not a readable Parquet table ({exc})") from None
+        table = table.rename(columns=RENAMED_COLUMNS.get(name, {}))
         for column, value in OPTIONAL_COLUMNS.get(name, {}).items():
             if column not in table.columns:  # a table of a flowsim before the column
                 table[column] = pd.Series([value] * len(table), dtype=_DTYPES[columns[column]])
@@ -351,7 +388,7 @@ def _check_consistent(directory: Path, tables: dict[str, pd.DataFrame], meta: Ru
     routes = tables["routes"]
     if routes["route"].duplicated().any():
         raise fail("routes", "a route twice")
-    for end in ("from", "to"):
+    for end in ("from_node", "to_node"):
         unknown = set(routes[end]) - known
         if unknown:
             raise fail("routes", f"{end} {sorted(unknown)[0]!r} is not in nodes.parquet")

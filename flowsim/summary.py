@@ -131,7 +131,7 @@ def _section_makers(results: Results) -> dict[str, Callable[[], Callable[[int], 
         return make
 
     def seized() -> Callable[[int], Any]:
-        by = results.seizures.groupby(["replication", "where"])["kg"].sum()
+        by = results.seizures.groupby(["replication", "seized_in"])["kg"].sum()
         return lambda k: {p: float(by.get((k, p), 0.0)) for p in ("transit", "stock")}
 
     def transport() -> Callable[[int], Any]:
@@ -200,8 +200,8 @@ def _papers_figures(results: Results) -> dict[str, Any]:
     launderers = nodes.loc[nodes["laundering_share"] > 0.0, "node"].tolist()
     where = nodes.set_index("node")["jurisdiction"]
     declared = routes[routes["declared"].notna()]
-    out_of = declared["from"].map(where)
-    into = declared["to"].map(where)
+    out_of = declared["from_node"].map(where)
+    into = declared["to_node"].map(where)
     exporters = sorted(set(out_of[declared["declared"].isin(["both", "export"])]))
     importers = sorted(set(into[declared["declared"].isin(["both", "import"])]))
     pair_names = sorted(

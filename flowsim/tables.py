@@ -93,7 +93,7 @@ def purchases_monthly(results: Results) -> pd.DataFrame:
     delivered to it down a route into it. A lot coming back to its sender after a
     refusal is delivered there too, but not bought."""
     rows = _rows(results, "delivered")
-    into = results.routes.set_index("route")["to"].astype(str)
+    into = results.routes.set_index("route")["to_node"].astype(str)
     bought = rows["route"].astype(str).map(into).to_numpy() == rows["node"].astype(str).to_numpy()
     kinds = results.nodes.set_index("node")["kind"]
     ids = [str(n) for n in results.nodes["node"] if kinds[n] in ("buyer", "refiner")]
@@ -110,8 +110,8 @@ def production_monthly(results: Results) -> pd.DataFrame:
 def seizures(results: Results) -> pd.DataFrame:
     """Every seizure: in transit (``route`` set) or from a node's stock (``node`` set)."""
     rows = with_month(results, _rows(results, "seized"))
-    rows = rows.assign(where=np.where(rows["node"].isna(), "transit", "stock"))
-    columns = ["replication", "day", "date", "month", "where", "node", "route", "lot", "kg"]
+    rows = rows.assign(seized_in=np.where(rows["node"].isna(), "transit", "stock"))
+    columns = ["replication", "day", "date", "month", "seized_in", "node", "route", "lot", "kg"]
     return _replication_int64(rows[columns].reset_index(drop=True))
 
 

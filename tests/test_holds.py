@@ -92,7 +92,7 @@ def test_a_raid_that_seizes_the_stock_takes_the_held_lots_too(granularity):
     }
     results = run(data)
     seized = results.seizures
-    stock = seized[seized["where"] == "stock"]
+    stock = seized[seized["seized_in"] == "stock"]
     # Everything held at the mine from day 31 to day 59 is taken on day 59.
     assert stock["kg"].sum() == pytest.approx(10.0 * (59 - 31 + 1), rel=0.1)
     assert results.balance()["ok"].all()
@@ -115,7 +115,7 @@ def test_a_raid_that_seizes_part_of_the_stock_leaves_the_rest_held():
     }
     results = run(data)
     seized = results.seizures
-    taken = seized[seized["where"] == "stock"]["kg"].sum()
+    taken = seized[seized["seized_in"] == "stock"]["kg"].sum()
     shipped = shipped_from(results, "mine")
     # In force to 15 March (day 73): on day 74 the three quarters left leave, with the
     # lots of days 59 to 74.

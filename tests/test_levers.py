@@ -165,7 +165,7 @@ def test_raid_seizes_a_share_of_the_stock_on_site():
     data["policies"] = raid(nodes=["buyer"], capacity_loss=0.0, stock_seized=0.5)
     results = run(data)
     seized = results.seizures
-    assert set(seized["where"]) == {"stock"}
+    assert set(seized["seized_in"]) == {"stock"}
     assert set(seized["node"]) == {"buyer"}
     before = results.stocks_monthly
     jan = before[(before["node"] == "buyer")]["kg"].iloc[0]

@@ -531,8 +531,8 @@ def test_purchases_are_what_a_buyer_took_in_not_what_came_back_refused():
     delivered = ledger[ledger["event"] == "delivered"]
     routes = results.routes.set_index("route")
     node = delivered["node"].astype(str)
-    bought = delivered[delivered["route"].astype(str).map(routes["to"]) == node]
-    returned = delivered[delivered["route"].astype(str).map(routes["from"]) == node]
+    bought = delivered[delivered["route"].astype(str).map(routes["to_node"]) == node]
+    returned = delivered[delivered["route"].astype(str).map(routes["from_node"]) == node]
     assert len(returned) > 0
     table = results.purchases_monthly
     assert set(table["buyer"]) == set(bought["node"].astype(str))

@@ -303,7 +303,7 @@ def test_the_flow_diagrams_note_adds_up_to_the_exports_table(pair):
     assert sum(terms) == pytest.approx(table, abs=0.05 * len(terms))
     # The diagram's bands into partners are the tonnes shipped that the note starts from.
     ledger = results.ledger
-    into_partners = results.routes.loc[results.routes["to"].isin(results.partners), "route"]
+    into_partners = results.routes.loc[results.routes["to_node"].isin(results.partners), "route"]
     sent = ledger[(ledger["event"] == "shipped") & ledger["route"].isin(into_partners)]
     assert shipped == pytest.approx(sent["kg"].sum() / results.replications / 1000, abs=0.05)
 

@@ -262,8 +262,8 @@ def test_with_papers_the_balance_holds_and_customs_declare_no_more_than_crossed(
     ledger = results.ledger
     trade = results.trade_statistics
     for way, events, column in (
-        (("both", "export"), ["shipped"], "from"),
-        (("both", "import"), ["exported", "delivered"], "to"),
+        (("both", "export"), ["shipped"], "from_node"),
+        (("both", "import"), ["exported", "delivered"], "to_node"),
     ):
         declared = routes[routes["declared"].isin(way)]
         rows = ledger[ledger["event"].isin(events) & ledger["route"].isin(declared.index)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from networks import chain, run
 
@@ -104,7 +105,7 @@ def test_a_failed_save_leaves_no_folder(results, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", fail)
+    monkeypatch.setattr(pq, "write_table", fail)
     with pytest.raises(flowsim.FlowsimError, match="No space left"):
         results.save(tmp_path / "run")
     assert list(tmp_path.iterdir()) == []
@@ -114,7 +115,7 @@ def test_a_failed_save_keeps_the_older_run(results, tmp_path, monkeypatch):
     target = results.save(tmp_path / "run")
     before = (target / "summary.json").read_text()
     monkeypatch.setattr(
-        pd.DataFrame, "to_parquet", lambda *a, **k: (_ for _ in ()).throw(OSError(5, "I/O error"))
+        pq, "write_table", lambda *a, **k: (_ for _ in ()).throw(OSError(5, "I/O error"))
     )
     with pytest.raises(flowsim.FlowsimError):
         results.save(target)

@@ -16,6 +16,7 @@ import pathlib
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from fuzz_strategies import call_main, to_toml
 from networks import chain
@@ -107,14 +108,14 @@ def read_only(monkeypatch, folder: Path) -> None:
 def disk_fills_in_parquet(monkeypatch) -> None:
     """Every Parquet table gets half written, then the disk is full."""
 
-    def to_parquet(self, path, *args, **kwargs):
-        if hasattr(path, "write"):
-            path.write(b"PAR1 half a table")
+    def write_table(table, where, *args, **kwargs):
+        if hasattr(where, "write"):
+            where.write(b"PAR1 half a table")
         else:
-            Path(path).write_bytes(b"PAR1 half a table")
-        raise oserror(errno.ENOSPC, getattr(path, "name", path))
+            Path(where).write_bytes(b"PAR1 half a table")
+        raise oserror(errno.ENOSPC, getattr(where, "name", where))
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    monkeypatch.setattr(pq, "write_table", write_table)
 
 
 def disk_fills_in_parts(monkeypatch, after: int = 0) -> None:

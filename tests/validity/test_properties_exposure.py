@@ -129,7 +129,7 @@ def test_mass_balance_and_exposure_bounds_hold_for_any_scenario(data, seed):
 
     received = by_lot(results.receipts)
     delivered = rows(results, "delivered")
-    route_target = results.routes.set_index("route")["to"]
+    route_target = results.routes.set_index("route")["to_node"]
     # Lots coming back from a partner that refused them are delivered to their
     # sender again without being received a second time.
     processed = delivered[
