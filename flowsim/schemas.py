@@ -16,7 +16,7 @@ from flowsim.calibration.spec import Calibration
 from flowsim.schema import Scenario
 from flowsim.sweep import Sweep
 
-__all__ = ["calibration_schema", "scenario_schema", "sweep_schema"]
+__all__ = ["calibration_schema", "scenario_schema", "summary_schema", "sweep_schema"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # Each schema's $id: a name, not an address (flowsim has no web site to fetch it
@@ -72,3 +72,10 @@ def _without_required(schema: Any) -> Any:
 
     strip(schema)
     return schema
+
+
+def summary_schema() -> dict[str, Any]:
+    """The schema of a run folder's ``summary.json``: what a reader of it may rely on."""
+    from flowsim.summaryschema import summary_schema as schema
+
+    return _named(schema(), "summary")

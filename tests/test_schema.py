@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from flowsim.cli import main
-from flowsim.schemas import calibration_schema, scenario_schema, sweep_schema
+from flowsim.schemas import calibration_schema, scenario_schema, summary_schema, sweep_schema
 
 ROOT = Path(__file__).parents[1]
 
@@ -43,6 +43,7 @@ def test_flowsim_schema_prints_a_valid_json_schema(kind, partial, capsys):
         ("scenario.partial.schema.json", scenario_schema(partial=True)),
         ("sweep.schema.json", sweep_schema()),
         ("calibration.schema.json", calibration_schema()),
+        ("summary.schema.json", summary_schema()),
     ],
 )
 def test_committed_schemas_are_current(name, schema):
