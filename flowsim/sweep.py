@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.executors import WithShared, WorkerLost, serial_executor
 from flowsim.fields import Frozen, Identifier
 from flowsim.folders import MANIFEST
+from flowsim.parquet import clashes, metric_unit, sql_name
 from flowsim.scenario import (
     ScenarioSource,
     build_scenario,
@@ -42,10 +43,16 @@ from flowsim.scenario import (
     keys_overlap,
     read_scenario,
     read_toml,
+    scenario_hash,
     with_overrides,
 )
 from flowsim.simulation import MAX_SEED, simulate
-from flowsim.sweepfolder import LOG, SweepFolder, load_sweep, log_line, reopen_log
+from flowsim.sweepfolder import SweepFolder
+from flowsim.sweeplog import LOG, log_line, reopen_log
+from flowsim.sweeptable import load_sweep
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "RunSpec",
@@ -170,6 +177,15 @@ class Sweep(Frozen):
         if any(isinstance(v, list) and not v for v in self.parameters.values()):
             raise ValueError("a parameter's list of values is empty")
         _check_parameter_names(self.parameters)
+        for name, spec in self.parameters.items():
+            _value_type(name, spec)
+        clash = clashes([*RESERVED_COLUMNS, *self.parameters])
+        if clash is not None:
+            raise ValueError(
+                f"parameters '{clash[0]}' and '{clash[1]}' would share the column "
+                f"{clash[2]!r} (columns are stored under names SQL takes unquoted, "
+                "docs/sweeps.md): rename one"
+            )
         swept = {
             path
             for name, spec in self.parameters.items()
@@ -239,7 +255,7 @@ class Sweep(Frozen):
 POSTERIOR_METRIC = "posterior"
 # The columns of a sweep's table besides the parameters: a parameter may not take their name.
 RESERVED_COLUMNS = frozenset(
-    {"run", "scenario", "point", "replication", "seed", "metric", "value", "part", "params"}
+    {"run", "scenario", "point", "replication", "seed", "metric", "value", "unit", "part", "params"}
 )
 # Every run is listed in memory and in design.json: 100,000 runs hold about 280 MB
 # while a sweep starts, and 29 MB of design.json (docs/sweeps.md).
@@ -546,6 +562,7 @@ def execute_shared(spec: RunSpec, shared: SweepShared) -> dict[str, Any]:
         "run": spec.run,
         "metric": names,
         "value": values,
+        "scenario_hash": results.meta.scenario_hash,
         "seconds": time.perf_counter() - started,
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -573,14 +590,16 @@ def run_sweep(
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    compact: bool = True,
 ) -> SweepReport:
     """Run every run of the sweep not already finished in ``out``.
 
     ``executor(function, items)`` yields each item's result as it finishes; without
     one, the runs execute one after another in this process
     (:func:`~flowsim.executors.serial_executor`), which needs no worker processes and
-    shows a failing run's traceback as it is. The folder is described in
-    :mod:`flowsim.sweepfolder`.
+    shows a failing run's traceback as it is. Once every run is finished, the parts
+    are gathered into ``sweep.parquet`` (``compact=False`` keeps one part a run). The
+    folder is described in :mod:`flowsim.sweepfolder`.
     """
     if executor is None:
         executor = serial_executor
@@ -594,6 +613,8 @@ def run_sweep(
         "fingerprint": _fingerprint(sweep, runs, files, folder, posterior),
         "sweep": sweep.model_dump(mode="json"),
         "parameters": list(sweep.parameters),
+        "columns": parameter_columns(sweep),
+        "scenario_hashes": _base_hashes(sweep, folder),
         "runs": [asdict(r) for r in runs],
     }
     connect = getattr(executor, "start", None)
@@ -614,6 +635,8 @@ def run_sweep(
     if progress:
         progress(count, len(runs))
     if not todo:  # nothing to write: a finished sweep in a read-only folder resumes too
+        if compact:
+            store.compact()
         return SweepReport(out, len(runs), len(runs), 0, 0.0)
     try:
         reopen_log(out)
@@ -622,11 +645,14 @@ def run_sweep(
         manifest = os.fdopen(os.open(out / LOG, flags, 0o644), "a", encoding="utf-8")
     except OSError as exc:
         raise FlowsimError(f"cannot write the sweep to {out}: {exc.strerror or exc}") from None
+    columns = design["columns"]
     with manifest:
         for result in _lost_worker_named(executor(WithShared(execute_shared, shared), todo)):
             spec = by_run[result["run"]]
             try:
-                line = store.write_part(spec.run, _part_table(spec, result, list(sweep.parameters)))
+                line = store.write_part(
+                    spec.run, _part_table(spec, result, columns), result.get("scenario_hash")
+                )
             except OSError as exc:
                 raise FlowsimError(
                     f"cannot write run {spec.run} of the sweep to {store.parts}: "
@@ -636,6 +662,7 @@ def run_sweep(
             text = log_line(
                 line,
                 {
+                    "scenario_hash": result.get("scenario_hash"),
                     "seconds": result["seconds"],
                     "host": result["host"],
                     "pid": result["pid"],
@@ -654,9 +681,22 @@ def run_sweep(
             count += 1
             if progress:
                 progress(count, len(runs))
+        if compact:
+            store.compact(manifest)
     return SweepReport(
         out, len(runs), len(runs) - len(todo), len(todo), time.perf_counter() - started
     )
+
+
+def _base_hashes(sweep: Sweep, folder: Path) -> dict[str, str]:
+    """Each scenario's hash as the sweep runs it before its parameters are set: what
+    a reader of the sweep's files checks it against."""
+    side = sweep.scenarios or [SideBySide(name=_base_label(sweep, folder))]
+    hashes = {}
+    for entry in side:
+        file = folder / (entry.file or sweep.sweep.scenario)
+        hashes[entry.name] = scenario_hash(build_scenario(read_scenario(file), dict(entry.set)))
+    return hashes
 
 
 def _lost_worker_named(results: Iterable[dict]) -> Iterator[dict]:
@@ -671,21 +711,62 @@ def _lost_worker_named(results: Iterable[dict]) -> Iterator[dict]:
         ) from None
 
 
-def _part_table(spec: RunSpec, result: dict[str, Any], parameters: list[str]) -> pd.DataFrame:
+def _part_table(spec: RunSpec, result: dict[str, Any], columns: dict[str, Any]) -> pa.Table:
+    """One run's rows as Arrow, each parameter in the type its column has in every part."""
+    import pyarrow as pa
+
+    types = {"double": pa.float64(), "string": pa.string(), "bool": pa.bool_()}
     n = len(result["metric"])
-    columns: dict[str, Any] = {
-        "run": np.full(n, spec.run, dtype=np.int64),
-        "scenario": [spec.scenario] * n,
-        "point": np.full(n, spec.point, dtype=np.int64),
-        "replication": np.full(n, spec.replication, dtype=np.int64),
-        "seed": np.full(n, spec.seed, dtype=np.int64),
+    data: dict[str, Any] = {
+        "run": pa.array(np.full(n, spec.run, dtype=np.int64)),
+        "scenario": pa.array([spec.scenario] * n, pa.string()),
+        "point": pa.array(np.full(n, spec.point, dtype=np.int64)),
+        "replication": pa.array(np.full(n, spec.replication, dtype=np.int64)),
+        "seed": pa.array(np.full(n, spec.seed, dtype=np.int64)),
     }
-    for name in parameters:
+    for name, column in columns.items():
         value = spec.params.get(name)
-        if value is None or isinstance(value, float):
-            columns[name] = np.full(n, np.nan if value is None else value, dtype=float)
-        else:
-            columns[name] = [value] * n
-    columns["metric"] = result["metric"]
-    columns["value"] = np.asarray(result["value"], dtype=float)
-    return pd.DataFrame(columns)
+        if value is not None and column["type"] == "json":
+            value = json.dumps(value, sort_keys=True, default=str)
+        data[column["column"]] = pa.array([value] * n, types.get(column["type"], pa.string()))
+    data["metric"] = pa.array(result["metric"], pa.string())
+    data["value"] = pa.array(np.asarray(result["value"], dtype=float))
+    data["unit"] = pa.array([_unit(m) for m in result["metric"]], pa.string())
+    return pa.table(data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit(metric: str) -> str:
+    return metric_unit(metric)
+
+
+def parameter_columns(sweep: Sweep) -> dict[str, dict[str, str]]:
+    """Each swept parameter's column: its SQL-safe name and the one type its values
+    have (``double`` for numbers, ``string``, ``bool``, or ``json`` for lists, tables
+    and dates, stored as their JSON text)."""
+    return {
+        name: {"column": sql_name(name), "type": _value_type(name, spec)}
+        for name, spec in sweep.parameters.items()
+    }
+
+
+def _value_type(name: str, spec: Any) -> str:
+    if _is_range(spec):
+        return "double"
+    kinds = {_kind(v) for v in _choices(spec)}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"parameter '{name}' mixes {' and '.join(sorted(kinds))} values: a parameter's "
+            "values share one type (its column has one type in every reader)"
+        )
+    return kinds.pop()
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    return "json"

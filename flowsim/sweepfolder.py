@@ -1,15 +1,21 @@
-"""The sweep folder: a design, one Parquet part a run, and a log that lists them.
+"""The sweep folder as it is written: one Parquet part a run, then ``sweep.parquet``.
 
-``design.json`` is the folder's signature: flowsim's format marker, the
-flowsim version, the sweep's fingerprint and its runs. Each finished run is
-written as ``parts/run-NNNNNNN.parquet`` (through a temporary file, synced,
-then renamed) and only then recorded as one line of ``manifest.jsonl`` with
-the part's size, SHA-256 and row count. Each part also carries the sweep's
-fingerprint and its run number in its Parquet metadata.
+Each finished run is written as ``parts/run-NNNNNNN.parquet`` (through a temporary
+file, synced, then renamed) and only then recorded as one line of
+``manifest.jsonl`` (:mod:`flowsim.sweeplog`) with the part's size, SHA-256 and
+row count. Each part also carries the sweep's fingerprint and its run number in its
+Parquet metadata, beside the units of its columns (:mod:`flowsim.parquet`), and
+has the one schema the design gives: a parameter keeps its type in every part, the
+baseline's included, under a name SQL takes unquoted.
+
+Once every run is finished, the parts are compacted into ``sweep.parquet``: it is
+written, read back and compared with the parts, recorded as the last line of the
+log, and only then are the parts removed. A kill at any step leaves either the
+parts or a verified ``sweep.parquet``, and ``--resume`` trusts only those.
 
 Nothing is read back unverified: a line that is not a valid record, or a part
 that is missing, truncated or changed, means that run is not finished (with a
-warning on ``--resume``, which runs it again; an error in :func:`load_sweep`).
+warning on ``--resume``, which runs it again; an error in ``load_sweep``).
 Starting a sweep again (``--overwrite``) removes only what the sweep wrote.
 """
 
@@ -19,15 +25,11 @@ import contextlib
 import io
 import json
 import os
-import re
 import stat
 import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from flowsim._version import __version__
 from flowsim.errors import FlowsimError, FlowsimWarning
@@ -36,35 +38,33 @@ from flowsim.folders import (
     atomic_write_bytes,
     bytes_record,
     check_path,
-    parse_record,
+)
+from flowsim.parquet import metadata, read_metadata, table_bytes
+from flowsim.sweeplog import (
+    COMPACT,
+    DESIGN,
+    HIDDEN_TMP,
+    LOG,
+    PART_FILE,
+    PART_TMP,
+    PARTS,
+    SWEEP_FORMAT,
+    SWEEP_FORMAT_VERSION,
+    CompactLine,
+    LogLine,
+    column_notes,
+    folder_entries,
+    part_name,
+    part_schema,
+    read_design,
+    read_log,
+    reopen_log,
 )
 
-__all__ = ["SweepFolder", "load_sweep", "part_name"]
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-SWEEP_FORMAT = "flowsim-sweep"
-SWEEP_FORMAT_VERSION = 2
-DESIGN = "design.json"
-LOG = "manifest.jsonl"
-PARTS = "parts"
-PART_KEY = b"flowsim"  # the key of a part's own Parquet metadata
-# Columns of every part; the swept parameters follow ``seed``.
-PART_COLUMNS = {"run": "int", "scenario": "text", "point": "int", "replication": "int"}
-_PART = re.compile(r"^run-(?P<run>\d{7})\.parquet$")
-_PART_TMP = re.compile(r"^\.run-\d{7}\.parquet\.tmp-\d+$")
-_HIDDEN_TMP = re.compile(rf"^\.({re.escape(DESIGN)}|{re.escape(LOG)})\.tmp-\d+$")
-
-
-def part_name(run: int) -> str:
-    return f"run-{run:07d}.parquet"
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """One verified line of ``manifest.jsonl``."""
-
-    run: int
-    record: FileRecord
-    rows: int
+__all__ = ["SweepFolder", "SweepWarning"]
 
 
 class SweepFolder:
@@ -76,6 +76,7 @@ class SweepFolder:
         self.design = design
         self.fingerprint = str(design["fingerprint"])
         self.runs = len(design["runs"])
+        self.schema = part_schema(design)
 
     # --- opening ------------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class SweepFolder:
             "flowsim_version": __version__,
             **design,
         }
-        entries = _entries(out)
+        entries = folder_entries(out)
         if entries and overwrite:
             _remove_sweep(out, read_design(out, legacy_ok=True))
             entries = []
@@ -133,23 +134,33 @@ class SweepFolder:
         return cls(out, design)
 
     def _clean_temporary(self) -> None:
-        """Remove the half-written parts a killed sweep left; none is taken for a part."""
+        """Remove the half-written files a killed sweep left; none is taken for a part."""
         with contextlib.suppress(OSError):
             for path in self.parts.iterdir():
-                if _PART_TMP.match(path.name):
+                if PART_TMP.match(path.name):
                     with contextlib.suppress(OSError):
                         path.unlink()
+        with contextlib.suppress(OSError):
+            for path in self.out.glob(f".{COMPACT}.tmp-*"):
+                path.unlink()
 
     # --- what is finished --------------------------------------------------------------
 
     def finished(self, *, check_parts: bool = True) -> dict[int, LogLine]:
-        """Runs recorded by a valid line whose part is whole (the last line of a run
-        counts). Lines and parts that fail are reported as a warning, once."""
-        lines, problems = read_log(self.out, self.runs)
+        """Runs recorded by a valid line whose part is whole, or whose rows a verified
+        ``sweep.parquet`` holds (the last line of a run counts). Lines and parts that
+        fail are reported as a warning, once."""
+        log = read_log(self.out, self.runs)
         if not check_parts:
-            return lines
+            return log.lines
+        problems = list(log.problems)
+        if log.compacted is not None:
+            problem = self.compact_problem(log.compacted)
+            if problem is None:
+                return log.lines
+            problems.append(problem)
         done = {}
-        for run, line in lines.items():
+        for run, line in log.lines.items():
             problem = self._part_problem(line)
             if problem is None:
                 done[run] = line
@@ -173,46 +184,121 @@ class SweepFolder:
                 f"{path}: not a part flowsim wrote (a folder, a link or a device stands in its "
                 "place); move it away, then --resume"
             )
-        size = path.stat().st_size
-        if size != line.record.bytes:
-            return f"its part {path.name} has {size} bytes, not the {line.record.bytes} written"
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            return f"its part {path.name} cannot be read ({exc.strerror})"
-        if bytes_record(data).sha256 != line.record.sha256:
-            return f"its part {path.name} changed since it was written (checksum)"
-        if part_rows(data) != line.rows:
-            return f"its line records {line.rows} rows, but its part holds {part_rows(data)}"
-        return None
+        return _data_problem(path, line.record, line.rows)
+
+    def compact_problem(self, compacted: CompactLine) -> str | None:
+        """Why ``sweep.parquet`` cannot stand for the runs' parts; None if it can."""
+        path = self.out / COMPACT
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise FlowsimError(
+                f"{path}: not the file flowsim wrote (a folder, a link or a device stands in "
+                "its place); move it away, then --resume"
+            )
+        if not path.exists():
+            return f"{COMPACT} is missing"
+        if compacted.runs != self.runs:
+            return f"{COMPACT} records {compacted.runs} runs, not the sweep's {self.runs}"
+        return _data_problem(path, compacted.record, compacted.rows)
 
     # --- writing --------------------------------------------------------------------
 
-    def write_part(self, run: int, table: pd.DataFrame) -> LogLine:
+    def write_part(self, run: int, table: pa.Table, scenario_hash: str | None = None) -> LogLine:
         """Write one run's rows as its part; return what its log line records."""
-        data = part_bytes(table, {"fingerprint": self.fingerprint, "run": run})
+        scenario = self.design["runs"][run]["scenario"]
+        data = table_bytes(
+            table.select(self.schema.names).cast(self.schema),
+            metadata(
+                SWEEP_FORMAT,
+                SWEEP_FORMAT_VERSION,
+                column_notes(self.design),
+                fingerprint=self.fingerprint,
+                run=run,
+                scenario=scenario,
+                scenario_hash=scenario_hash,
+            ),
+        )
+        self.parts.mkdir(exist_ok=True)  # a compacted sweep whose file was lost has none
         atomic_write_bytes(self.parts / part_name(run), data)
-        return LogLine(run, bytes_record(data), len(table))
+        return LogLine(run, bytes_record(data), table.num_rows)
+
+    def compact(self, manifest: io.TextIOBase | None = None) -> Path | None:
+        """Gather every run's rows into ``sweep.parquet``, then remove the parts.
+
+        Only a sweep whose runs are all finished is compacted; ``sweep.parquet`` is
+        written, read back and compared with the parts, and recorded in the log
+        before any part is removed. Returns its path, or None if runs are missing."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        log = read_log(self.out, self.runs)
+        if log.compacted is not None and self.compact_problem(log.compacted) is None:
+            self._remove_parts(log.lines)  # a kill may have fallen among the removals
+            return self.out / COMPACT
+        if len(log.lines) < self.runs:
+            return None
+        tables = []
+        for run in range(self.runs):
+            line = log.lines[run]
+            path = self.parts / part_name(run)
+            if self._part_problem(line) is not None:
+                return None
+            tables.append(pq.read_table(path, schema=self.schema))
+        table = pa.concat_tables(tables).replace_schema_metadata(None)
+        data = table_bytes(
+            table,
+            metadata(
+                SWEEP_FORMAT,
+                SWEEP_FORMAT_VERSION,
+                column_notes(self.design),
+                fingerprint=self.fingerprint,
+                runs=self.runs,
+                scenario_hashes=self.design.get("scenario_hashes", {}),
+            ),
+        )
+        path = self.out / COMPACT
+        # One its log records is the sweep's own, damaged or not: a run again replaces it.
+        if log.compacted is None:
+            _check_compact_target(path, self.fingerprint)
+        try:
+            atomic_write_bytes(path, data)
+            written = path.read_bytes()
+        except OSError as exc:
+            raise FlowsimError(
+                f"cannot write {path}: {exc.strerror or exc}; the parts are kept, and "
+                "load_sweep reads them"
+            ) from None
+        back = pq.read_table(pa.BufferReader(written))
+        if written != data or not back.equals(table):
+            raise FlowsimError(f"{path}: reads back other than written; the parts are kept")
+        record = CompactLine(bytes_record(data), table.num_rows, self.runs)
+        text = json.dumps(
+            {
+                "compacted": COMPACT,
+                **record.record.as_json(),
+                "rows": record.rows,
+                "runs": record.runs,
+                "flowsim_version": __version__,
+            }
+        )
+        _append_line(self.out, text, manifest)
+        self._remove_parts(log.lines)
+        return path
+
+    def _remove_parts(self, lines: Mapping[int, LogLine]) -> None:
+        """Remove the parts that their log lines vouch for; leave anything else."""
+        for run, line in lines.items():
+            path = self.parts / part_name(run)
+            if path.is_symlink() or not path.is_file():
+                continue
+            if _data_problem(path, line.record, line.rows) is None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        with contextlib.suppress(OSError):
+            self.parts.rmdir()  # only if empty: what else lies there stays
 
 
 class SweepWarning(FlowsimWarning):
     """A sweep folder held a run that cannot be trusted; it is run again."""
-
-
-def part_bytes(table: pd.DataFrame, identity: Mapping[str, Any]) -> bytes:
-    """A part as Parquet bytes, with flowsim's identity in its metadata."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
-    metadata = dict(arrow.schema.metadata or {})
-    metadata[PART_KEY] = json.dumps(
-        {"format": SWEEP_FORMAT, "flowsim_version": __version__, **identity}
-    ).encode()
-    arrow = arrow.replace_schema_metadata(metadata)
-    buffer = io.BytesIO()
-    pq.write_table(arrow, buffer)
-    return buffer.getvalue()
 
 
 def part_rows(data: bytes) -> int | None:
@@ -226,84 +312,61 @@ def part_rows(data: bytes) -> int | None:
         return None
 
 
-def log_line(line: LogLine, extra: Mapping[str, Any]) -> str:
-    return json.dumps(
-        {
-            "run": line.run,
-            "part": part_name(line.run),
-            **line.record.as_json(),
-            "rows": line.rows,
-            "flowsim_version": __version__,
-            **extra,
-        },
-        allow_nan=False,
-    )
-
-
-# --- reading ----------------------------------------------------------------------------
-
-
-def _entries(out: Path) -> list[str]:
+def _data_problem(path: Path, record: FileRecord, rows: int) -> str | None:
+    """Why the file at ``path`` is not the one its record describes; None if it is."""
+    size = path.stat().st_size
+    if size != record.bytes:
+        return f"{path.name} has {size} bytes, not the {record.bytes} written"
     try:
-        return sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+        data = path.read_bytes()
     except OSError as exc:
-        raise FlowsimError(f"cannot read the sweep folder {out}: {exc.strerror or exc}") from None
+        return f"{path.name} cannot be read ({exc.strerror})"
+    if bytes_record(data).sha256 != record.sha256:
+        return f"{path.name} changed since it was written (checksum)"
+    if part_rows(data) != rows:
+        return f"its line records {rows} rows, but {path.name} holds {part_rows(data)}"
+    return None
 
 
-def read_design(out: Path, *, legacy_ok: bool = False) -> dict[str, Any]:
-    """The design of a sweep folder, once it shows flowsim's sweep signature."""
-    check_path(out, "cannot read the sweep folder")
-    path = out / DESIGN
+def _check_compact_target(path: Path, fingerprint: str) -> None:
+    """An unrecorded ``sweep.parquet`` may be replaced only if it is this sweep's own (a
+    kill fell between writing it and recording it): never a file someone else put there."""
+    if not (path.is_symlink() or path.exists()):
+        return
     if path.is_symlink() or not path.is_file():
-        raise FlowsimError(f"{out}: not a flowsim sweep folder (no {DESIGN})")
+        raise FlowsimError(f"{path}: not a file flowsim wrote; move it away, then --resume")
     try:
-        design = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError) as exc:
-        raise FlowsimError(f"{path}: not a flowsim sweep design ({exc})") from None
-    if not isinstance(design, dict):
-        raise FlowsimError(f"{path}: not a flowsim sweep design (not a JSON object)")
-    signed = design.get("format") == SWEEP_FORMAT
-    legacy = (
-        "format" not in design
-        and isinstance(design.get("fingerprint"), str)
-        and isinstance(design.get("runs"), list)
-        and isinstance(design.get("sweep"), dict)
-    )
-    if not signed and not legacy:
+        import pyarrow.parquet as pq
+
+        with open(path, "rb") as f:
+            identity = read_metadata(pq.read_schema(f))
+    except Exception:  # not Parquet: not provably this sweep's
+        identity = {}
+    if identity.get("fingerprint") != fingerprint:
         raise FlowsimError(
-            f"{path}: this design.json was not written by flowsim (it has no flowsim sweep "
-            "signature)"
+            f"{path}: this sweep did not write it, and flowsim does not replace it; move it "
+            "away, then --resume"
         )
-    if legacy and not legacy_ok:
-        raise FlowsimError(
-            f"{out}: written by an older flowsim in a format that this one does not read; "
-            "start it again with --overwrite"
-        )
-    _check_design(path, design)
-    if signed and design.get("format_version") != SWEEP_FORMAT_VERSION:
-        raise FlowsimError(
-            f"{path}: sweep format {design.get('format_version')!r} is not "
-            f"{SWEEP_FORMAT_VERSION}, the format this flowsim reads"
-        )
-    return design
 
 
-def _check_design(path: Path, design: dict[str, Any]) -> None:
-    """The keys a sweep folder's readers use, with their types."""
-    if not isinstance(design.get("fingerprint"), str):
-        raise FlowsimError(f"{path}: fingerprint: missing or not a string")
-    runs = design.get("runs")
-    if not isinstance(runs, list):
-        raise FlowsimError(f"{path}: runs: missing or not a list")
-    for k, run in enumerate(runs):
-        if not isinstance(run, dict) or run.get("run") != k:
-            raise FlowsimError(f"{path}: runs[{k}]: not the record of run {k}")
-        for key, kind in (("scenario", str), ("point", int), ("replication", int)):
-            if not isinstance(run.get(key), kind) or isinstance(run.get(key), bool):
-                raise FlowsimError(f"{path}: runs[{k}].{key}: missing or not a {kind.__name__}")
-    parameters = design.get("parameters", [])
-    if not isinstance(parameters, list) or not all(isinstance(p, str) for p in parameters):
-        raise FlowsimError(f"{path}: parameters: not a list of parameter names")
+def _append_line(out: Path, text: str, manifest: io.TextIOBase | None) -> None:
+    try:
+        if manifest is not None:
+            manifest.write(text + "\n")
+            manifest.flush()
+            os.fsync(manifest.fileno())
+            return
+        reopen_log(out)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(out / LOG, flags, 0o644), "a", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise FlowsimError(
+            f"cannot write the sweep manifest in {out}: {exc.strerror or exc}; free space, "
+            "then --resume"
+        ) from None
 
 
 def _check_own_entries(out: Path) -> None:
@@ -327,127 +390,30 @@ def _check_own_entries(out: Path) -> None:
             )
 
 
-def read_log(out: Path, runs: int) -> tuple[dict[int, LogLine], list[str]]:
-    """The valid lines of ``manifest.jsonl`` by run (the last wins), and the problems."""
-    path = out / LOG
-    if path.is_symlink() or not path.is_file():
-        return {}, []
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise FlowsimError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    lines: dict[int, LogLine] = {}
-    problems = []
-    raw_lines = text.split(b"\n")
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
-            continue
-        line = _parse_line(raw, runs)
-        if line is None:
-            if number == len(raw_lines):  # a kill cut the last line short: it never counted
-                continue
-            problems.append(f"line {number} of {LOG} is not a valid record")
-            continue
-        lines[line.run] = line
-    return lines, problems
-
-
-def _parse_line(raw: bytes, runs: int) -> LogLine | None:
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    run, rows = data.get("run"), data.get("rows")
-    if isinstance(run, bool) or not isinstance(run, int) or not 0 <= run < runs:
-        return None
-    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
-        return None
-    if data.get("part") != part_name(run) or data.get("flowsim_version") != __version__:
-        return None
-    record = parse_record(data)
-    return None if record is None else LogLine(run, record, rows)
-
-
-def load_sweep(directory: str | Path, metrics: str | Iterable[str] | None = None) -> pd.DataFrame:
-    """The tidy table of a sweep folder: one row per run and metric, with the
-    swept parameters as columns. Only runs recorded as finished are read, each
-    verified against its record; ``metrics`` keeps only those metrics, or those
-    starting with a name + ".", which keeps memory small on large sweeps."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    directory = Path(directory)
-    design = read_design(directory)
-    lines, _ = read_log(directory, len(design["runs"]))
-    columns = ["run", "scenario", "point", "replication", "seed"]
-    columns += [str(p) for p in design.get("parameters", [])] + ["metric", "value"]
-    if not lines:
-        return pd.DataFrame(columns=columns)
-    if isinstance(metrics, str):  # one metric, not its letters
-        metrics = [metrics]
-    wanted = list(metrics) if metrics is not None else None
-    frames = []
-    for run in sorted(lines):
-        line = lines[run]
-        path = directory / PARTS / part_name(run)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FlowsimError(
-                f"{path}: cannot be read ({exc.strerror or exc}); `flowsim sweep --resume` "
-                "runs it again"
-            ) from None
-        if bytes_record(data) != line.record:
-            raise FlowsimError(
-                f"{path}: truncated or changed since it was written (size or checksum differ "
-                f"from {LOG}); `flowsim sweep --resume` runs it again"
-            )
-        try:
-            frame = pq.read_table(pa.BufferReader(data)).to_pandas()
-        except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
-            raise FlowsimError(f"{path}: not a readable Parquet part ({exc})") from None
-        _check_part(path, frame, run, columns, line.rows)
-        if wanted is not None:
-            names = frame["metric"]
-            keep = names.isin(wanted)
-            for prefix in wanted:
-                keep |= names.str.startswith(prefix + ".")
-            frame = frame[keep]
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _check_part(path: Path, frame: pd.DataFrame, run: int, columns: list[str], rows: int) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise FlowsimError(f"{path}: no column {missing[0]!r}: not a part of this sweep")
-    if len(frame) != rows:
-        raise FlowsimError(f"{path}: {len(frame)} rows, but {LOG} records {rows}")
-    if not pd.api.types.is_float_dtype(frame["value"]):
-        raise FlowsimError(f"{path}: column 'value' holds {frame['value'].dtype}, not numbers")
-    if len(frame) and (frame["run"] != run).any():
-        raise FlowsimError(f"{path}: holds rows of another run than {run}")
-
-
 # --- starting again -------------------------------------------------------------------
 
 
 def _remove_sweep(out: Path, design: Mapping[str, Any]) -> None:
     """Remove what this sweep wrote, and refuse if the folder holds anything else."""
     runs = len(design["runs"])
-    lines, _ = read_log(out, runs) if design.get("format") == SWEEP_FORMAT else ({}, [])
+    signed = design.get("format") == SWEEP_FORMAT
+    lines = read_log(out, runs).lines if signed else {}
     parts = out / PARTS
     owned_parts = []
     foreign = []
-    for name in _entries(out):
-        if name in (DESIGN, LOG, PARTS) or _HIDDEN_TMP.match(name):
+    for name in folder_entries(out):
+        if name in (DESIGN, LOG, PARTS) or HIDDEN_TMP.match(name):
             continue
+        if name == COMPACT and signed:
+            try:
+                _check_compact_target(out / COMPACT, design["fingerprint"])
+                continue
+            except FlowsimError:
+                pass
         foreign.append(name)
     if parts.is_dir() and not parts.is_symlink():
-        for name in _entries(parts):
-            if _PART_TMP.match(name) or _is_own_part(parts / name, design, lines):
+        for name in folder_entries(parts):
+            if PART_TMP.match(name) or _is_own_part(parts / name, design, lines):
                 owned_parts.append(name)
             else:
                 foreign.append(f"{PARTS}/{name}")
@@ -463,9 +429,10 @@ def _remove_sweep(out: Path, design: Mapping[str, Any]) -> None:
             (parts / name).unlink()
         if parts.is_dir():
             parts.rmdir()
-        for name in _entries(out):
-            if _HIDDEN_TMP.match(name):
+        for name in folder_entries(out):
+            if HIDDEN_TMP.match(name):
                 (out / name).unlink()
+        (out / COMPACT).unlink(missing_ok=True)  # checked above: the sweep's own, or none
         (out / LOG).unlink(missing_ok=True)
         (out / DESIGN).unlink()  # last: until then, the folder is still known as a sweep
     except OSError as exc:
@@ -476,7 +443,7 @@ def _remove_sweep(out: Path, design: Mapping[str, Any]) -> None:
 def _is_own_part(path: Path, design: Mapping[str, Any], lines: Mapping[int, LogLine]) -> bool:
     """A part named for one of the sweep's runs, recorded in its log or carrying the
     sweep's fingerprint (a kill can fall between the part and its line)."""
-    match = _PART.match(path.name)
+    match = PART_FILE.match(path.name)
     if match is None or path.is_symlink() or not path.is_file():
         return False
     run = int(match.group("run"))
@@ -498,8 +465,7 @@ def _is_own_part(path: Path, design: Mapping[str, Any], lines: Mapping[int, LogL
         import pyarrow.parquet as pq
 
         with open(path, "rb") as f:  # a Python file: pyarrow cannot take every name
-            metadata = pq.read_schema(f).metadata or {}
-        identity = json.loads(metadata.get(PART_KEY, b"{}"))
+            identity = read_metadata(pq.read_schema(f))
     except Exception:  # not Parquet, or no identity: not provably this sweep's
         return False
     return (
@@ -507,18 +473,3 @@ def _is_own_part(path: Path, design: Mapping[str, Any], lines: Mapping[int, LogL
         and identity.get("fingerprint") == design["fingerprint"]
         and identity.get("run") == run
     )
-
-
-def reopen_log(out: Path) -> None:
-    """Drop a last line that a kill cut short, so that the next line stands alone."""
-    path = out / LOG
-    if not path.is_file() or not path.stat().st_size:
-        return
-    data = path.read_bytes()
-    if data.endswith(b"\n"):
-        return
-    end = data.rfind(b"\n") + 1
-    with open(path, "r+b") as f:
-        f.truncate(end)
-        f.flush()
-        os.fsync(f.fileno())

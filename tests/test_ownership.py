@@ -386,7 +386,7 @@ def test_overwrite_refuses_a_folder_with_a_foreign_design_json(sweep_file, tmp_p
 
 def test_overwrite_refuses_a_sweep_folder_holding_a_foreign_file(sweep_file, tmp_path):
     out = tmp_path / "sweep"
-    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1")[0] == 0
+    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--no-compact")[0] == 0
     (out / "analysis.ipynb").write_text("{}")
     (out / "parts" / "notes.txt").write_text("mine")
     before = snapshot(out)
@@ -399,7 +399,7 @@ def test_overwrite_removes_only_what_the_sweep_wrote_and_starts_again(sweep_file
     import flowsim
 
     out = tmp_path / "sweep"
-    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1")[0] == 0
+    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--no-compact")[0] == 0
     first = flowsim.load_sweep(out)
     # A part written, but its line lost to a kill: still this sweep's, by its metadata.
     (out / "manifest.jsonl").write_text(
@@ -417,9 +417,9 @@ def test_overwrite_removes_only_what_the_sweep_wrote_and_starts_again(sweep_file
 
 def test_a_part_of_another_sweep_is_not_taken_for_this_ones(sweep_file, tmp_path):
     out, other = tmp_path / "sweep", tmp_path / "other"
-    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1")[0] == 0
+    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--no-compact")[0] == 0
     sweep_file.write_text(SWEEP.replace("replications = 2", "replications = 3"))
-    assert run_cli("sweep", sweep_file, "--out", other, "--workers", "1")[0] == 0
+    assert run_cli("sweep", sweep_file, "--out", other, "--workers", "1", "--no-compact")[0] == 0
     lines = (out / "manifest.jsonl").read_text().splitlines(keepends=True)
     (out / "manifest.jsonl").write_text("".join(lines[:-1]))
     last = json.loads(lines[-1])["part"]
@@ -439,8 +439,8 @@ def test_damaged_parts_and_lines_are_run_again_on_resume(sweep_file, tmp_path):
     import flowsim
 
     out, clean = tmp_path / "sweep", tmp_path / "clean"
-    assert run_cli("sweep", sweep_file, "--out", clean, "--workers", "1")[0] == 0
-    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1")[0] == 0
+    assert run_cli("sweep", sweep_file, "--out", clean, "--workers", "1", "--no-compact")[0] == 0
+    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--no-compact")[0] == 0
     parts = out / "parts"
     truncated = parts / "run-0000000.parquet"
     truncated.write_bytes(truncated.read_bytes()[:-40])
@@ -547,7 +547,8 @@ def test_a_file_of_a_run_edited_by_hand_is_not_replaced(name, scenario, tmp_path
 
 
 def _sweep_then(sweep_file: Path, out: Path) -> None:
-    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1")[0] == 0
+    """A finished sweep that keeps its parts, for the tests that damage them."""
+    assert run_cli("sweep", sweep_file, "--out", out, "--workers", "1", "--no-compact")[0] == 0
 
 
 @pytest.mark.parametrize("how", ["symlink", "hardlink", "fifo"])
@@ -665,7 +666,7 @@ def _retable(folder: Path, name: str, change) -> None:
 
 FORGERIES = {
     "nodes_twice": ("nodes", lambda t: pd.concat([t, t], ignore_index=True)),
-    "route_to_nowhere": ("routes", lambda t: t.assign(to="nowhere")),
+    "route_to_nowhere": ("routes", lambda t: t.assign(to_node="nowhere")),
     "unknown_kind": ("nodes", lambda t: t.assign(kind="castle")),
     "infinite_mass": ("ledger", lambda t: t.assign(kg=float("inf"))),
     "negative_mass": ("ledger", lambda t: t.assign(kg=-1.0)),

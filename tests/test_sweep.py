@@ -135,8 +135,9 @@ def test_one_table_whatever_the_executor(tmp_path):
     # One row per run and metric, the swept parameters as columns.
     assert {"routes.mine_buyer.seizure_probability", "routes.buyer_usa.weight"} <= set(serial)
     assert serial.groupby("run")["metric"].nunique().nunique() == 1
-    # Other readers find the same rows in the parts folder.
-    assert ds.dataset(tmp_path / "serial" / "parts").to_table().num_rows == len(serial)
+    # Other readers find the same rows in sweep.parquet, into which the parts were gathered.
+    assert ds.dataset(tmp_path / "serial" / "sweep.parquet").to_table().num_rows == len(serial)
+    assert not (tmp_path / "serial" / "parts").exists()
     # Timings and hosts are in the manifest, not the table.
     line = json.loads((tmp_path / "serial" / "manifest.jsonl").read_text().splitlines()[0])
     assert {"seconds", "host", "pid"} <= set(line)
@@ -196,8 +197,9 @@ def test_resume_after_a_kill_finishes_without_redoing_runs(tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr
     lines = [json.loads(x) for x in manifest.read_text().splitlines() if x.endswith("}")]
-    runs = [line["run"] for line in lines]
+    runs = [line["run"] for line in lines if "run" in line]
     assert sorted(runs) == list(range(48))  # each run once: none redone
+    assert lines[-1]["compacted"] == "sweep.parquet" and lines[-1]["runs"] == 48
     assert not list((out / "parts").glob(".*.tmp-*"))  # what a kill left half-written is gone
     clean = tmp_path / "clean"
     subprocess.run([*command[:-2], "--out", str(clean), "--workers", "1"], check=True)
@@ -355,10 +357,13 @@ def test_every_part_carries_every_parameter_column(tmp_path):
     )
     path = tiny_sweep(tmp_path, body)
     assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 0
-    table = ds.dataset(tmp_path / "o" / "parts").to_table().to_pandas()
-    assert {"routes.buyer_usa.weight", "routes.mine_buyer.seizure_probability"} <= set(table)
-    assert table.loc[table["scenario"] == "fixed", "routes.buyer_usa.weight"].isna().all()
-    assert set(table.loc[table["scenario"] == "varied", "routes.buyer_usa.weight"]) == {1.0, 3.0}
+    table = ds.dataset(tmp_path / "o" / "sweep.parquet").to_table().to_pandas()
+    # Stored under names SQL takes unquoted; load_sweep gives the sweep file's names.
+    assert {"routes__buyer_usa__weight", "routes__mine_buyer__seizure_probability"} <= set(table)
+    assert table.loc[table["scenario"] == "fixed", "routes__buyer_usa__weight"].isna().all()
+    assert set(table.loc[table["scenario"] == "varied", "routes__buyer_usa__weight"]) == {1.0, 3.0}
+    loaded = flowsim.load_sweep(tmp_path / "o")
+    assert {"routes.buyer_usa.weight", "routes.mine_buyer.seizure_probability"} <= set(loaded)
 
 
 def test_expectation_labels_and_metrics_are_checked_before_running(tmp_path, capsys):

@@ -144,15 +144,19 @@ def manifest_runs(out: Path) -> tuple[list[int], int]:
     runs, cut = [], 0
     for text in path.read_text(encoding="utf-8").splitlines():
         try:
-            runs.append(int(json.loads(text)["run"]))
+            line = json.loads(text)
+            if isinstance(line, dict) and "compacted" in line:  # sweep.parquet's record
+                continue
+            runs.append(int(line["run"]))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             cut += 1
     return runs, cut
 
 
 # When a kill comes: during start-up (before any run), at a random point of the runs,
-# or the moment a part starts being written (a temporary part appears).
-MOMENTS = ("during start-up", "mid-run", "as a part is written")
+# the moment a part starts being written (a temporary part appears), or once the last
+# runs are in, as the parts are gathered into sweep.parquet and removed.
+MOMENTS = ("during start-up", "mid-run", "as a part is written", "as the sweep is compacted")
 
 
 def wait_for_moment(
@@ -177,6 +181,13 @@ def wait_for_moment(
         deadline = time.perf_counter() + rng.uniform(0, 8) * per_run
         while proc.poll() is None and time.perf_counter() < deadline:
             time.sleep(0.002)
+    elif moment == "as the sweep is compacted":
+        deadline = time.perf_counter() + 200 * per_run + 10
+        while proc.poll() is None and time.perf_counter() < deadline:
+            if any(out.glob(".sweep.parquet.tmp-*")) or (out / "sweep.parquet").exists():
+                time.sleep(rng.uniform(0, 3) * per_run)
+                break
+            time.sleep(0.0005)
     else:
         parts = out / "parts"
         deadline = time.perf_counter() + 50 * per_run + 5
@@ -217,13 +228,15 @@ def check_kill_point(out: Path, reference: Path, parts_seen: dict[str, pd.DataFr
     """Every part a reader could take as finished must be whole and right."""
     problems = []
     runs, _ = manifest_runs(out)
+    compacted = _compacted(out)
     parts = out / "parts"
     visible = sorted(p.name for p in parts.glob("run-*.parquet")) if parts.is_dir() else []
     listed = {f"run-{r:07d}.parquet" for r in runs}
     for name in sorted(listed | set(visible)):
         path = parts / name
         if not path.is_file():
-            problems.append(f"{name} is in manifest.jsonl but not on disk")
+            if not compacted:  # once sweep.parquet is recorded, its parts go
+                problems.append(f"{name} is in manifest.jsonl but not on disk")
             continue
         try:
             frame = pd.read_parquet(path)
@@ -242,9 +255,32 @@ def check_kill_point(out: Path, reference: Path, parts_seen: dict[str, pd.DataFr
         except Exception as exc:
             problems.append(f"load_sweep fails between kills: {type(exc).__name__}: {exc}")
         else:
-            if set(table["run"]) != {r for r in runs if (parts / f"run-{r:07d}.parquet").is_file()}:
+            finished = (
+                set(runs)
+                if compacted
+                else {r for r in runs if (parts / f"run-{r:07d}.parquet").is_file()}
+            )
+            if set(table["run"]) != finished:
                 problems.append("load_sweep reads other runs than the finished ones")
     return problems
+
+
+def _compacted(out: Path) -> bool:
+    """Whether manifest.jsonl records sweep.parquet, and the file is the one recorded."""
+    import hashlib
+
+    path = out / "manifest.jsonl"
+    if not path.is_file() or not (out / "sweep.parquet").is_file():
+        return False
+    for text in reversed(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(line, dict) and "compacted" in line:
+            data = (out / "sweep.parquet").read_bytes()
+            return hashlib.sha256(data).hexdigest() == line.get("sha256")
+    return False
 
 
 def sigkill_chaos(folder: Path, kills: int, seed: int, replications: int) -> ChaosReport:
@@ -258,7 +294,9 @@ def sigkill_chaos(folder: Path, kills: int, seed: int, replications: int) -> Cha
     with open(log, "w") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            command(sweep, reference, "--workers", "1"), stdout=subprocess.DEVNULL, stderr=err
+            command(sweep, reference, "--workers", "1", "--no-compact"),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
         )
         startup = None
         while proc.poll() is None:
@@ -283,7 +321,7 @@ def sigkill_chaos(folder: Path, kills: int, seed: int, replications: int) -> Cha
         if len(manifest_runs(out)[0]) >= runs:
             break
         extra = ["--workers", "1"] + (["--resume"] if k else [])
-        moment = rng.choices(MOMENTS, weights=[0.2, 0.5, 0.3])[0]
+        moment = rng.choices(MOMENTS, weights=[0.15, 0.4, 0.25, 0.2])[0]
         log = folder / f"kill-{k:02d}.log"
         with open(log, "w") as err:
             t0 = time.perf_counter()
