@@ -35,12 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import bare, lean, sections, targets
+from benchmarks import bare, lean, sections, sweepfiles, targets
 from benchmarks.networks import CHAINS, QUICK, SIZES, scenario
 
 # The sections of benchmarks/targets.py print their own records; sections.report the rest
 # (and any record that holds an error).
-REPORTS = {"real_model": targets.report_real_model, "user_wait": targets.report_user_wait}
+REPORTS = {
+    "real_model": targets.report_real_model,
+    "user_wait": targets.report_user_wait,
+    "sweep_read": sweepfiles.report_sweep_read,
+    "sweep_memory": sweepfiles.report_sweep_memory,
+}
 
 
 def measure(size_name: str, repetitions: int) -> dict:
@@ -133,6 +138,10 @@ def measure_one(args: argparse.Namespace) -> dict:
         return targets.measure_user_wait(args.times)
     if args.one == "real_model":
         return targets.measure_real_model(args.repetitions, args.size)
+    if args.one == "sweep_read":
+        return sweepfiles.measure_sweep_read(args.runs, args.repetitions)
+    if args.one == "sweep_memory":
+        return sweepfiles.measure_sweep_memory(args.runs)
     raise SystemExit(f"--one: unknown measurement {args.one!r}")
 
 
@@ -172,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         "--replications", type=int, help="replications of each mode, shipment section (10)"
     )
     parser.add_argument("--runs", type=int, help="runs of the sweep, scaling section (8)")
+    parser.add_argument(
+        "--sweep-runs",
+        type=int,
+        help="runs of the sweep_read (3,000) and sweep_memory (10,000) sections",
+    )
     parser.add_argument("--chain", choices=list(CHAINS), help="chain of the ciw section (full)")
     parser.add_argument("--years", type=int, help="calendar of the held section (2)")
     parser.add_argument("--times", type=int, help="processes timed, user_wait section (5)")
@@ -256,6 +270,16 @@ def main(argv: list[str] | None = None) -> int:
             f"the Venezuela sanctions scenario's cost per lot against size {size}'s",
             f"real_model_{size}",
             ["real_model", "--size", size, "--repetitions", chain_repetitions],
+        ),
+        "sweep_read": (
+            "reading a sweep's table back: its parts, sweep.parquet, pandas and DuckDB",
+            "sweep_read",
+            ["sweep_read", "--runs", str(args.sweep_runs or (300 if quick else 3000))],
+        ),
+        "sweep_memory": (
+            "a worker's memory over a long sweep of short runs",
+            "sweep_memory",
+            ["sweep_memory", "--runs", str(args.sweep_runs or (1000 if quick else 10000))],
         ),
         "user_wait": (
             "what a user waits for: whole processes",

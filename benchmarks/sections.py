@@ -25,7 +25,16 @@ import pandas as pd
 
 from benchmarks.networks import SIZES, Chain, Size, chain_scenario, scenario
 
-SECTIONS = ("shipment", "scaling", "ciw", "held", "real_model", "user_wait")
+SECTIONS = (
+    "shipment",
+    "scaling",
+    "ciw",
+    "held",
+    "real_model",
+    "user_wait",
+    "sweep_read",
+    "sweep_memory",
+)
 
 # Targets (docs/performance.md). Those of shipment and scaling are stated for size M.
 SHIPMENT_SPEEDUP = 10.0

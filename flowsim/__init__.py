@@ -32,6 +32,7 @@ _PUBLIC = {
     "load_scenario": "flowsim.scenario",
     "scenario_from_dict": "flowsim.scenario",
     "scenario_schema": "flowsim.schemas",
+    "summary_schema": "flowsim.schemas",
     "sweep_schema": "flowsim.schemas",
     "calibration_schema": "flowsim.schemas",
     "simulate": "flowsim.simulation",
@@ -51,7 +52,8 @@ _PUBLIC = {
     "load_calibration_file": "flowsim.calibration",
     "load_posterior": "flowsim.calibration",
     "Posterior": "flowsim.calibration",
-    "load_sweep": "flowsim.sweepfolder",
+    "load_sweep": "flowsim.sweeptable",
+    "sweep_arrow": "flowsim.sweeptable",
     "load_sweep_file": "flowsim.sweep",
     "run_sweep": "flowsim.sweep",
     "sweep_runs": "flowsim.sweep",
@@ -119,6 +121,8 @@ __all__ = [
     "serial_executor",
     "simulate",
     "spelling_hint",
+    "summary_schema",
+    "sweep_arrow",
     "sweep_runs",
     "sweep_schema",
     "tornado",
@@ -182,8 +186,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import simulation as loaded
     elif module == "flowsim.sweep":
         from flowsim import sweep as loaded
-    elif module == "flowsim.sweepfolder":
-        from flowsim import sweepfolder as loaded
+    elif module == "flowsim.sweeptable":
+        from flowsim import sweeptable as loaded
     elif module == "flowsim.text":
         from flowsim import text as loaded
     else:  # pragma: no cover - every value of _PUBLIC is listed above
@@ -221,10 +225,10 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.runmeta import RunMeta
     from flowsim.scenario import load_scenario, scenario_from_dict
     from flowsim.schema import Scenario
-    from flowsim.schemas import calibration_schema, scenario_schema, sweep_schema
+    from flowsim.schemas import calibration_schema, scenario_schema, summary_schema, sweep_schema
     from flowsim.sensitivity import tornado
     from flowsim.simulation import simulate
     from flowsim.sweep import expand as sweep_runs
     from flowsim.sweep import load_sweep_file, run_sweep
-    from flowsim.sweepfolder import load_sweep
+    from flowsim.sweeptable import load_sweep, sweep_arrow
     from flowsim.text import printable

@@ -219,10 +219,14 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     schema = sub.add_parser(
-        "schema", help="print the JSON Schema of scenario, sweep or calibration files"
+        "schema",
+        help="print the JSON Schema of scenario, sweep or calibration files, or of summary.json",
     )
     schema.add_argument(
-        "kind", nargs="?", choices=["scenario", "sweep", "calibration"], default="scenario"
+        "kind",
+        nargs="?",
+        choices=["scenario", "sweep", "calibration", "summary"],
+        default="scenario",
     )
     schema.add_argument(
         "--partial",
@@ -271,6 +275,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--overwrite", action="store_true", help="delete an earlier sweep folder at --out first"
+    )
+    sweep.add_argument(
+        "--no-compact",
+        dest="compact",
+        action="store_false",
+        help="keep one Parquet part a run rather than gathering them into sweep.parquet",
     )
     sweep.add_argument(
         "--junit", type=Path, metavar="FILE", help="write the expectations as JUnit XML"
@@ -744,6 +754,7 @@ def _sweep(args: argparse.Namespace) -> int:
             resume=args.resume,
             overwrite=args.overwrite,
             progress=_with_dashboard(args, executor, progress.update),
+            compact=args.compact,
         )
     _say(
         args,
@@ -921,10 +932,14 @@ def _examples(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    if args.kind in ("sweep", "calibration"):
+    if args.kind in ("sweep", "calibration", "summary"):
         if args.partial:
             raise FlowsimError("--partial applies to the scenario schema only")
-        schema = flowsim.sweep_schema() if args.kind == "sweep" else flowsim.calibration_schema()
+        schema = {
+            "sweep": flowsim.sweep_schema,
+            "calibration": flowsim.calibration_schema,
+            "summary": flowsim.summary_schema,
+        }[args.kind]()
         echo(json.dumps(schema, indent=2))
     else:
         echo(json.dumps(flowsim.scenario_schema(partial=args.partial), indent=2))
