@@ -273,6 +273,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--sensitivity", metavar="METRIC", help="print a tornado table for this metric"
     )
+    sweep.add_argument(
+        "--method",
+        choices=["sobol", "morris", "delta", "rbd_fast"],
+        help=(
+            "with --sensitivity, also SALib's indices (needs flowsim[salib]): sobol on a "
+            "sobol design, morris on a morris one, delta or rbd_fast on a sampled one"
+        ),
+    )
 
     calibrate = sub.add_parser(
         "calibrate",
@@ -705,6 +713,22 @@ def _report_expectations(
     return verdicts
 
 
+def _print_indices(args: argparse.Namespace, runs: pd.DataFrame, sweep: Any) -> None:
+    from flowsim.indices import indices_heading, varying_scenarios
+
+    for label in varying_scenarios(runs):
+        indices = flowsim.sensitivity_indices(
+            runs,
+            args.sensitivity,
+            args.method,
+            scenario=label,
+            design=sweep.sweep.method,
+            levels=sweep.sweep.levels,
+        )
+        _say(args, indices_heading(runs, args.sensitivity, args.method, label), level=QUIET)
+        _say(args, _format(indices, dict.fromkeys(indices.columns, "{:.3f}")), level=QUIET)
+
+
 def _exit_code_of(verdicts: list[Any]) -> int:
     return EXIT_EXPECTATION if any(not v.passed for v in verdicts) else 0
 
@@ -716,6 +740,12 @@ def _sweep(args: argparse.Namespace) -> int:
         raise FlowsimError("--overwrite and --resume contradict each other; choose one")
     if args.junit and not sweep.expect:
         raise FlowsimError(f"--junit: {args.sweep_file} has no [[expect]] rules")
+    if args.method is not None:  # a design that cannot give the indices fails before it runs
+        from flowsim.indices import check_design
+
+        if not args.sensitivity:
+            raise FlowsimError("--method needs --sensitivity METRIC: the metric to analyse")
+        check_design(args.method, sweep.sweep.method, args.sweep_file)
     check_path(out, "cannot write the sweep to")
     if args.junit is not None:
         check_path(args.junit, "--junit", temporary=True)
@@ -748,8 +778,10 @@ def _sweep(args: argparse.Namespace) -> int:
     _say(args, f"wrote {out}", level=QUIET)
     if args.sensitivity:
         _say(args, f"sensitivity of {args.sensitivity}:", level=QUIET)
-        table = flowsim.tornado(flowsim.load_sweep(out, [args.sensitivity]), args.sensitivity)
-        _say(args, _format(table, {}), level=QUIET)
+        runs = flowsim.load_sweep(out, [args.sensitivity])
+        _say(args, _format(flowsim.tornado(runs, args.sensitivity), {}), level=QUIET)
+        if args.method is not None:
+            _print_indices(args, runs, sweep)
     verdicts = []
     if sweep.expect:
         # Only the metrics the rules name are read back: a large sweep stays small in memory.
