@@ -282,6 +282,29 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
 
+    discover = sub.add_parser(
+        "discover",
+        help="the boxes of parameters of a sweep in which an outcome happens (PRIM)",
+    )
+    discover.add_argument("sweep_dir", type=Path, help="sweep folder written by flowsim sweep")
+    discover.add_argument("--metric", help="the metric whose mean over replications is judged")
+    side = discover.add_mutually_exclusive_group()
+    side.add_argument("--below", type=float, metavar="X", help="the outcome: the metric below X")
+    side.add_argument("--above", type=float, metavar="X", help="the outcome: the metric above X")
+    discover.add_argument(
+        "--rule", metavar="NAME", help="the outcome: the sweep's [[expect]] rule NAME fails"
+    )
+    discover.add_argument("--scenario", help="the scenario, where several vary")
+    discover.add_argument(
+        "--threshold",
+        type=float,
+        default=0.8,
+        help="the least density of a box: the share of its points where it happens (0.8)",
+    )
+    discover.add_argument(
+        "--out", type=Path, metavar="FILE", help="also draw the boxes into FILE.svg or FILE.png"
+    )
+
     calibrate = sub.add_parser(
         "calibrate",
         help="fit a scenario's unknowns to published figures (ABC-SMC; needs flowsim[calibrate])",
@@ -424,6 +447,7 @@ def _main(args: argparse.Namespace) -> int:
             "compare": _compare,
             "mirror": _mirror,
             "sweep": _sweep,
+            "discover": _discover,
             "report": _report,
             "schema": _schema,
             "calibrate": _calibrate,
@@ -727,6 +751,45 @@ def _print_indices(args: argparse.Namespace, runs: pd.DataFrame, sweep: Any) -> 
         )
         _say(args, indices_heading(runs, args.sensitivity, args.method, label), level=QUIET)
         _say(args, _format(indices, dict.fromkeys(indices.columns, "{:.3f}")), level=QUIET)
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from flowsim.discovery import draw_boxes, save_boxes
+
+    if args.out is not None:
+        check_path(args.out, "--out")
+    found = flowsim.discover(
+        args.sweep_dir,
+        metric=args.metric,
+        below=args.below,
+        above=args.above,
+        rule=args.rule,
+        scenario=args.scenario,
+        threshold=args.threshold,
+    )
+    _say(
+        args,
+        f"{found.outcome} at {found.cases} of {found.points} points of '{found.scenario}' "
+        f"(each point judged on its {found.replications} replication(s)); PRIM boxes:",
+        level=QUIET,
+    )
+    if not found.boxes:
+        _say(args, f"no box reaches a density of {args.threshold:g}: the outcome is scattered")
+    for k, box in enumerate(found.boxes, start=1):
+        _say(
+            args,
+            f"box {k}: coverage {box.coverage:.0%}, density {box.density:.0%}, "
+            f"mass {box.mass:.0%} ({box.cases} of its {box.points} points)",
+            level=QUIET,
+        )
+        if box.limits:
+            _say(args, _format(box.table(), {"low": "{:.4g}", "high": "{:.4g}"}), level=QUIET)
+        else:
+            _say(args, "  (every point left: no parameter restricted)", level=QUIET)
+    if args.out is not None and found.boxes:
+        save_boxes(draw_boxes(found.boxes, f"{found.outcome} ({found.scenario})"), args.out)
+        _say(args, f"wrote {args.out}", level=QUIET)
+    return 0
 
 
 def _exit_code_of(verdicts: list[Any]) -> int:

@@ -98,7 +98,7 @@ def point_means(
             raise FlowsimError("no scenario of the sweep varies a parameter: nothing to analyse")
         if len(labels) > 1:
             raise FlowsimError(
-                f"several scenarios vary ({', '.join(labels)}): choose one with scenario="
+                f"several scenarios vary ({', '.join(labels)}): choose one (scenario=, --scenario)"
             )
         scenario = labels[0]
     elif scenario not in labels:
