@@ -17,6 +17,9 @@ SALib is an optional dependency: ``pip install 'flowsim[salib]'``.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import warnings
 from typing import Any
 
 import numpy as np
@@ -134,13 +137,16 @@ def sensitivity_indices(
     scenario: str | None = None,
     design: str | None = None,
     levels: int = 4,
-    seed: int = 0,
+    seed: int = 1,
+    resamples: int = 100,
 ) -> pd.DataFrame:
     """SALib's indices of ``metric`` for each swept parameter, one row each.
 
     ``design`` is the sweep's method, when known (the command line passes it); the
     layout the method needs is checked from the points in any case. ``levels`` is
-    a Morris design's; ``seed`` seeds SALib's bootstrap of the intervals. With a
+    a Morris design's; ``seed`` (1 or more: SALib takes 0 for no seed) seeds SALib's
+    bootstrap of the intervals, so the same table gives the same intervals, from
+    ``resamples`` resamples. With a
     second-order sobol design, ``attrs["S2"]`` holds the second-order indices.
     """
     if method not in METHODS:
@@ -149,36 +155,49 @@ def sensitivity_indices(
         raise FlowsimError(
             f"--method {method} needs {_NEEDS[method]}; this sweep is a {design} design"
         )
+    if seed < 1:
+        raise FlowsimError(f"seed {seed}: give 1 or more (SALib takes 0 for no seed at all)")
     label, x, y, _ = point_means(table, metric, scenario)
     names = list(x.columns)
     values = x.to_numpy(dtype=float)
     outcome = y.to_numpy(dtype=float)
     problem = {"num_vars": len(names), "names": names, "bounds": _bounds(values)}
     analyze = _salib(method)
+    common = {"seed": seed, "num_resamples": resamples}
     try:
         if method == "sobol":
             second = _saltelli_layout(values, label)
-            found = analyze(
-                problem, outcome, calc_second_order=second, seed=seed, print_to_console=False
-            )
+            found = _quietly(analyze, problem, outcome, calc_second_order=second, **common)
             result = _frame(names, found, ["S1", "S1_conf", "ST", "ST_conf"])
             if second:
                 result.attrs["S2"] = pd.DataFrame(found["S2"], index=names, columns=names)
             return result
         if method == "morris":
             _morris_layout(values, label)
-            found = analyze(problem, values, outcome, num_levels=levels, seed=seed)
+            found = _quietly(analyze, problem, values, outcome, num_levels=levels, **common)
             return _frame(names, found, ["mu", "mu_star", "sigma", "mu_star_conf"])
         _sampled(values, names, label, method)
         if method == "delta":
-            found = analyze(problem, values, outcome, seed=seed)
+            found = _quietly(analyze, problem, values, outcome, **common)
             if "delta" not in found:  # SALib 1.6 names Borgonovo's own estimate delta_raw
                 found["delta"], found["delta_conf"] = found["delta_raw"], found["delta_raw_conf"]
             return _frame(names, found, ["delta", "delta_conf", "S1", "S1_conf"])
-        found = analyze(problem, values, outcome, seed=seed)
+        found = _quietly(analyze, problem, values, outcome, **common)
         return _frame(names, found, ["S1", "S1_conf"])
     except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
         raise FlowsimError(f"SALib's {method} analysis failed on '{label}': {exc}") from None
+
+
+def _quietly(analyze: Any, *args: Any, **kwargs: Any) -> Any:
+    """SALib's delta prints notes and resets the warnings' filters and format of the
+    whole process: keep both to the call."""
+    fmt = warnings.formatwarning
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            return analyze(*args, **kwargs)
+    finally:
+        warnings.formatwarning = fmt
 
 
 def _salib(method: str) -> Any:
