@@ -740,7 +740,7 @@ def _report_expectations(
 def _print_indices(args: argparse.Namespace, runs: pd.DataFrame, sweep: Any) -> None:
     from flowsim.indices import indices_heading, varying_scenarios
 
-    for label in varying_scenarios(runs):
+    for label in varying_scenarios(runs) or [None]:  # none: the error says so
         indices = flowsim.sensitivity_indices(
             runs,
             args.sensitivity,

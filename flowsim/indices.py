@@ -46,7 +46,7 @@ _DESIGNS = {
     "delta": {"latin_hypercube", "monte_carlo", "external"},
     "rbd_fast": {"latin_hypercube", "monte_carlo", "external"},
 }
-_SAMPLED = 'a Latin hypercube or Monte Carlo sweep (method = "latin_hypercube")'
+_SAMPLED = 'a sampled design (method = "latin_hypercube", "monte_carlo" or "external")'
 _NEEDS = {
     "sobol": 'a sobol design (method = "sobol")',
     "morris": 'Morris trajectories (method = "morris")',

@@ -161,7 +161,7 @@ class SweepSettings(Frozen):
             )
         if self.second_order and method != "sobol":
             raise ValueError('second_order applies to method = "sobol" only')
-        if "levels" in given and method != "morris":
+        if "levels" in given and self.levels != 4 and method != "morris":
             raise ValueError('levels applies to method = "morris" only')
         if method == "morris" and self.levels % 2:
             raise ValueError(

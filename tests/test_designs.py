@@ -10,7 +10,7 @@ from test_sweep import tiny_sweep
 
 import flowsim
 from flowsim.designs import morris_unit, saltelli_unit
-from flowsim.sweep import expand, load_sweep_file, run_sweep
+from flowsim.sweep import Sweep, expand, load_sweep_file, run_sweep
 
 RANGES = """
 [parameters]
@@ -74,7 +74,7 @@ def test_morris_trajectories_move_one_parameter_a_step_at_a_time(tmp_path):
         ('method = "sobol"', "sobol needs sweep.samples"),
         ('method = "grid"\nsecond_order = true', "second_order applies to"),
         ('method = "morris"\nsamples = 4\nlevels = 5', "an even number"),
-        ('method = "latin_hypercube"\nsamples = 4\nlevels = 4', "levels applies to"),
+        ('method = "latin_hypercube"\nsamples = 4\nlevels = 6', "levels applies to"),
         ('method = "latin_hypercube"\nsamples = 4\npoints = "d.csv"', "is a design of its own"),
         ('method = "external"', 'needs points = "design.csv"'),
         ('points = "d.csv"\nsamples = 3', "drop samples"),
@@ -106,6 +106,11 @@ EXTERNAL = """
 "routes.mine_buyer.seizure_probability" = { low = 0.0, high = 0.3 }
 "routes.buyer_usa.weight" = [1.0, 2.0, 3.0]
 """
+
+
+def test_a_validated_sweep_validates_again_from_its_dump(tmp_path):
+    sweep, _ = load_sweep_file(sweep_of(tmp_path, 'method = "latin_hypercube"\nsamples = 4'))
+    assert Sweep.model_validate(sweep.model_dump()) == sweep
 
 
 def test_an_external_design_runs_its_rows(tmp_path):

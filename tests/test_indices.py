@@ -135,7 +135,7 @@ def test_a_sobol_sweep_of_a_shipped_scenario_prints_sobol_indices(tmp_path):
     ("sweep_file", "method", "fragment"),
     [
         ("scenarios/sweeps/smoke.toml", "sobol", 'needs a sobol design (method = "sobol")'),
-        ("scenarios/sweeps/smoke.toml", "rbd_fast", "needs a Latin hypercube or Monte Carlo"),
+        ("scenarios/sweeps/smoke.toml", "rbd_fast", "needs a sampled design"),
         ("scenarios/sweeps/peru_raids_displacement.toml", "morris", "needs Morris trajectories"),
     ],
 )
