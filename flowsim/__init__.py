@@ -47,6 +47,7 @@ _PUBLIC = {
     "tornado": "flowsim.sensitivity",
     "experiments_outcomes": "flowsim.sensitivity",
     "sensitivity_indices": "flowsim.indices",
+    "check_sensitivity_design": "flowsim.indices",
     "discover": "flowsim.discovery",
     "prim": "flowsim.discovery",
     "Calibration": "flowsim.calibration",
@@ -75,7 +76,12 @@ _PUBLIC = {
     "copy_examples": "flowsim.examples",
 }
 # Public names that differ from their name in the module that defines them.
-_RENAMED = {"evaluate_expectations": "evaluate", "spelling_hint": "hint", "sweep_runs": "expand"}
+_RENAMED = {
+    "check_sensitivity_design": "check_design",
+    "evaluate_expectations": "evaluate",
+    "spelling_hint": "hint",
+    "sweep_runs": "expand",
+}
 
 __all__ = [
     "MAX_SEED",
@@ -98,6 +104,7 @@ __all__ = [
     "calibrate",
     "calibration_schema",
     "check_path",
+    "check_sensitivity_design",
     "compare_exports",
     "compare_exposure",
     "compare_trade",
@@ -225,6 +232,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.expectations import write_junit
     from flowsim.findings import hint as spelling_hint
     from flowsim.folders import check_path
+    from flowsim.indices import check_design as check_sensitivity_design
     from flowsim.indices import sensitivity_indices
     from flowsim.intervals import metric_intervals
     from flowsim.limits import MAX_SEED

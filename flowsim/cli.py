@@ -738,9 +738,10 @@ def _report_expectations(
 
 
 def _print_indices(args: argparse.Namespace, runs: pd.DataFrame, sweep: Any) -> None:
-    from flowsim.indices import indices_heading, varying_scenarios
-
-    for label in varying_scenarios(runs) or [None]:  # none: the error says so
+    swept = list(sweep.parameters)
+    varied = runs[runs[swept].notna().any(axis=1)] if swept else runs.iloc[:0]
+    # No scenario that varies: sensitivity_indices says so.
+    for label in list(dict.fromkeys(varied["scenario"])) or [None]:
         indices = flowsim.sensitivity_indices(
             runs,
             args.sensitivity,
@@ -749,13 +750,18 @@ def _print_indices(args: argparse.Namespace, runs: pd.DataFrame, sweep: Any) -> 
             design=sweep.sweep.method,
             levels=sweep.sweep.levels,
         )
-        _say(args, indices_heading(runs, args.sensitivity, args.method, label), level=QUIET)
+        about = indices.attrs
+        _say(
+            args,
+            f"{args.method} indices of {args.sensitivity} ({about['scenario']}, SALib, over "
+            f"{about['points']} points; each point the mean of its {about['replications']} "
+            "replication(s)):",
+            level=QUIET,
+        )
         _say(args, _format(indices, dict.fromkeys(indices.columns, "{:.3f}")), level=QUIET)
 
 
 def _discover(args: argparse.Namespace) -> int:
-    from flowsim.discovery import draw_boxes, save_boxes
-
     if args.out is not None:
         check_path(args.out, "--out")
     found = flowsim.discover(
@@ -787,8 +793,7 @@ def _discover(args: argparse.Namespace) -> int:
         else:
             _say(args, "  (every point left: no parameter restricted)", level=QUIET)
     if args.out is not None and found.boxes:
-        save_boxes(draw_boxes(found.boxes, f"{found.outcome} ({found.scenario})"), args.out)
-        _say(args, f"wrote {args.out}", level=QUIET)
+        _say(args, f"wrote {found.draw(args.out)}", level=QUIET)
     return 0
 
 
@@ -804,11 +809,9 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.junit and not sweep.expect:
         raise FlowsimError(f"--junit: {args.sweep_file} has no [[expect]] rules")
     if args.method is not None:  # a design that cannot give the indices fails before it runs
-        from flowsim.indices import check_design
-
         if not args.sensitivity:
             raise FlowsimError("--method needs --sensitivity METRIC: the metric to analyse")
-        check_design(args.method, sweep.sweep.method, args.sweep_file)
+        flowsim.check_sensitivity_design(args.method, sweep.sweep.method, args.sweep_file)
     check_path(out, "cannot write the sweep to")
     if args.junit is not None:
         check_path(args.junit, "--junit", temporary=True)

@@ -158,6 +158,12 @@ class Discovery:
     points: int
     replications: int  # per point, averaged or judged together
 
+    def draw(self, path: str | Path) -> Path:
+        """Draw the boxes into an SVG or PNG file."""
+        path = Path(path)
+        save_boxes(draw_boxes(self.boxes, f"{self.outcome} ({self.scenario})"), path)
+        return path
+
 
 def discover(
     sweep_dir: str | Path,
@@ -176,6 +182,8 @@ def discover(
     from flowsim.sweepfolder import load_sweep, read_design
 
     folder = Path(sweep_dir)
+    if not 0 < threshold <= 1:
+        raise FlowsimError(f"--threshold {threshold:g}: a density, above 0 and at most 1")
     if (rule is None) == (metric is None):
         raise FlowsimError("give --metric M with --below X or --above X, or --rule NAME")
     if metric is not None and (below is None) == (above is None):

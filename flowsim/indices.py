@@ -31,7 +31,6 @@ from flowsim.errors import FlowsimError
 __all__ = [
     "METHODS",
     "check_design",
-    "indices_heading",
     "point_means",
     "sensitivity_indices",
     "varying_scenarios",
@@ -63,15 +62,6 @@ def check_design(method: str, design: str, where: object = "the sweep") -> None:
             f'{where}: --method {method} needs {_NEEDS[method]}; this sweep\'s method is "{design}"'
         )
     _salib(method)
-
-
-def indices_heading(table: pd.DataFrame, metric: str, method: str, scenario: str) -> str:
-    """What the indices are of: the points, and the replications averaged at each."""
-    _, x, _, replications = point_means(table, metric, scenario)
-    return (
-        f"{method} indices of {metric} ({scenario}, SALib, over {len(x)} points; "
-        f"each point the mean of its {replications} replication(s)):"
-    )
 
 
 def varying_scenarios(table: pd.DataFrame) -> list[str]:
@@ -147,7 +137,9 @@ def sensitivity_indices(
     a Morris design's; ``seed`` (1 or more: SALib takes 0 for no seed) seeds SALib's
     bootstrap of the intervals, so the same table gives the same intervals, from
     ``resamples`` resamples. With a
-    second-order sobol design, ``attrs["S2"]`` holds the second-order indices.
+    second-order sobol design, ``attrs["S2"]`` holds the second-order indices;
+    ``attrs`` also name the ``scenario``, and count the ``points`` and the fewest
+    ``replications`` a point has.
     """
     if method not in METHODS:
         raise FlowsimError(f"unknown method '{method}' (known: {', '.join(METHODS)})")
@@ -157,35 +149,52 @@ def sensitivity_indices(
         )
     if seed < 1:
         raise FlowsimError(f"seed {seed}: give 1 or more (SALib takes 0 for no seed at all)")
-    label, x, y, _ = point_means(table, metric, scenario)
+    label, x, y, replications = point_means(table, metric, scenario)
     names = list(x.columns)
     values = x.to_numpy(dtype=float)
     outcome = y.to_numpy(dtype=float)
     problem = {"num_vars": len(names), "names": names, "bounds": _bounds(values)}
     analyze = _salib(method)
     common = {"seed": seed, "num_resamples": resamples}
+    about = {"scenario": label, "points": len(x), "replications": replications}
     try:
-        if method == "sobol":
-            second = _saltelli_layout(values, label)
-            found = _quietly(analyze, problem, outcome, calc_second_order=second, **common)
-            result = _frame(names, found, ["S1", "S1_conf", "ST", "ST_conf"])
-            if second:
-                result.attrs["S2"] = pd.DataFrame(found["S2"], index=names, columns=names)
-            return result
-        if method == "morris":
-            _morris_layout(values, label)
-            found = _quietly(analyze, problem, values, outcome, num_levels=levels, **common)
-            return _frame(names, found, ["mu", "mu_star", "sigma", "mu_star_conf"])
-        _sampled(values, names, label, method)
-        if method == "delta":
-            found = _quietly(analyze, problem, values, outcome, **common)
-            if "delta" not in found:  # SALib 1.6 names Borgonovo's own estimate delta_raw
-                found["delta"], found["delta_conf"] = found["delta_raw"], found["delta_raw_conf"]
-            return _frame(names, found, ["delta", "delta_conf", "S1", "S1_conf"])
-        found = _quietly(analyze, problem, values, outcome, **common)
-        return _frame(names, found, ["S1", "S1_conf"])
+        result = _indices(method, analyze, problem, values, outcome, label, levels, common)
     except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
         raise FlowsimError(f"SALib's {method} analysis failed on '{label}': {exc}") from None
+    result.attrs.update(about)
+    return result
+
+
+def _indices(
+    method: str,
+    analyze: Any,
+    problem: dict[str, Any],
+    values: np.ndarray,
+    outcome: np.ndarray,
+    label: str,
+    levels: int,
+    common: dict[str, Any],
+) -> pd.DataFrame:
+    names = problem["names"]
+    if method == "sobol":
+        second = _saltelli_layout(values, label)
+        found = _quietly(analyze, problem, outcome, calc_second_order=second, **common)
+        result = _frame(names, found, ["S1", "S1_conf", "ST", "ST_conf"])
+        if second:
+            result.attrs["S2"] = pd.DataFrame(found["S2"], index=names, columns=names)
+        return result
+    if method == "morris":
+        _morris_layout(values, label)
+        found = _quietly(analyze, problem, values, outcome, num_levels=levels, **common)
+        return _frame(names, found, ["mu", "mu_star", "sigma", "mu_star_conf"])
+    _sampled(values, names, label, method)
+    if method == "delta":
+        found = _quietly(analyze, problem, values, outcome, **common)
+        if "delta" not in found:  # SALib 1.6 names Borgonovo's own estimate delta_raw
+            found["delta"], found["delta_conf"] = found["delta_raw"], found["delta_raw_conf"]
+        return _frame(names, found, ["delta", "delta_conf", "S1", "S1_conf"])
+    found = _quietly(analyze, problem, values, outcome, **common)
+    return _frame(names, found, ["S1", "S1_conf"])
 
 
 def _quietly(analyze: Any, *args: Any, **kwargs: Any) -> Any:

@@ -114,6 +114,7 @@ def test_a_box_holds_the_points_it_says(peru):
         ([], "give --metric M with --below X or --above X, or --rule NAME"),
         (["--rule", RULE, "--out", "boxes.pdf"], "give a .svg or .png file"),
         (["--metric", "totals_kg.produced", "--below", "1", "--above", "2"], "not allowed"),
+        (["--rule", RULE, "--threshold", "1.5"], "a density, above 0 and at most 1"),
     ],
 )
 def test_discover_user_errors_exit_2(peru, argv, fragment, monkeypatch, tmp_path):
