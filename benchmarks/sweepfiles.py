@@ -86,9 +86,9 @@ to = "tur"
 def _sweep_folder(out: Path, runs: int) -> dict[str, Any]:
     """A folder of ``runs`` finished runs written as a sweep writes them."""
     import flowsim
-    from flowsim.sweep import RunSpec, _part_table
+    from flowsim.sweep import RunSpec
     from flowsim.sweepfolder import SweepFolder
-    from flowsim.sweeplog import log_line
+    from flowsim.sweeplog import log_line, part_table
 
     metrics = flowsim.simulate(REAL_SCENARIO, seed=1).metrics()
     names, values = metrics["metric"].tolist(), metrics["value"].to_numpy()
@@ -113,7 +113,7 @@ def _sweep_folder(out: Path, runs: int) -> dict[str, Any]:
     with open(out / "manifest.jsonl", "a") as log:
         for spec in specs:
             scaled = values * rng.uniform(0.5, 1.5)
-            table = _part_table(spec, {"metric": names, "value": scaled}, columns)
+            table = part_table(spec, {"metric": names, "value": scaled}, columns)
             line = folder.write_part(spec.run, table, "0" * 64)
             log.write(log_line(line, {}) + "\n")
     return {"rows_per_run": len(names), "folder": folder}

@@ -46,6 +46,11 @@ _PUBLIC = {
     "render_report": "flowsim.report",
     "write_report": "flowsim.report",
     "tornado": "flowsim.sensitivity",
+    "experiments_outcomes": "flowsim.sensitivity",
+    "sensitivity_indices": "flowsim.indices",
+    "check_sensitivity_design": "flowsim.indices",
+    "discover": "flowsim.discovery",
+    "prim": "flowsim.discovery",
     "Calibration": "flowsim.calibration",
     "CalibrationRun": "flowsim.calibration",
     "calibrate": "flowsim.calibration",
@@ -73,7 +78,12 @@ _PUBLIC = {
     "copy_examples": "flowsim.examples",
 }
 # Public names that differ from their name in the module that defines them.
-_RENAMED = {"evaluate_expectations": "evaluate", "spelling_hint": "hint", "sweep_runs": "expand"}
+_RENAMED = {
+    "check_sensitivity_design": "check_design",
+    "evaluate_expectations": "evaluate",
+    "spelling_hint": "hint",
+    "sweep_runs": "expand",
+}
 
 __all__ = [
     "MAX_SEED",
@@ -96,12 +106,15 @@ __all__ = [
     "calibrate",
     "calibration_schema",
     "check_path",
+    "check_sensitivity_design",
     "compare_exports",
     "compare_exposure",
     "compare_trade",
     "copy_examples",
     "dask_executor",
+    "discover",
     "evaluate_expectations",
+    "experiments_outcomes",
     "list_examples",
     "load_calibration_file",
     "load_posterior",
@@ -110,6 +123,7 @@ __all__ = [
     "load_sweep_file",
     "metric_intervals",
     "pool_executor",
+    "prim",
     "printable",
     "read_summary",
     "read_trade_data",
@@ -118,6 +132,7 @@ __all__ = [
     "run_sweep",
     "scenario_from_dict",
     "scenario_schema",
+    "sensitivity_indices",
     "serial_executor",
     "simulate",
     "spelling_hint",
@@ -146,6 +161,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import calibration as loaded
     elif module == "flowsim.compare":
         from flowsim import compare as loaded
+    elif module == "flowsim.discovery":
+        from flowsim import discovery as loaded
     elif module == "flowsim.errors":
         from flowsim import errors as loaded
     elif module == "flowsim.examples":
@@ -160,6 +177,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import folders as loaded
     elif module == "flowsim.intervals":
         from flowsim import intervals as loaded
+    elif module == "flowsim.indices":
+        from flowsim import indices as loaded
     elif module == "flowsim.limits":
         from flowsim import limits as loaded
     elif module == "flowsim.baseline":
@@ -209,6 +228,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
         load_posterior,
     )
     from flowsim.compare import compare_exports, compare_exposure
+    from flowsim.discovery import discover, prim
     from flowsim.errors import FlowsimError, FlowsimWarning, Issue, MassBalanceError, ScenarioError
     from flowsim.examples import CopiedExamples, Example, copy_examples, list_examples
     from flowsim.executors import available_cores, dask_executor, pool_executor, serial_executor
@@ -216,6 +236,8 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.expectations import write_junit
     from flowsim.findings import hint as spelling_hint
     from flowsim.folders import check_path
+    from flowsim.indices import check_design as check_sensitivity_design
+    from flowsim.indices import sensitivity_indices
     from flowsim.intervals import metric_intervals
     from flowsim.limits import MAX_SEED
     from flowsim.mirror import compare_trade, read_trade_data
@@ -226,7 +248,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.scenario import load_scenario, scenario_from_dict
     from flowsim.schema import Scenario
     from flowsim.schemas import calibration_schema, scenario_schema, summary_schema, sweep_schema
-    from flowsim.sensitivity import tornado
+    from flowsim.sensitivity import experiments_outcomes, tornado
     from flowsim.simulation import simulate
     from flowsim.sweep import expand as sweep_runs
     from flowsim.sweep import load_sweep_file, run_sweep

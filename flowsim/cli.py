@@ -288,6 +288,37 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--sensitivity", metavar="METRIC", help="print a tornado table for this metric"
     )
+    sweep.add_argument(
+        "--method",
+        choices=["sobol", "morris", "delta", "rbd_fast"],
+        help=(
+            "with --sensitivity, also SALib's indices (needs flowsim[salib]): sobol on a "
+            "sobol design, morris on a morris one, delta or rbd_fast on a sampled one"
+        ),
+    )
+
+    discover = sub.add_parser(
+        "discover",
+        help="the boxes of parameters of a sweep in which an outcome happens (PRIM)",
+    )
+    discover.add_argument("sweep_dir", type=Path, help="sweep folder written by flowsim sweep")
+    discover.add_argument("--metric", help="the metric whose mean over replications is judged")
+    side = discover.add_mutually_exclusive_group()
+    side.add_argument("--below", type=float, metavar="X", help="the outcome: the metric below X")
+    side.add_argument("--above", type=float, metavar="X", help="the outcome: the metric above X")
+    discover.add_argument(
+        "--rule", metavar="NAME", help="the outcome: the sweep's [[expect]] rule NAME fails"
+    )
+    discover.add_argument("--scenario", help="the scenario, where several vary")
+    discover.add_argument(
+        "--threshold",
+        type=float,
+        default=0.8,
+        help="the least density of a box: the share of its points where it happens (0.8)",
+    )
+    discover.add_argument(
+        "--out", type=Path, metavar="FILE", help="also draw the boxes into FILE.svg or FILE.png"
+    )
 
     calibrate = sub.add_parser(
         "calibrate",
@@ -431,6 +462,7 @@ def _main(args: argparse.Namespace) -> int:
             "compare": _compare,
             "mirror": _mirror,
             "sweep": _sweep,
+            "discover": _discover,
             "report": _report,
             "schema": _schema,
             "calibrate": _calibrate,
@@ -720,6 +752,66 @@ def _report_expectations(
     return verdicts
 
 
+def _print_indices(args: argparse.Namespace, runs: pd.DataFrame, sweep: Any) -> None:
+    swept = list(sweep.parameters)
+    varied = runs[runs[swept].notna().any(axis=1)] if swept else runs.iloc[:0]
+    # No scenario that varies: sensitivity_indices says so.
+    for label in list(dict.fromkeys(varied["scenario"])) or [None]:
+        indices = flowsim.sensitivity_indices(
+            runs,
+            args.sensitivity,
+            args.method,
+            scenario=label,
+            design=sweep.sweep.method,
+            levels=sweep.sweep.levels,
+        )
+        about = indices.attrs
+        _say(
+            args,
+            f"{args.method} indices of {args.sensitivity} ({about['scenario']}, SALib, over "
+            f"{about['points']} points; each point the mean of its {about['replications']} "
+            "replication(s)):",
+            level=QUIET,
+        )
+        _say(args, _format(indices, dict.fromkeys(indices.columns, "{:.3f}")), level=QUIET)
+
+
+def _discover(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_path(args.out, "--out")
+    found = flowsim.discover(
+        args.sweep_dir,
+        metric=args.metric,
+        below=args.below,
+        above=args.above,
+        rule=args.rule,
+        scenario=args.scenario,
+        threshold=args.threshold,
+    )
+    _say(
+        args,
+        f"{found.outcome} at {found.cases} of {found.points} points of '{found.scenario}' "
+        f"(each point judged on its {found.replications} replication(s)); PRIM boxes:",
+        level=QUIET,
+    )
+    if not found.boxes:
+        _say(args, f"no box reaches a density of {args.threshold:g}: the outcome is scattered")
+    for k, box in enumerate(found.boxes, start=1):
+        _say(
+            args,
+            f"box {k}: coverage {box.coverage:.0%}, density {box.density:.0%}, "
+            f"mass {box.mass:.0%} ({box.cases} of its {box.points} points)",
+            level=QUIET,
+        )
+        if box.limits:
+            _say(args, _format(box.table(), {"low": "{:.4g}", "high": "{:.4g}"}), level=QUIET)
+        else:
+            _say(args, "  (every point left: no parameter restricted)", level=QUIET)
+    if args.out is not None and found.boxes:
+        _say(args, f"wrote {found.draw(args.out)}", level=QUIET)
+    return 0
+
+
 def _exit_code_of(verdicts: list[Any]) -> int:
     return EXIT_EXPECTATION if any(not v.passed for v in verdicts) else 0
 
@@ -731,6 +823,10 @@ def _sweep(args: argparse.Namespace) -> int:
         raise FlowsimError("--overwrite and --resume contradict each other; choose one")
     if args.junit and not sweep.expect:
         raise FlowsimError(f"--junit: {args.sweep_file} has no [[expect]] rules")
+    if args.method is not None:  # a design that cannot give the indices fails before it runs
+        if not args.sensitivity:
+            raise FlowsimError("--method needs --sensitivity METRIC: the metric to analyse")
+        flowsim.check_sensitivity_design(args.method, sweep.sweep.method, args.sweep_file)
     check_path(out, "cannot write the sweep to")
     if args.junit is not None:
         check_path(args.junit, "--junit", temporary=True)
@@ -766,8 +862,10 @@ def _sweep(args: argparse.Namespace) -> int:
     _say(args, f"wrote {out}", level=QUIET)
     if args.sensitivity:
         _say(args, f"sensitivity of {args.sensitivity}:", level=QUIET)
-        table = flowsim.tornado(flowsim.load_sweep(out, [args.sensitivity]), args.sensitivity)
-        _say(args, _format(table, {}), level=QUIET)
+        runs = flowsim.load_sweep(out, [args.sensitivity])
+        _say(args, _format(flowsim.tornado(runs, args.sensitivity), {}), level=QUIET)
+        if args.method is not None:
+            _print_indices(args, runs, sweep)
     verdicts = []
     if sweep.expect:
         # Only the metrics the rules name are read back: a large sweep stays small in memory.

@@ -24,7 +24,7 @@ from flowsim.errors import FlowsimError
 __all__ = ["metric_intervals"]
 
 # The columns of a sweep's table that are not swept parameters.
-_NOT_PARAMETERS = {"run", "replication", "seed", "metric", "value", "part", "params"}
+_NOT_PARAMETERS = {"run", "replication", "seed", "metric", "value", "unit", "part", "params"}
 # Columns that tell one group of replications from another, before the parameters.
 _GROUPS = ("scenario", "point")
 STATISTICS = ["replications", "mean", "sd", "ci95_low", "ci95_high"]

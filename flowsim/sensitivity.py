@@ -6,7 +6,7 @@ main effect). In a grid the ends are its lowest and highest values; in a
 sampled design (Latin hypercube, Monte Carlo) they are the runs below and
 above the parameter's median. The swing is high minus low; rows are sorted by
 its size. This one-at-a-time view ignores interactions; for variance-based
-(Sobol) indices, sample with SALib and feed the sweep table to it.
+(Sobol) indices, run a sobol design and see flowsim.indices.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pandas as pd
 
 from flowsim.errors import FlowsimError
 
-__all__ = ["tornado"]
+__all__ = ["experiments_outcomes", "tornado"]
 
-_FIXED = {"run", "scenario", "point", "replication", "seed", "metric", "value"}
+_FIXED = {"run", "scenario", "point", "replication", "seed", "metric", "value", "unit"}
 
 
 def tornado(table: pd.DataFrame, metric: str, scenario: str | None = None) -> pd.DataFrame:
@@ -78,3 +78,30 @@ def tornado(table: pd.DataFrame, metric: str, scenario: str | None = None) -> pd
     return result.reindex(result["swing"].abs().sort_values(ascending=False).index).reset_index(
         drop=True
     )
+
+
+def experiments_outcomes(
+    table: pd.DataFrame, metrics: str | list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sweep's tidy table as two wide frames indexed by run, as EMA Workbench
+    gives them: the experiments (scenario, point, replication, seed and the swept
+    parameters) and the outcomes (one column per metric). Every run is kept, the
+    baseline's too: its parameters are null, which a pivot over them would drop."""
+    missing = [c for c in ("run", "metric", "value") if c not in table.columns]
+    if missing:
+        raise FlowsimError(f"not a sweep table: no column {', '.join(missing)}")
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    rows = table if metrics is None else table[table["metric"].isin(metrics)]
+    if metrics is not None:
+        absent = sorted(set(metrics) - set(rows["metric"]))
+        if absent:
+            raise FlowsimError(f"no metric '{absent[0]}' in the sweep")
+    if rows.duplicated(["run", "metric"]).any():
+        raise FlowsimError("the table has a run with a metric twice: not one sweep's table")
+    columns = [c for c in table.columns if c not in ("metric", "value", "unit")]
+    experiments = table[columns].drop_duplicates("run").set_index("run").sort_index()
+    outcomes = rows.pivot(index="run", columns="metric", values="value")
+    outcomes = outcomes.reindex(index=experiments.index, columns=pd.unique(rows["metric"]))
+    outcomes.columns.name = None
+    return experiments, outcomes

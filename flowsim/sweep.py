@@ -26,16 +26,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, StringConstraints, ValidationError, model_validator
 
 from flowsim._version import __version__
 from flowsim.calibration.draws import Posterior, load_posterior
 from flowsim.contract import Expectation
+from flowsim.designs import morris_unit, read_points, saltelli_unit, sobol_block
 from flowsim.errors import FlowsimError, Issue, ScenarioError
 from flowsim.executors import WithShared, WorkerLost, serial_executor
 from flowsim.fields import Frozen, Identifier
 from flowsim.folders import MANIFEST
-from flowsim.parquet import clashes, metric_unit, sql_name
+from flowsim.parquet import clashes
 from flowsim.scenario import (
     ScenarioSource,
     build_scenario,
@@ -48,11 +49,18 @@ from flowsim.scenario import (
 )
 from flowsim.simulation import MAX_SEED, simulate
 from flowsim.sweepfolder import SweepFolder
-from flowsim.sweeplog import LOG, log_line, reopen_log
+from flowsim.sweeplog import (
+    LOG,
+    check_one_kind,
+    log_line,
+    parameter_columns,
+    part_table,
+    reopen_log,
+)
 from flowsim.sweeptable import load_sweep
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    pass
 
 __all__ = [
     "RunSpec",
@@ -91,8 +99,9 @@ class Linked(Frozen):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Linked:
+        # Neither values nor a range: only an external design gives its values (Sweep).
         ranged = self.low is not None or self.high is not None
-        if (self.values is None) == (not ranged):
+        if self.values is not None and ranged:
             raise ValueError("give values = [...], or low and high")
         if ranged and (self.low is None or self.high is None or self.high < self.low):
             raise ValueError("needs low <= high")
@@ -102,7 +111,7 @@ class Linked(Frozen):
 
     @property
     def is_range(self) -> bool:
-        return self.values is None
+        return self.values is None and self.low is not None
 
 
 class SweepSettings(Frozen):
@@ -111,9 +120,29 @@ class SweepSettings(Frozen):
     scenario: str | None = Field(
         None, description="Base scenario file, relative to the sweep file."
     )
-    method: Literal["grid", "latin_hypercube", "monte_carlo"] = "grid"
+    method: Literal["grid", "latin_hypercube", "monte_carlo", "sobol", "morris", "external"] = (
+        "grid"
+    )
     samples: Annotated[int, Field(gt=0, strict=True)] | None = Field(
-        None, description="Points to draw for latin_hypercube and monte_carlo."
+        None,
+        description=(
+            "Points to draw for latin_hypercube and monte_carlo; base samples N for sobol "
+            "(N x (D + 2) points, a power of 2); trajectories for morris (of D + 1 points)."
+        ),
+    )
+    second_order: bool = Field(
+        False,
+        description="sobol: also the points of second-order indices (N x (2D + 2) points).",
+    )
+    levels: Annotated[int, Field(ge=2, strict=True)] = Field(
+        4, description="morris: levels of each parameter's grid, an even number."
+    )
+    points: str | None = Field(
+        None,
+        description=(
+            "A CSV file of points, relative to the sweep file: one column per parameter, "
+            "one row per point (method external, the default when points is given)."
+        ),
     )
     replications: Annotated[int, Field(gt=0, strict=True)] = 1
     seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] = 0
@@ -125,6 +154,43 @@ class SweepSettings(Frozen):
             "drawn from its posterior, the same draw at every point and in every scenario."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external_by_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "points" in data and "method" not in data:
+            return {**data, "method": "external"}
+        return data
+
+    @model_validator(mode="after")
+    def _settings_of_method(self) -> SweepSettings:
+        method, given = self.method, self.model_fields_set
+        if method == "external":
+            if self.points is None:
+                raise ValueError('method "external" needs points = "design.csv"')
+            if self.samples is not None:
+                raise ValueError(
+                    "an external design's points are the rows of its file: drop samples"
+                )
+        elif self.points is not None:
+            raise ValueError(
+                f'points = "{self.points}" is a design of its own: drop method = "{method}"'
+            )
+        if self.second_order and method != "sobol":
+            raise ValueError('second_order applies to method = "sobol" only')
+        if "levels" in given and self.levels != 4 and method != "morris":
+            raise ValueError('levels applies to method = "morris" only')
+        if method == "morris" and self.levels % 2:
+            raise ValueError(
+                f"levels = {self.levels}: Morris steps of half the grid need an even number"
+            )
+        if method == "sobol" and self.samples is not None and self.samples & (self.samples - 1):
+            raise ValueError(
+                f"sobol needs samples a power of 2 (base samples of a Sobol' sequence keep "
+                f"its balance only then), not {self.samples}: e.g. "
+                f"{1 << max(self.samples.bit_length() - 1, 0)} or {1 << self.samples.bit_length()}"
+            )
+        return self
 
 
 class SideBySide(Frozen):
@@ -148,6 +214,8 @@ class Sweep(Frozen):
     ] = Field(default_factory=dict)
     scenarios: list[SideBySide] = Field(default_factory=list)
     expect: list[Expectation] = Field(default_factory=list)
+    # An external design's points, once read from its file (load_sweep_file, expand).
+    _external: list[tuple[Any, ...]] | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Sweep:
@@ -165,9 +233,19 @@ class Sweep(Frozen):
                 raise ValueError(
                     f"parameter '{name}' is not a key path; use a table with paths = [...]"
                 )
-        if self.sweep.method == "grid" and ranges:
+        method = self.sweep.method
+        bare = [
+            k
+            for k, v in self.parameters.items()
+            if isinstance(v, Linked) and v.values is None and v.low is None
+        ]
+        if bare and method != "external":
+            raise ValueError(f"parameter '{bare[0]}': give values = [...], or low and high")
+        if method == "external" and not self.parameters:
+            raise ValueError("an external design needs [parameters], one per column of its file")
+        if method == "grid" and ranges:
             raise ValueError(f"a grid takes lists of values; {ranges[0]} is a range")
-        if self.sweep.method != "grid":
+        if method not in ("grid", "external"):
             if lists:
                 raise ValueError(
                     f"{self.sweep.method} takes ranges {{low, high}}; {lists[0]} is a list"
@@ -178,7 +256,7 @@ class Sweep(Frozen):
             raise ValueError("a parameter's list of values is empty")
         _check_parameter_names(self.parameters)
         for name, spec in self.parameters.items():
-            _value_type(name, spec)
+            check_one_kind(name, spec)
         clash = clashes([*RESERVED_COLUMNS, *self.parameters])
         if clash is not None:
             raise ValueError(
@@ -205,13 +283,8 @@ class Sweep(Frozen):
                         f"[[scenarios]] '{entry.name}' sets {key}, which the swept parameter "
                         f"{clash[0]} sets too: one would overwrite the other; set it in one place"
                     )
-        runs = self.run_count()
-        if runs > MAX_RUNS:
-            raise ValueError(
-                f"the design has {runs:,} runs (points x replications x scenarios), more "
-                f"than the {MAX_RUNS:,} a sweep may hold (each run is listed in memory and in "
-                "design.json); sweep fewer points, or split it into several sweeps"
-            )
+        if method != "external":  # its points are counted when its file is read
+            _check_run_count(self.run_count())
         labels = [s.name for s in self.scenarios] or [Path(self.sweep.scenario).stem]
         for rule in self.expect:
             for key in ("scenario", "compare_to"):
@@ -224,12 +297,26 @@ class Sweep(Frozen):
         return self
 
     def point_count(self) -> int:
-        """Points of the design, counted without making them."""
+        """Points of the design, counted without making them (an external design's
+        once its file is read, by load_sweep_file or expand)."""
         if not self.parameters:
             return 1
-        if self.sweep.method == "grid":
+        method = self.sweep.method
+        if method == "grid":
             return math.prod(len(_choices(v)) for v in self.parameters.values())
-        return self.sweep.samples or 0
+        if method == "external":
+            if self._external is None:
+                raise FlowsimError(
+                    f"the points of {self.sweep.points} are not read yet: "
+                    "load the sweep with load_sweep_file, or call expand"
+                )
+            return len(self._external)
+        samples = self.sweep.samples or 0
+        if method == "sobol":
+            return samples * sobol_block(len(self.parameters), self.sweep.second_order)
+        if method == "morris":
+            return samples * (len(self.parameters) + 1)
+        return samples
 
     def run_count(self) -> int:
         side = self.scenarios or [SideBySide(name="base")]
@@ -260,6 +347,15 @@ RESERVED_COLUMNS = frozenset(
 # Every run is listed in memory and in design.json: 100,000 runs hold about 280 MB
 # while a sweep starts, and 29 MB of design.json (docs/sweeps.md).
 MAX_RUNS = 200_000
+
+
+def _check_run_count(runs: int) -> None:
+    if runs > MAX_RUNS:
+        raise ValueError(
+            f"the design has {runs:,} runs (points x replications x scenarios), more "
+            f"than the {MAX_RUNS:,} a sweep may hold (each run is listed in memory and in "
+            "design.json); sweep fewer points, or split it into several sweeps"
+        )
 
 
 def _check_parameter_names(parameters: dict[str, Any]) -> None:
@@ -328,7 +424,19 @@ def load_sweep_file(path: str | Path) -> tuple[Sweep, Path]:
         sweep = Sweep.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(issues_from_pydantic(exc, {(): str(path)}, Sweep)) from None
+    if sweep.sweep.method == "external":
+        _read_external(sweep, path.parent)
+        try:
+            _check_run_count(sweep.run_count())
+        except ValueError as exc:
+            raise ScenarioError([Issue(str(path), "sweep.points", str(exc))]) from None
     return sweep, path.parent
+
+
+def _read_external(sweep: Sweep, folder: Path) -> list[tuple[Any, ...]]:
+    if sweep._external is None:
+        sweep._external = read_points(folder / sweep.sweep.points, sweep.parameters)
+    return sweep._external
 
 
 def expand(sweep: Sweep, folder: Path) -> list[RunSpec]:
@@ -339,7 +447,7 @@ def expand(sweep: Sweep, folder: Path) -> list[RunSpec]:
     draws from the k-th child stream.
     """
     names = list(sweep.parameters)
-    points = _points(sweep)
+    points = _read_external(sweep, folder) if sweep.sweep.method == "external" else _points(sweep)
     side = sweep.scenarios or [SideBySide(name=_base_label(sweep, folder))]
     posterior = sweep.sweep.posterior
     posterior = str((folder / posterior).resolve()) if posterior is not None else None
@@ -384,7 +492,11 @@ def _points(sweep: Sweep) -> list[tuple[Any, ...]]:
         return list(itertools.product(*(_choices(v) for v in values)))
     n, d = sweep.sweep.samples, len(values)
     rng = np.random.default_rng(sweep.sweep.seed)
-    if sweep.sweep.method == "latin_hypercube":
+    if sweep.sweep.method == "sobol":
+        unit = saltelli_unit(n, d, sweep.sweep.seed, sweep.sweep.second_order)
+    elif sweep.sweep.method == "morris":
+        unit = morris_unit(n, d, sweep.sweep.levels, sweep.sweep.seed)
+    elif sweep.sweep.method == "latin_hypercube":
         from scipy.stats import qmc  # heavy: only for this design
 
         try:
@@ -491,6 +603,9 @@ def _fingerprint(
     # Another flowsim may give other results: its sweep is another sweep.
     digest.update(f"flowsim {__version__}\n".encode())
     settings = sweep.sweep.model_dump(mode="json", exclude={"description"})
+    for key, unused in (("second_order", False), ("levels", 4), ("points", None)):
+        if settings[key] == unused:  # the fingerprints of the designs that came before stay
+            del settings[key]
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for spec in runs:
         row = asdict(spec) | {"file": Path(spec.file).name}
@@ -501,6 +616,8 @@ def _fingerprint(
     for file in files:
         digest.update(Path(file).name.encode())
         digest.update(Path(file).read_bytes())
+    if sweep.sweep.points is not None:  # an edited design file is another sweep
+        digest.update((folder / sweep.sweep.points).read_bytes())
     return digest.hexdigest()
 
 
@@ -613,7 +730,7 @@ def run_sweep(
         "fingerprint": _fingerprint(sweep, runs, files, folder, posterior),
         "sweep": sweep.model_dump(mode="json"),
         "parameters": list(sweep.parameters),
-        "columns": parameter_columns(sweep),
+        "columns": parameter_columns(sweep.parameters, runs),
         "scenario_hashes": _base_hashes(sweep, folder),
         "runs": [asdict(r) for r in runs],
     }
@@ -651,7 +768,7 @@ def run_sweep(
             spec = by_run[result["run"]]
             try:
                 line = store.write_part(
-                    spec.run, _part_table(spec, result, columns), result.get("scenario_hash")
+                    spec.run, part_table(spec, result, columns), result.get("scenario_hash")
                 )
             except OSError as exc:
                 raise FlowsimError(
@@ -709,64 +826,3 @@ def _lost_worker_named(results: Iterable[dict]) -> Iterator[dict]:
             f"run {run} of the sweep stopped: its worker process (pid {exc.pid}) died, {exc.how}; "
             "the runs finished so far are kept: run the sweep again with --resume to finish it"
         ) from None
-
-
-def _part_table(spec: RunSpec, result: dict[str, Any], columns: dict[str, Any]) -> pa.Table:
-    """One run's rows as Arrow, each parameter in the type its column has in every part."""
-    import pyarrow as pa
-
-    types = {"double": pa.float64(), "string": pa.string(), "bool": pa.bool_()}
-    n = len(result["metric"])
-    data: dict[str, Any] = {
-        "run": pa.array(np.full(n, spec.run, dtype=np.int64)),
-        "scenario": pa.array([spec.scenario] * n, pa.string()),
-        "point": pa.array(np.full(n, spec.point, dtype=np.int64)),
-        "replication": pa.array(np.full(n, spec.replication, dtype=np.int64)),
-        "seed": pa.array(np.full(n, spec.seed, dtype=np.int64)),
-    }
-    for name, column in columns.items():
-        value = spec.params.get(name)
-        if value is not None and column["type"] == "json":
-            value = json.dumps(value, sort_keys=True, default=str)
-        data[column["column"]] = pa.array([value] * n, types.get(column["type"], pa.string()))
-    data["metric"] = pa.array(result["metric"], pa.string())
-    data["value"] = pa.array(np.asarray(result["value"], dtype=float))
-    data["unit"] = pa.array([_unit(m) for m in result["metric"]], pa.string())
-    return pa.table(data)
-
-
-@functools.lru_cache(maxsize=4096)
-def _unit(metric: str) -> str:
-    return metric_unit(metric)
-
-
-def parameter_columns(sweep: Sweep) -> dict[str, dict[str, str]]:
-    """Each swept parameter's column: its SQL-safe name and the one type its values
-    have (``double`` for numbers, ``string``, ``bool``, or ``json`` for lists, tables
-    and dates, stored as their JSON text)."""
-    return {
-        name: {"column": sql_name(name), "type": _value_type(name, spec)}
-        for name, spec in sweep.parameters.items()
-    }
-
-
-def _value_type(name: str, spec: Any) -> str:
-    if _is_range(spec):
-        return "double"
-    kinds = {_kind(v) for v in _choices(spec)}
-    if len(kinds) > 1:
-        raise ValueError(
-            f"parameter '{name}' mixes {' and '.join(sorted(kinds))} values: a parameter's "
-            "values share one type (its column has one type in every reader)"
-        )
-    return kinds.pop()
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    return "json"

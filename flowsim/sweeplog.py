@@ -11,23 +11,37 @@ Reading them here verifies their shape; :mod:`flowsim.sweepfolder` writes them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from flowsim._version import __version__
 from flowsim.errors import FlowsimError
 from flowsim.folders import FileRecord, check_path, parse_record
-from flowsim.parquet import METADATA_KEY
+from flowsim.parquet import METADATA_KEY, metric_unit, sql_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Log", "LogLine", "part_name", "part_schema", "read_design", "read_log"]
+    from flowsim.sweep import RunSpec
+
+__all__ = [
+    "Log",
+    "LogLine",
+    "parameter_columns",
+    "part_name",
+    "part_schema",
+    "part_table",
+    "read_design",
+    "read_log",
+]
 
 SWEEP_FORMAT = "flowsim-sweep"
 # 3: one schema for every part, SQL-safe parameter columns, a unit column, metadata in
@@ -279,3 +293,72 @@ def reopen_log(out: Path) -> None:
         f.truncate(end)
         f.flush()
         os.fsync(f.fileno())
+
+
+# --- the rows of a part -------------------------------------------------------------
+
+
+def part_table(spec: RunSpec, result: dict[str, Any], columns: dict[str, Any]) -> pa.Table:
+    """One run's rows as Arrow, each parameter in the type its column has in every part."""
+    import pyarrow as pa
+
+    types = {"double": pa.float64(), "string": pa.string(), "bool": pa.bool_()}
+    n = len(result["metric"])
+    data: dict[str, Any] = {
+        "run": pa.array(np.full(n, spec.run, dtype=np.int64)),
+        "scenario": pa.array([spec.scenario] * n, pa.string()),
+        "point": pa.array(np.full(n, spec.point, dtype=np.int64)),
+        "replication": pa.array(np.full(n, spec.replication, dtype=np.int64)),
+        "seed": pa.array(np.full(n, spec.seed, dtype=np.int64)),
+    }
+    for name, column in columns.items():
+        value = spec.params.get(name)
+        if value is not None and column["type"] == "json":
+            value = json.dumps(value, sort_keys=True, default=str)
+        data[column["column"]] = pa.array([value] * n, types.get(column["type"], pa.string()))
+    data["metric"] = pa.array(result["metric"], pa.string())
+    data["value"] = pa.array(np.asarray(result["value"], dtype=float))
+    data["unit"] = pa.array([_unit(m) for m in result["metric"]], pa.string())
+    return pa.table(data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit(metric: str) -> str:
+    return metric_unit(metric)
+
+
+def parameter_columns(parameters: Iterable[str], runs: list[RunSpec]) -> dict[str, dict[str, str]]:
+    """Each swept parameter's column: its SQL-safe name and the one type its values
+    take in the runs (``double`` for numbers, ``string``, ``bool``, or ``json`` for
+    lists, tables and dates, stored as their JSON text); ``double`` if no run sets it."""
+    columns = {}
+    for name in parameters:
+        kinds = {_kind(r.params[name]) for r in runs if name in r.params}
+        if len(kinds) > 1:
+            raise FlowsimError(
+                f"parameter '{name}' takes {' and '.join(sorted(kinds))} values in the design: "
+                "a parameter's values share one type (its column has one type in every reader)"
+            )
+        columns[name] = {"column": sql_name(name), "type": kinds.pop() if kinds else "double"}
+    return columns
+
+
+def check_one_kind(name: str, spec: Any) -> None:
+    """A list of values of one kind: numbers, text, booleans, or JSON values."""
+    choices = spec if isinstance(spec, list) else getattr(spec, "values", None)
+    kinds = {_kind(v) for v in choices or ()}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"parameter '{name}' mixes {' and '.join(sorted(kinds))} values: a parameter's "
+            "values share one type (its column has one type in every reader)"
+        )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    return "json"

@@ -305,3 +305,22 @@ def test_summary_json_follows_its_schema_and_a_broken_one_does_not(tmp_path, cap
     extra["exports_kg"] = {}
     for damaged in [*broken, missing, extra]:
         assert list(validator.iter_errors(damaged)), "the schema let a broken summary pass"
+
+
+def test_a_parameters_column_type_is_the_one_its_runs_take():
+    from flowsim.sweep import RunSpec
+    from flowsim.sweeplog import parameter_columns
+
+    def runs(*values):
+        return [
+            RunSpec(k, "s", "f.toml", k, {} if v is None else {"p": v}, {}, 0, 0)
+            for k, v in enumerate(values)
+        ]
+
+    # As an external design gives them: a parameter with paths only takes its file's values.
+    assert parameter_columns(["p"], runs("a", None, "b"))["p"] == {"column": "p", "type": "string"}
+    assert parameter_columns(["p"], runs(None))["p"]["type"] == "double"
+    assert parameter_columns(["p"], runs(True, False))["p"]["type"] == "bool"
+    assert parameter_columns(["p"], runs([1, 2]))["p"]["type"] == "json"
+    with pytest.raises(flowsim.FlowsimError, match="takes double and string values"):
+        parameter_columns(["p"], runs(0.5, "none"))
