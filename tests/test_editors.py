@@ -32,7 +32,7 @@ def schema_for(path: Path) -> str:
 
 def test_each_schema_has_an_id_of_its_own_with_the_version():
     ids = [json.loads(p.read_text())["$id"] for p in sorted(SCHEMAS.glob("*.schema.json"))]
-    assert len(ids) == 4 and len(set(ids)) == 4
+    assert len(ids) == 5 and len(set(ids)) == 5  # scenario, partial, sweep, calibration, summary
     assert all(
         re.fullmatch(rf"urn:flowsim:schema:[a-z-]+:{re.escape(__version__)}", i) for i in ids
     )
