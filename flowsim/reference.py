@@ -18,7 +18,7 @@ from pydantic_core import PydanticUndefined
 from flowsim import schema as S
 from flowsim.calibration import spec as C
 from flowsim.schedules import Schedulable
-from flowsim.sweep import Linked, Range, SideBySide, Sweep, SweepSettings
+from flowsim.sweepfile import Linked, Range, SideBySide, Sweep, SweepSettings
 
 __all__ = ["reference_markdown"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from flowsim._version import __version__
 from flowsim.calibration.spec import Calibration
 from flowsim.schema import Scenario
-from flowsim.sweep import Sweep
+from flowsim.sweepfile import Sweep
 
 __all__ = ["calibration_schema", "scenario_schema", "summary_schema", "sweep_schema"]
 
