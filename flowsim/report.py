@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from flowsim.errors import FlowsimError
 from flowsim.folders import MANIFEST, add_to_manifest, replace_signed_file
 from flowsim.headlines import headlines, interval_note
 from flowsim.runfolder import REPORT, own_name
+from flowsim.sources import sources_table
 from flowsim.trade import net_exports
 
 if TYPE_CHECKING:  # a Results' own module writes reports: imported for types only
@@ -128,6 +130,42 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
                 cells.append(f'<td class="text">{_e(value)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _cited_rows(ids: list[str]) -> list[str]:
+    """The rows of the sources table the scenario cites, each row with its id as an
+    anchor that the sources and assumptions above link to: what a reader needs to
+    check a figure without the repository."""
+    if not ids:
+        return []
+    table = sources_table()
+    columns = ("id", "figure", "value", "published", "where")
+    rows = "".join(
+        f'<tr id="source-{_e(r.id)}">'
+        + "".join(f'<td class="text">{_e(getattr(r, c))}</td>' for c in columns)
+        + "</tr>"
+        for r in (table[i] for i in ids if i in table)
+    )
+    head = "".join(f'<th class="text">{c}</th>' for c in columns)
+    parts = [
+        "<h3>The rows of flowsim's sources table that these scenario files cite</h3>",
+        "<p>flowsim ships the whole table as <code>sources.md</code> "
+        "(<code>flowsim examples copy</code> writes it).</p>",
+        f"<table><tr>{head}</tr>{rows}</table>",
+    ]
+    missing = [i for i in ids if i not in table]
+    if missing:
+        parts.append(f"<p>Cited but not in the table: {_e(', '.join(missing))}.</p>")
+    return parts
+
+
+def _linked(text: str, ids: list[str]) -> str:
+    """``text`` escaped, each cited id in it a link to its row below."""
+    html = _e(text)
+    if not ids:
+        return html
+    pattern = re.compile("|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True)))
+    return pattern.sub(lambda m: f'<a href="#source-{m.group(0)}">{m.group(0)}</a>', html)
 
 
 def _list(items: Iterable[str]) -> str:
@@ -524,11 +562,18 @@ def render_report(
     parts.append(_table(policies.astype(str)) if not policies.empty else "<p>None.</p>")
 
     parts.append("<h2>Sources</h2>")
-    parts.append(_list(meta.get("sources", [])) if meta.get("sources") else "<p>None given.</p>")
+    cited = [i for i in meta.get("citations", []) if i in sources_table()]
+    sources = meta.get("sources", [])
+    if sources:
+        parts.append("<ul>" + "".join(f"<li>{_linked(x, cited)}</li>" for x in sources) + "</ul>")
+    else:
+        parts.append("<p>None given.</p>")
+    parts.extend(_cited_rows(meta.get("citations", [])))
     parts.append("<h2>Assumptions marked in the scenario files</h2>")
     assumptions = meta.get("assumptions", [])
     if assumptions:
-        parts.append(_list(f"{a['file']}:{a['line']}: {a['text']}" for a in assumptions))
+        items = (_linked(f"{a['file']}:{a['line']}: {a['text']}", cited) for a in assumptions)
+        parts.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
     else:
         parts.append("<p>None marked.</p>")
 

@@ -61,6 +61,8 @@ class RunMeta(BaseModel):
     scenario: str
     description: str = ""
     sources: list[str] = Field(default_factory=list)
+    # Ids of the rows of docs/sources.md the scenario's files cite (flowsim.sources).
+    citations: list[str] = Field(default_factory=list)
     assumptions: list[Assumption] = Field(default_factory=list)
     start: date = Field(ge=FIRST_DATE, le=LAST_DATE)
     end: date = Field(ge=FIRST_DATE, le=LAST_DATE)

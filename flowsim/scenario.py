@@ -32,6 +32,7 @@ from flowsim.errors import Issue, ScenarioError
 from flowsim.findings import Aliases, closest, node_aliases
 from flowsim.schedules import is_date_key, put_dates_in_order
 from flowsim.schema import REMOVED_KEYS, Fixed, Scenario, assumptions_in
+from flowsim.sources import citations_in
 
 __all__ = [
     "ScenarioSource",
@@ -76,6 +77,7 @@ class ScenarioSource:
     origins: Origins
     files: tuple[str, ...]
     assumptions: tuple[dict[str, str | int], ...]
+    citations: tuple[str, ...] = ()  # rows of docs/sources.md the files cite
 
 
 def read_scenario(path: str | Path) -> ScenarioSource:
@@ -84,7 +86,9 @@ def read_scenario(path: str | Path) -> ScenarioSource:
     path = Path(path)
     data, origins = _read_with_parents(path, chain=())
     files = tuple(dict.fromkeys([str(path), *origins.values()]))
-    return ScenarioSource(str(path), data, origins, files, tuple(assumptions_in(files)))
+    return ScenarioSource(
+        str(path), data, origins, files, tuple(assumptions_in(files)), citations_in(files)
+    )
 
 
 def build_scenario(
@@ -103,6 +107,7 @@ def build_scenario(
     files = [f for f in dict.fromkeys(origins.values()) if f != "--set"]
     scenario._files = (source.path, *(f for f in files if f != source.path))
     scenario._assumptions = source.assumptions
+    scenario._citations = source.citations
     scenario._baseline_file = _baseline_file(scenario, origins, path, on_disk=baseline_on_disk)
     return scenario
 
@@ -255,6 +260,7 @@ def with_overrides(scenario: Scenario, overrides: Iterable[str] | Mapping[str, A
     changed = scenario_from_dict(data, file=origins[()], origins=origins)
     changed._files = scenario.files
     changed._assumptions = scenario._assumptions
+    changed._citations = scenario._citations
     changed._baseline_file = scenario._baseline_file
     return changed
 

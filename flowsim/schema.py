@@ -822,6 +822,8 @@ class Scenario(Frozen):
     _baseline_file: str | None = PrivateAttr(default=None)
     # Its assumption lines, read with its files: a worker without the files keeps them.
     _assumptions: tuple[dict[str, str | int], ...] | None = PrivateAttr(default=None)
+    # The rows of the sources table its files cite, read with them likewise.
+    _citations: tuple[str, ...] | None = PrivateAttr(default=None)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -840,6 +842,14 @@ class Scenario(Frozen):
         if self._assumptions is not None:  # as read with the files, wherever it runs now
             return [dict(a) for a in self._assumptions]
         return assumptions_in(self._files)
+
+    def citations(self) -> list[str]:
+        """Ids of the rows of the sources table (docs/sources.md) that its files cite."""
+        from flowsim.sources import citations_in
+
+        if self._citations is not None:
+            return list(self._citations)
+        return list(citations_in(self._files))
 
     @property
     def name(self) -> str:

@@ -141,6 +141,7 @@ def simulate(
         description=scenario.meta.description,
         sources=list(scenario.meta.sources),
         assumptions=scenario.assumptions(),
+        citations=scenario.citations(),
         start=scenario.calendar.start,
         end=scenario.calendar.end,
         seed=int(seed),

@@ -1,0 +1,80 @@
+"""Every citation in a shipped file resolves to a row of docs/sources.md.
+
+A scenario, sweep or calibration file cites a figure by the id of its row in the
+sources table (``VEN-TUR-MAY``); an id that is not a row there, or a row id given
+twice, leaves a reader with a figure they cannot check.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+SOURCES = ROOT / "docs" / "sources.md"
+ROW = re.compile(r"^\| (?P<id>[A-Z]{3}(?:-[A-Z0-9]+)+) \|", re.MULTILINE)
+SHIPPED = sorted((ROOT / "scenarios").rglob("*.toml")) + sorted((ROOT / "data").glob("*.csv"))
+
+
+def row_ids() -> list[str]:
+    return ROW.findall(SOURCES.read_text())
+
+
+def citation(prefixes: set[str]) -> re.Pattern[str]:
+    """An id of the table's form: one of its prefixes, then parts of capitals and digits."""
+    return re.compile(rf"\b(?:{'|'.join(sorted(prefixes))})(?:-[A-Z0-9]+)+\b")
+
+
+def test_each_row_id_is_given_once():
+    ids = row_ids()
+    assert len(ids) > 40
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_each_citation_of_a_shipped_file_is_a_row_of_the_sources_table(path):
+    ids = set(row_ids())
+    cited = citation({i.split("-")[0] for i in ids}).findall(path.read_text())
+    unknown = sorted(set(cited) - ids)
+    assert unknown == [], f"{path.name} cites ids that docs/sources.md has no row for"
+
+
+def test_an_unknown_id_is_caught(tmp_path):
+    pattern = citation({"VEN", "PER"})
+    text = "compliance = 0.5  # VEN-TUR-MAY; and PER-NOWHERE-9, but not GI-TOC or VENTURE-1"
+    assert pattern.findall(text) == ["VEN-TUR-MAY", "PER-NOWHERE-9"]
+
+
+def test_a_run_records_the_rows_its_files_cite_and_the_report_shows_and_links_them(tmp_path):
+    import flowsim
+    from flowsim.sources import sources_table
+
+    results = flowsim.simulate(ROOT / "scenarios" / "venezuela_sanctions.toml", seed=1)
+    cited = results.meta.citations
+    folder = ROOT / "scenarios"
+    texts = [
+        (folder / f).read_text() for f in ("venezuela_sanctions.toml", "venezuela_baseline.toml")
+    ]
+    assert {"VEN-EO13850", "VEN-TUR-MAY", "VEN-BCV-APR"} <= set(cited)
+    assert len(cited) == len(set(cited)) and set(cited) <= set(sources_table())
+    assert all(any(i in text for text in texts) for i in cited)
+    page = flowsim.render_report(results)
+    anchors = set(re.findall(r'<tr id="source-([A-Z0-9-]+)">', page))
+    links = set(re.findall(r'<a href="#source-([A-Z0-9-]+)">', page))
+    assert anchors == set(cited) and links and links <= anchors
+    row = sources_table()["VEN-TUR-MAY"]
+    assert row.value in page.replace("&#x27;", "'") and row.where in page
+    # Kept in the run folder, and read back.
+    out = results.save(tmp_path / "run", report=False)
+    assert flowsim.Results.load(out).meta.citations == cited
+
+
+def test_a_scenario_of_ones_own_cites_only_rows_the_table_has(tmp_path):
+    from flowsim.sources import cited_ids, sources_table
+
+    table = sources_table()
+    text = "# VEN-TUR-MAY says 20.15 t; VEN-NOT-A-ROW and MYORG-1 are not rows"
+    assert cited_ids([text], table) == ["VEN-TUR-MAY"]
+    assert cited_ids([text], {}) == []
