@@ -157,6 +157,7 @@ def manifest_runs(out: Path) -> tuple[list[int], int]:
 # the moment a part starts being written (a temporary part appears), or once the last
 # runs are in, as the parts are gathered into sweep.parquet and removed.
 MOMENTS = ("during start-up", "mid-run", "as a part is written", "as the sweep is compacted")
+COMPACT_KILLS = 2  # starts killed as they compact, after the others
 
 
 def wait_for_moment(
@@ -182,12 +183,12 @@ def wait_for_moment(
         while proc.poll() is None and time.perf_counter() < deadline:
             time.sleep(0.002)
     elif moment == "as the sweep is compacted":
-        deadline = time.perf_counter() + 200 * per_run + 10
-        while proc.poll() is None and time.perf_counter() < deadline:
-            if any(out.glob(".sweep.parquet.tmp-*")) or (out / "sweep.parquet").exists():
-                time.sleep(rng.uniform(0, 3) * per_run)
+        total = len(json.loads((out / "design.json").read_text())["runs"])
+        while proc.poll() is None:  # the start runs what is left first
+            if len(set(manifest_runs(out)[0])) >= total:  # the last line: compaction begins
+                time.sleep(rng.uniform(0.0, 0.6))  # about as long as 240 parts take
                 break
-            time.sleep(0.0005)
+            time.sleep(0.002)
     else:
         parts = out / "parts"
         deadline = time.perf_counter() + 50 * per_run + 5
@@ -317,11 +318,17 @@ def sigkill_chaos(folder: Path, kills: int, seed: int, replications: int) -> Cha
     )
 
     parts_seen: dict[str, pd.DataFrame] = {}
-    for k in range(kills):
-        if len(manifest_runs(out)[0]) >= runs:
+    # The parts are compacted after the last run: the last starts are killed as they
+    # compact (the first of them runs what is left, then compacts).
+    for k in range(kills + COMPACT_KILLS):
+        finishing = k >= kills
+        if _compacted(out):
             break
+        if not finishing and len(set(manifest_runs(out)[0])) >= runs:
+            continue
         extra = ["--workers", "1"] + (["--resume"] if k else [])
-        moment = rng.choices(MOMENTS, weights=[0.15, 0.4, 0.25, 0.2])[0]
+        others = rng.choices(MOMENTS[:-1], weights=[0.2, 0.5, 0.3])[0]
+        moment = MOMENTS[-1] if finishing else others
         log = folder / f"kill-{k:02d}.log"
         with open(log, "w") as err:
             t0 = time.perf_counter()
