@@ -57,7 +57,7 @@ $(BIN_MIN)/python:
 
 $(VENV_MIN)/.installed-dev: pyproject.toml constraints/lowest.txt | $(BIN_MIN)/python
 	$(BIN_MIN)/python -m pip install --quiet --disable-pip-version-check \
-	  -c constraints/lowest.txt -e '.[dev]'
+	  -c constraints/lowest.txt -e '.[dev-floors]'
 	@touch $@
 
 test-min: $(VENV_MIN)/.installed-dev browser
