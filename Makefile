@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`. Both set up .venv first.
+# The commands of the README: `make run` and `make test` set up .venv first, `make test-min`
+# .venv-min.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -46,8 +47,9 @@ test: lint browser
 	$(BIN)/python -m pytest -q -n auto
 
 # The same suite with every runtime dependency at its floor (constraints/lowest.txt), in a
-# venv of its own, .venv-min; the extras' packages take what the resolver picks beside
-# those floors. Not part of make test.
+# venv of its own, .venv-min, with the dev-floors extra: the dev extra but SALib, which
+# needs numpy 2 (docs/reliability.md, "Oldest versions"). The other packages take what the
+# resolver picks beside those floors. Not part of make test.
 VENV_MIN := .venv-min
 BIN_MIN := $(VENV_MIN)/bin
 
