@@ -1,9 +1,10 @@
-# The two commands of the README: `make run` and `make test`. Both set up .venv first.
+# The commands of the README: `make run` and `make test` set up .venv first, `make test-min`
+# .venv-min.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint browser install dev bench fuzz chaos equivalence calibrate clean
+.PHONY: run test test-min lint browser install dev bench fuzz chaos equivalence calibrate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "flowsim needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -45,6 +46,25 @@ browser:
 test: lint browser
 	$(BIN)/python -m pytest -q -n auto
 
+# The same suite with every runtime dependency at its floor (constraints/lowest.txt), in a
+# venv of its own, .venv-min, with the dev-floors extra: the dev extra but SALib, which
+# needs numpy 2 (docs/reliability.md, "Oldest versions"). The other packages take what the
+# resolver picks beside those floors. Not part of make test.
+VENV_MIN := .venv-min
+BIN_MIN := $(VENV_MIN)/bin
+
+$(BIN_MIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "flowsim needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV_MIN)
+
+$(VENV_MIN)/.installed-dev: pyproject.toml constraints/lowest.txt | $(BIN_MIN)/python
+	$(BIN_MIN)/python -m pip install --quiet --disable-pip-version-check \
+	  -c constraints/lowest.txt -e '.[dev-floors]'
+	@touch $@
+
+test-min: $(VENV_MIN)/.installed-dev browser
+	$(BIN_MIN)/python -m pytest -q -n auto
+
 # Speed and memory against the bare-SimPy reference, shipment mode, 2 workers and Ciw
 # (docs/performance.md); not part of make test. Ciw comes with the bench extra.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
@@ -75,4 +95,4 @@ calibrate: dev
 	FLOWSIM_CALIBRATE=1 $(BIN)/python -m pytest -q -s tests/test_calibration_recovery.py tests/test_calibration_venezuela.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) $(VENV_MIN) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -378,6 +378,12 @@ class PolicySpan:
     describe: str  # its strength in words
 
 
+def _day_after(day: pd.Timestamp) -> pd.Timestamp:
+    """The next day, in ``day``'s own unit: pandas 2.0 adds a day in nanoseconds, which
+    overflow after 11 April 2262, the last day a calendar may end on."""
+    return day + pd.Timedelta(days=1).as_unit(day.unit)
+
+
 def policy_spans(results: Results) -> list[PolicySpan]:
     """Every policy of the run, in the order of ``meta['policies']``."""
     rules = (results.meta.get("scenario_json") or {}).get("policies")
@@ -387,7 +393,7 @@ def policy_spans(results: Results) -> list[PolicySpan]:
             for p in results.meta.get("policies", [])
             if p.get("from") not in (None, "None")
         ]
-    after = results.end + pd.Timedelta(days=1)
+    after = _day_after(results.end)
     day = pd.Timedelta(days=1)
     spans = []
     for name, rule in rules.get("sanctions", {}).items():
@@ -453,7 +459,7 @@ def policy_timeline(results: Results) -> Figure:
     spans = policy_spans(results)
     fig = Figure(figsize=(9.5, 0.55 * max(len(spans), 1) + 1.6))
     ax = fig.subplots()
-    first, after = results.start, results.end + pd.Timedelta(days=1)
+    first, after = results.start, _day_after(results.end)
     ax.set_xlim(first, after)
     x0, x1 = ax.get_xlim()
     width_pt = ax.get_position().width * fig.get_figwidth() * 72

@@ -42,10 +42,11 @@ EXAMPLES = {
     "sources.md": SOURCES_TABLE,
 }
 # What a build must not copy from the repository: not part of either distribution.
-NOT_COPIED = {".git", ".venv", "results", "build", "dist"}
+NOT_COPIED = {".git", ".venv", ".venv-min", "results", "build", "dist"}
 NOT_COPIED |= {".pytest_cache", ".ruff_cache", ".hypothesis"}
 # The folders whose every file the sdist holds: the tests and what they read or import.
 SDIST_FOLDERS = ("tests", "scenarios", "docs", "notebooks", "data", "tools", "benchmarks")
+SDIST_FOLDERS += ("constraints",)
 SDIST_FILES = ("Makefile", "README.md", "LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in")
 SDIST_FILES += (".taplo.toml", ".pre-commit-hooks.yaml")
 BUILD_TOOLS_MISSING = (
@@ -143,7 +144,7 @@ def test_the_sdist_holds_what_its_tests_read_and_import(distributions):
     assert not missing, sorted(missing)[:20]
     assert {"tests/test_packaging.py", "scenarios/venezuela_sanctions.toml"} <= members
     assert set(SDIST_FILES) <= members
-    assert not {m for m in members if m.startswith(("results/", ".git/", ".venv/"))}
+    assert not {m for m in members if m.startswith(("results/", ".git/", ".venv/", ".venv-min/"))}
 
 
 # --- a wheel on its own -------------------------------------------------------------------

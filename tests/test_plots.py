@@ -326,6 +326,13 @@ def day_of(x: float) -> pd.Timestamp:
     return pd.Timestamp(mdates.num2date(x).date())
 
 
+def x_span(patch) -> tuple[float, float]:
+    """Where a patch starts and ends along x, in data: axvspan draws a Rectangle from
+    matplotlib 3.9 on, a Polygon before."""
+    x = patch.get_path().transformed(patch.get_patch_transform()).vertices[:, 0]
+    return float(x.min()), float(x.max())
+
+
 def test_the_policy_timeline_gives_each_policys_days_and_strength(pair):
     results, _ = pair
     fig = plots.policy_timeline(results)
@@ -371,8 +378,9 @@ def test_production_is_marked_with_raids_fuel_cuts_and_displaced_miners(pair):
     assert labels["mark:2020-03-01"].get_text() == "raid raid1"
     # The fuel cut shaded from its first day to the day after its last.
     (cut,) = [p for p in ax.patches if p.get_label().startswith("fuel cut f1")]
-    assert day_of(cut.get_x()) == pd.Timestamp("2020-04-01")
-    assert day_of(cut.get_x() + cut.get_width()) == pd.Timestamp("2020-05-02")
+    start, end = x_span(cut)
+    assert day_of(start) == pd.Timestamp("2020-04-01")
+    assert day_of(end) == pd.Timestamp("2020-05-02")
     peru = flowsim.simulate(flowsim.load_scenario(SCENARIOS / "peru_mercurio_2019.toml"), seed=1)
     (ax,) = plots.production_chart(peru).axes
     _, labels = marks(ax)
