@@ -24,7 +24,7 @@ from typing import Literal
 from flowsim.errors import FlowsimError
 from flowsim.folders import check_path
 
-__all__ = ["CopiedExamples", "Example", "copy_examples", "list_examples"]
+__all__ = ["CopiedExamples", "Example", "copy_examples", "example_files", "list_examples"]
 
 # The wheel's folder of examples inside the package (setup.py's EXAMPLE_FILES).
 PACKAGED = "example_files"
@@ -96,7 +96,7 @@ class CopiedExamples:
 
 def list_examples() -> list[Example]:
     """Every example file, scenarios first, then the calibration, the sweeps, the sources."""
-    found = [_describe(name, source) for name, source in _example_files().items()]
+    found = [_describe(name, source) for name, source in example_files().items()]
     taplo = (
         "Which schema checks which file, for editors built on Taplo (VS Code's Even Better TOML)."
     )
@@ -110,7 +110,7 @@ def copy_examples(folder: Path) -> CopiedExamples:
     folder = Path(folder)
     check_path(folder, "cannot copy the examples into")
     files = {
-        name: _for_the_copy(name, source.read_bytes()) for name, source in _example_files().items()
+        name: _for_the_copy(name, source.read_bytes()) for name, source in example_files().items()
     }
     files[TAPLO] = COPY_TAPLO.encode()
     targets = {name: folder.joinpath(*name.split("/")) for name in files}
@@ -154,7 +154,7 @@ def _for_the_copy(name: str, data: bytes) -> bytes:
     return f"#:schema {up}{SCHEMAS}/{schema}".encode() + newline + rest
 
 
-def _example_files() -> dict[str, Traversable]:
+def example_files() -> dict[str, Traversable]:
     """Each example file by its path in a copy, in the order of :func:`list_examples`."""
     found = _find_example_files()
     return {name: found[name] for name in sorted(found, key=lambda n: (_ORDER[_kind(n)], n))}

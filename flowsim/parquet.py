@@ -132,10 +132,12 @@ def metadata(kind: str, version: int, columns: Mapping[str, Mapping[str, Any]], 
 
 
 def table_bytes(table: pa.Table, flowsim_metadata: bytes) -> bytes:
-    """The table as Parquet bytes, with flowsim's metadata and nothing of pandas'."""
+    """The table as Parquet bytes, flowsim's metadata beside what the table already
+    carries (pandas' own, for a table made from a DataFrame)."""
     import pyarrow.parquet as pq
 
-    table = table.replace_schema_metadata({METADATA_KEY: flowsim_metadata})
+    existing = dict(table.schema.metadata or {})
+    table = table.replace_schema_metadata({**existing, METADATA_KEY: flowsim_metadata})
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue()

@@ -37,7 +37,7 @@ from flowsim.folders import (
 )
 from flowsim.ledger import EVENTS
 from flowsim.network import KINDS
-from flowsim.parquet import METADATA_KEY, column_unit, metadata
+from flowsim.parquet import column_unit, metadata, table_bytes
 from flowsim.runmeta import RunMeta
 
 if TYPE_CHECKING:
@@ -251,7 +251,6 @@ def table_file(name: str, table: pd.DataFrame, scenario_hash: str | None) -> byt
     keeps a category a category when flowsim reads it back): the format, the versions,
     the scenario's hash, and each column's unit (:mod:`flowsim.parquet`)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     for i, field in enumerate(arrow.schema):
@@ -261,10 +260,7 @@ def table_file(name: str, table: pd.DataFrame, scenario_hash: str | None) -> byt
             )
     units = {c: {"unit": _unit(name, c)} for c in arrow.column_names}
     own = metadata(RUN_FORMAT, RUN_FORMAT_VERSION, units, table=name, scenario_hash=scenario_hash)
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), METADATA_KEY: own})
-    buffer = io.BytesIO()
-    pq.write_table(arrow, buffer)
-    return buffer.getvalue()
+    return table_bytes(arrow, own)
 
 
 def _unit(table: str, column: str) -> str | None:

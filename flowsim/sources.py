@@ -46,10 +46,10 @@ def parse_sources(text: str) -> dict[str, SourceRow]:
 @functools.cache
 def sources_table() -> dict[str, SourceRow]:
     """The sources table shipped with flowsim; empty where it is not installed."""
-    from flowsim.examples import SOURCES, _example_files
+    from flowsim.examples import SOURCES, example_files
 
     try:
-        return parse_sources(_example_files()[SOURCES].read_text(encoding="utf-8"))
+        return parse_sources(example_files()[SOURCES].read_text(encoding="utf-8"))
     except (FlowsimError, KeyError, OSError):
         return {}
 

@@ -389,7 +389,7 @@ def run_sweep(
         "sweep": sweep.model_dump(mode="json"),
         "parameters": list(sweep.parameters),
         "columns": parameter_columns(sweep.parameters, runs),
-        "scenario_hashes": _base_hashes(sweep, folder),
+        "scenario_hashes": _base_hashes(sweep, folder, sources),
         "runs": [asdict(r) for r in runs],
     }
     connect = getattr(executor, "start", None)
@@ -463,14 +463,16 @@ def run_sweep(
     )
 
 
-def _base_hashes(sweep: Sweep, folder: Path) -> dict[str, str]:
+def _base_hashes(sweep: Sweep, folder: Path, sources: dict[str, ScenarioSource]) -> dict[str, str]:
     """Each scenario's hash as the sweep runs it before its parameters are set: what
-    a reader of the sweep's files checks it against."""
+    a reader of the sweep's files checks it against. Built from the files as
+    ``check_runs`` read them (by the runs' ``file``), not read again."""
     side = sweep.scenarios or [SideBySide(name=_base_label(sweep, folder))]
     hashes = {}
     for entry in side:
-        file = folder / (entry.file or sweep.sweep.scenario)
-        hashes[entry.name] = scenario_hash(build_scenario(read_scenario(file), dict(entry.set)))
+        file = str((folder / (entry.file or sweep.sweep.scenario)).resolve())
+        source = sources[file] if file in sources else read_scenario(file)
+        hashes[entry.name] = scenario_hash(build_scenario(source, dict(entry.set)))
     return hashes
 
 

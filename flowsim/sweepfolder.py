@@ -161,7 +161,7 @@ class SweepFolder:
             problems.append(problem)
         done = {}
         for run, line in log.lines.items():
-            problem = self._part_problem(line)
+            problem = self.part_problem(line)
             if problem is None:
                 done[run] = line
             else:
@@ -175,7 +175,7 @@ class SweepFolder:
             )
         return done
 
-    def _part_problem(self, line: LogLine) -> str | None:
+    def part_problem(self, line: LogLine) -> str | None:
         path = self.parts / part_name(line.run)
         if not (path.is_symlink() or path.exists()):
             return f"its part {path.name} is missing"
@@ -244,7 +244,7 @@ class SweepFolder:
                 data = path.read_bytes()  # once: checked, then read from these bytes
             except OSError:
                 return None
-            if bytes_record(data) != line.record or part_rows(data) != line.rows:
+            if _bytes_problem(path.name, data, line.record, line.rows) is not None:
                 return None
             tables.append(pq.read_table(pa.BufferReader(data), schema=self.schema))
         table = pa.concat_tables(tables).replace_schema_metadata(None)
@@ -325,10 +325,17 @@ def _data_problem(path: Path, record: FileRecord, rows: int) -> str | None:
         data = path.read_bytes()
     except OSError as exc:
         return f"{path.name} cannot be read ({exc.strerror})"
+    return _bytes_problem(path.name, data, record, rows)
+
+
+def _bytes_problem(name: str, data: bytes, record: FileRecord, rows: int) -> str | None:
+    """Why ``data``, read from the file ``name``, is not what its record describes."""
+    if len(data) != record.bytes:
+        return f"{name} has {len(data)} bytes, not the {record.bytes} written"
     if bytes_record(data).sha256 != record.sha256:
-        return f"{path.name} changed since it was written (checksum)"
+        return f"{name} changed since it was written (checksum)"
     if part_rows(data) != rows:
-        return f"its line records {rows} rows, but {path.name} holds {part_rows(data)}"
+        return f"its line records {rows} rows, but {name} holds {part_rows(data)}"
     return None
 
 

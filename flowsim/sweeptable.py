@@ -93,7 +93,7 @@ def _verified_parts(folder: SweepFolder, log: Log) -> tuple[list[Path], set[int]
                 else f"{path}: not a part flowsim wrote"
             )
         try:
-            problem = folder._part_problem(line)
+            problem = folder.part_problem(line)
         except OSError as exc:
             problem = f"cannot be read ({exc.strerror or exc})"
         if problem is not None:

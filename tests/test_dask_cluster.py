@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_sweep import TINY_SCENARIO
 
 import flowsim
 from flowsim.errors import FlowsimError
@@ -24,53 +25,7 @@ distributed = pytest.importorskip("distributed")
 ROOT = Path(__file__).parents[1]
 DASK = [sys.executable, "-m", "dask"]
 
-BASE = """\
-[meta]
-name = "base"
-[calendar]
-start = 2018-01-01
-end = 2018-03-31
-[prices]
-usd_per_oz = { 2018 = 1269.23 }
-[nodes.mine]
-kind = "mine"
-jurisdiction = "VEN"
-entity = "miners"
-legal_status = "illegal"
-region = "north"
-production_kg_per_day = 10.0
-production_cv = 0.3
-[nodes.buyer]
-kind = "buyer"
-jurisdiction = "VEN"
-entity = "buyers"
-legal_status = "informal"
-region = "north"
-capacity_kg_per_day = 100.0
-[nodes.tur]
-kind = "partner"
-jurisdiction = "TUR"
-entity = "t"
-legal_status = "licensed"
-region = "abroad"
-[nodes.usa]
-kind = "partner"
-jurisdiction = "USA"
-entity = "u"
-legal_status = "licensed"
-region = "abroad"
-[routes.mine_buyer]
-from = "mine"
-to = "buyer"
-transit_days = { dist = "exponential", mean = 1.0 }
-seizure_probability = 0.05
-[routes.buyer_tur]
-from = "buyer"
-to = "tur"
-[routes.buyer_usa]
-from = "buyer"
-to = "usa"
-"""
+BASE = TINY_SCENARIO.replace('name = "tiny"', 'name = "base"', 1)
 
 # A scenario that extends another and names it as its baseline: both files must
 # reach the workers, and neither is on their disk.
