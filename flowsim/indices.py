@@ -27,6 +27,7 @@ import pandas as pd
 
 from flowsim.designs import sobol_block
 from flowsim.errors import FlowsimError
+from flowsim.sweeplog import TABLE_COLUMNS
 
 __all__ = [
     "METHODS",
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 METHODS = ("sobol", "morris", "delta", "rbd_fast")
-_FIXED = {"run", "scenario", "point", "replication", "seed", "metric", "value", "unit"}
 # The designs each method reads; None: a design not known (a table from Python).
 _DESIGNS = {
     "sobol": {"sobol"},
@@ -66,7 +66,7 @@ def check_design(method: str, design: str, where: object = "the sweep") -> None:
 
 def varying_scenarios(table: pd.DataFrame) -> list[str]:
     """The scenarios whose runs carry parameter values."""
-    parameters = [c for c in table.columns if c not in _FIXED]
+    parameters = [c for c in table.columns if c not in TABLE_COLUMNS]
     if not parameters:
         return []
     varied = table[table[parameters].notna().any(axis=1)]
@@ -100,7 +100,7 @@ def point_means(
             f"(those that do: {', '.join(labels) or 'none'})"
         )
     rows = rows[rows["scenario"] == scenario]
-    parameters = [c for c in table.columns if c not in _FIXED]
+    parameters = [c for c in table.columns if c not in TABLE_COLUMNS]
     for name in parameters:
         if not pd.api.types.is_numeric_dtype(rows[name]):
             raise FlowsimError(f"parameter '{name}' is not a number: SALib analyses numbers only")

@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 
 from flowsim.errors import FlowsimError
+from flowsim.sweeplog import TABLE_COLUMNS
 
 __all__ = ["experiments_outcomes", "tornado"]
-
-_FIXED = {"run", "scenario", "point", "replication", "seed", "metric", "value", "unit"}
 
 
 def tornado(table: pd.DataFrame, metric: str, scenario: str | None = None) -> pd.DataFrame:
@@ -32,7 +31,7 @@ def tornado(table: pd.DataFrame, metric: str, scenario: str | None = None) -> pd
             f" (e.g. {known})" if known else " (names as in summary.json, dotted: docs/metrics.md)"
         )
         raise FlowsimError(f"no metric '{metric}' in the sweep{hint}")
-    parameters = [c for c in table.columns if c not in _FIXED]
+    parameters = [c for c in table.columns if c not in TABLE_COLUMNS]
     records = []
     for name in parameters:
         # Runs of a scenario that does not vary have no value for the parameter.

@@ -65,6 +65,8 @@ TRAILING_COLUMNS = {
     "value": ("double", "the row's unit"),
     "unit": ("string", None),
 }
+# Every column of a sweep's table that is not a swept parameter.
+TABLE_COLUMNS = frozenset({*LEADING_COLUMNS, *TRAILING_COLUMNS})
 # What a parameter's values are stored as; "json" is text: the value as JSON.
 PARAMETER_TYPES = ("double", "string", "bool", "json")
 PART_FILE = re.compile(r"^run-(?P<run>\d{7})\.parquet$")
