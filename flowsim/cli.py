@@ -241,6 +241,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("scenario", type=Path, nargs="+")
     scenario_options(validate)
     validate.add_argument(
+        "--require-sources",
+        action="store_true",
+        help="also fail on each figure that cites no row of the sources table and is not "
+        "marked as an assumption or as fitted (docs/sources.md)",
+    )
+    validate.add_argument(
         "--json", action="store_true", help="print the verdict and any errors as JSON"
     )
 
@@ -1115,6 +1121,12 @@ def _validate_one(args: argparse.Namespace) -> int:
         }
     for file in files:
         _say(args, f"read {file}", level=VERBOSE)
+    if args.require_sources:
+        from flowsim.sources import unsupported_in
+
+        unsupported = unsupported_in(files)
+        if unsupported:
+            raise ScenarioError(unsupported)
     _say(args, line)
     _took(args)
     if args.json:

@@ -16,9 +16,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowsim.errors import FlowsimError
+from flowsim.errors import FlowsimError, Issue
 
-__all__ = ["SourceRow", "citations_in", "cited_ids", "sources_table"]
+__all__ = [
+    "SourceRow",
+    "UnsupportedFigure",
+    "citations_in",
+    "cited_ids",
+    "sources_table",
+    "unsupported_figures",
+    "unsupported_in",
+]
 
 # A row of one of the table's sections: | Id | Figure | Value | Published | Where |
 _ROW = re.compile(r"^\| (?P<id>[A-Z]{3}(?:-[A-Z0-9]+)+) \|(?P<rest>.*)\|\s*$", re.MULTILINE)
@@ -74,3 +82,141 @@ def citations_in(files: Iterable[str]) -> tuple[str, ...]:
         except OSError:
             continue
     return tuple(cited_ids(texts, sources_table()))
+
+
+# --- figures with no support ------------------------------------------------------------
+
+# Tables whose figures are settings of the run, not figures of the world: the window
+# studied, the model's resolution, the file's own description, a sweep's or a
+# calibration's replications, seeds and budget. A check of the output (an [[expect]]
+# rule) is not a parameter either.
+SETTING_TABLES = ("meta", "calendar", "simulation", "expect", "sweep", "calibration", "method")
+# Keys that only draw: a node's place on the report's map changes no figure of a run.
+DRAWING_KEYS = frozenset({"lat", "lon"})
+# What marks a figure as supported, besides the id of a row: an assumption (with its
+# reason beside it) or a figure a calibration fits.
+_MARK = re.compile(r"\bassum|\bfitted\b", re.IGNORECASE)
+_TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_ASSIGNMENT = re.compile(r"^\s*(?P<key>[A-Za-z0-9_\-.\"']+)\s*=\s*(?P<value>.*)$")
+_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'")
+
+
+@dataclass(frozen=True)
+class UnsupportedFigure:
+    """A figure in a file that neither cites a row of the sources table nor is marked."""
+
+    line: int
+    table: str
+    key: str
+    value: str
+
+    def __str__(self) -> str:
+        where = f"{self.table}.{self.key}" if self.table else self.key
+        return (
+            f"line {self.line}: {where} = {self.value} cites no row of the sources table "
+            "and is not marked as an assumption or as fitted"
+        )
+
+
+def _code_and_comment(line: str) -> tuple[str, str]:
+    """A TOML line split at its first ``#`` that is outside a string."""
+    position = 0
+    while True:
+        hash_at = line.find("#", position)
+        if hash_at < 0:
+            return line, ""
+        match = next((m for m in _STRING.finditer(line) if m.start() < hash_at < m.end()), None)
+        if match is None:
+            return line[:hash_at], line[hash_at + 1 :]
+        position = match.end()
+
+
+def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[UnsupportedFigure]:
+    """The figures of a scenario file's text that nothing supports.
+
+    A figure is a value with a number or a date in it (a string's digits do not count).
+    It is supported when its own comment, or the comment lines directly above it, cite a
+    row of ``known`` by its id, or mark it as an assumption or as fitted. Each figure
+    carries its own note: a comment above a table, or over a group of figures apart from
+    the line before them, supports none. Settings of the run (``SETTING_TABLES``) and a
+    node's map place (``DRAWING_KEYS``) are not figures of the world and are skipped.
+    """
+    ids = set(known)
+    prefixes = sorted({i.split("-")[0] for i in ids})
+    cites = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)+\b") if prefixes else None
+
+    def supports(comment: str) -> bool:
+        if _MARK.search(comment):
+            return True
+        return cites is not None and any(i in ids for i in cites.findall(comment))
+
+    found: list[UnsupportedFigure] = []
+    # An entry of an array of tables (a calibration's [[parameters]] and [[targets]])
+    # may carry its support as a key of its own, `source` or `assumption`, for all of
+    # its figures.
+    entry: list[UnsupportedFigure] = []
+    entry_supported = False
+
+    def end_entry() -> None:
+        if not entry_supported:
+            found.extend(entry)
+        entry.clear()
+
+    table = ""
+    in_array_entry = False
+    above: list[str] = []  # the comment lines directly above the current line
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            above.append(stripped[1:])
+            continue
+        header = _TABLE.match(line)
+        assignment = None if header else _ASSIGNMENT.match(line)
+        if header:
+            end_entry()
+            table = header.group(1).replace('"', "").replace(" ", "")
+            in_array_entry = stripped.startswith("[[")
+            entry_supported = False
+        elif assignment and table.split(".")[0] not in SETTING_TABLES:
+            code, comment = _code_and_comment(assignment.group("value"))
+            key = assignment.group("key").strip("\"'")
+            if in_array_entry and key in ("source", "assumption"):
+                entry_supported = entry_supported or supports(
+                    "assumption" if key == "assumption" else code
+                )
+            figure = re.search(r"\d", _STRING.sub("", code))
+            if (
+                figure
+                and key.split(".")[-1] not in DRAWING_KEYS
+                and not supports(comment)
+                and not supports(" ".join(above))
+            ):
+                unsupported = UnsupportedFigure(number, table, key, code.strip())
+                (entry if in_array_entry else found).append(unsupported)
+        above = []
+    end_entry()
+    return found
+
+
+def unsupported_in(files: Iterable[str]) -> list[Issue]:
+    """Each figure of these files that nothing supports, as an issue naming its file,
+    line and key (``flowsim validate --require-sources``)."""
+    table = sources_table()
+    issues = []
+    for file in files:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except OSError as exc:
+            issues.append(Issue(str(file), "", f"cannot be read: {exc.strerror}"))
+            continue
+        for figure in unsupported_figures(text, table):
+            where = f"{figure.table}.{figure.key}" if figure.table else figure.key
+            issues.append(
+                Issue(
+                    str(file),
+                    f"line {figure.line}: {where}",
+                    f"the figure {figure.value} cites no row of the sources table and is "
+                    "not marked as an assumption or as fitted",
+                )
+            )
+    return issues

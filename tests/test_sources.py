@@ -78,3 +78,40 @@ def test_a_scenario_of_ones_own_cites_only_rows_the_table_has(tmp_path):
     text = "# VEN-TUR-MAY says 20.15 t; VEN-NOT-A-ROW and MYORG-1 are not rows"
     assert cited_ids([text], table) == ["VEN-TUR-MAY"]
     assert cited_ids([text], {}) == []
+
+
+def test_the_scan_finds_a_figure_with_no_note_and_only_that():
+    from flowsim.sources import sources_table, unsupported_figures
+
+    text = """
+# Assumption: above the table, so it supports no figure in it.
+[nodes.mine]
+name = "Mine of 2014"   # a string's digits are no figure
+lat = -12.5
+production_kg_per_day = 30.0
+production_cv = 0.3  # assumption: the spread of daily output
+# VEN-TUR-MAY: Turkey's imports
+appetite = 4000.0
+# a comment with no mark
+capacity = 60.0
+price = { 2018 = 1269.23 }  # VEN-NOT-A-ROW
+
+[[targets]]
+observed = 20150.0
+source = "VEN-TUR-MAY"
+
+[[targets]]
+observed = 1.0
+source = "a newspaper"
+
+[simulation]
+lot_interval_days = 1.0
+"""
+    found = unsupported_figures(text, sources_table())
+    assert [(u.line, u.table, u.key) for u in found] == [
+        (6, "nodes.mine", "production_kg_per_day"),
+        (11, "nodes.mine", "capacity"),
+        (12, "nodes.mine", "price"),
+        (19, "targets", "observed"),
+    ]
+    assert "nodes.mine.capacity = 60.0" in str(found[1])
