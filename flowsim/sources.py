@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 # A row of one of the table's sections: | Id | Figure | Value | Published | Where |
-_ROW = re.compile(r"^\| (?P<id>[A-Z]{3}(?:-[A-Z0-9]+)+) \|(?P<rest>.*)\|\s*$", re.MULTILINE)
+_ROW = re.compile(r"^\| (?P<id>[A-Z]{3,5}(?:-[A-Z0-9]+)+) \|(?P<rest>.*)\|\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)

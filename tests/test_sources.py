@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 SOURCES = ROOT / "docs" / "sources.md"
-ROW = re.compile(r"^\| (?P<id>[A-Z]{3}(?:-[A-Z0-9]+)+) \|", re.MULTILINE)
+ROW = re.compile(r"^\| (?P<id>[A-Z]{3,5}(?:-[A-Z0-9]+)+) \|", re.MULTILINE)
 SHIPPED = sorted((ROOT / "scenarios").rglob("*.toml")) + sorted((ROOT / "data").glob("*.csv"))
 
 
