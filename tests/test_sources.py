@@ -80,6 +80,17 @@ def test_a_scenario_of_ones_own_cites_only_rows_the_table_has(tmp_path):
     assert cited_ids([text], {}) == []
 
 
+SCENARIO_FILES = sorted((ROOT / "scenarios").rglob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_every_figure_of_a_shipped_file_is_cited_or_marked(path):
+    from flowsim.sources import sources_table, unsupported_figures
+
+    unsupported = unsupported_figures(path.read_text(), sources_table())
+    assert [str(u) for u in unsupported] == [], path.name
+
+
 def test_the_scan_finds_a_figure_with_no_note_and_only_that():
     from flowsim.sources import sources_table, unsupported_figures
 
@@ -115,3 +126,25 @@ lot_interval_days = 1.0
         (19, "targets", "observed"),
     ]
     assert "nodes.mine.capacity = 60.0" in str(found[1])
+
+
+def test_validate_require_sources_names_each_unsupported_figure(tmp_path, capsys):
+    from flowsim.cli import main
+
+    shipped = ROOT / "scenarios"
+    assert main(["validate", "--require-sources", str(shipped / "venezuela_sanctions.toml")]) == 0
+    (tmp_path / "venezuela_baseline.toml").write_bytes(
+        (shipped / "venezuela_baseline.toml").read_bytes()
+    )
+    mine = tmp_path / "venezuela_sanctions.toml"
+    note = "discount = 0.05  # assumption: buyers who take the risk pay a little less"
+    text = (shipped / "venezuela_sanctions.toml").read_text()
+    assert note in text
+    mine.write_text(text.replace(note, "discount = 0.05"))
+    capsys.readouterr()
+    assert main(["validate", "--require-sources", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1, err
+    assert str(mine) in err and "policies.sanctions.eo13850_gold_sector.discount" in err
+    assert "the figure 0.05 cites no row" in err
+    assert main(["validate", str(mine)]) == 0
