@@ -440,29 +440,102 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
                 )
             ]
         )
-    parent_name = data.pop("extends", None)
+    parent_names = data.pop("extends", None)
     origins: Origins = {}
     _record_origins(data, (), str(path), origins)
-    if parent_name is None:
+    if parent_names is None:
         return data, origins
-    if not isinstance(parent_name, str):
-        raise ScenarioError([Issue(str(path), "extends", "must be a file name (a string)")])
-    parent_path = path.parent / parent_name
-    if _exists(parent_path) and parent_path.is_dir():
+    if isinstance(parent_names, str):
+        parent_names = [parent_names]
+    if (
+        not isinstance(parent_names, list)
+        or not parent_names
+        or not all(isinstance(name, str) for name in parent_names)
+    ):
         raise ScenarioError(
-            [Issue(str(path), "extends", f"{parent_name!r} is a folder, not a scenario file")]
+            [Issue(str(path), "extends", "must be a file name or a list of file names")]
         )
-    if not _exists(parent_path):
-        raise ScenarioError(
-            [
-                Issue(
-                    str(path), "extends", f"file not found: {parent_name} (looked in {path.parent})"
-                )
-            ]
-        )
-    base, base_origins = _read_with_parents(parent_path, (*chain, resolved))
+    if len(set(parent_names)) < len(parent_names):
+        raise ScenarioError([Issue(str(path), "extends", "names a file twice")])
+    parents = []
+    for parent_name in parent_names:
+        parent_path = path.parent / parent_name
+        if _exists(parent_path) and parent_path.is_dir():
+            raise ScenarioError(
+                [Issue(str(path), "extends", f"{parent_name!r} is a folder, not a scenario file")]
+            )
+        if not _exists(parent_path):
+            raise ScenarioError(
+                [
+                    Issue(
+                        str(path),
+                        "extends",
+                        f"file not found: {parent_name} (looked in {path.parent})",
+                    )
+                ]
+            )
+        parents.append(_read_with_parents(parent_path, (*chain, resolved)))
+    base, base_origins = parents[0]
+    for other, other_origins in parents[1:]:
+        _refuse_conflicts(path, base, base_origins, other, other_origins, data)
+        base = _merge(base, other)
+        base_origins.update(other_origins)
     base_origins.update(origins)
     return _merge(base, data), base_origins
+
+
+def _refuse_conflicts(
+    path: Path,
+    first: Mapping[str, Any],
+    first_origins: Origins,
+    second: Mapping[str, Any],
+    second_origins: Origins,
+    child: Mapping[str, Any],
+    prefix: KeyPath = (),
+) -> None:
+    """Two files that one scenario extends may share tables (a partner both networks
+    sell to), but where both give a value and the values differ, the child must say
+    which it takes: neither silently wins."""
+    issues = []
+    for key, value in second.items():
+        if key not in first:
+            continue
+        here = (*prefix, key)
+        theirs, child_value = first[key], child.get(key) if isinstance(child, Mapping) else None
+        if isinstance(child, Mapping) and key in child and not isinstance(child_value, dict):
+            continue  # the child gives the value itself
+        both_tables = isinstance(value, dict) and isinstance(theirs, dict)
+        if both_tables and "dist" not in value and "dist" not in theirs:
+            try:
+                _refuse_conflicts(
+                    path,
+                    theirs,
+                    first_origins,
+                    value,
+                    second_origins,
+                    child_value if isinstance(child_value, Mapping) else {},
+                    here,
+                )
+            except ScenarioError as exc:
+                issues.extend(exc.issues)
+        elif value != theirs:
+            issues.append(
+                Issue(
+                    str(path),
+                    ".".join(here),
+                    f"{Path(first_origins.get(here, '?')).name} and "
+                    f"{Path(second_origins.get(here, '?')).name}, which this file extends, "
+                    f"give it different values ({_shown(theirs)} and {_shown(value)}): "
+                    "set it in this file",
+                )
+            )
+    if issues:
+        raise ScenarioError(issues)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _exists(path: Path) -> bool:

@@ -33,8 +33,12 @@ def scenario_schema(partial: bool = False) -> dict[str, Any]:
     files that ``extends`` another and state only what differs."""
     schema = Scenario.model_json_schema(by_alias=True, mode="validation")
     schema["properties"]["extends"] = {
-        "type": "string",
-        "description": "Scenario file this one extends, relative to this file.",
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
+        ],
+        "description": "Scenario file this one extends, or several, merged in order, "
+        "relative to this file.",
     }
     schema["title"] = "flowsim scenario file" + (" (partial, for extends)" if partial else "")
     if partial:
