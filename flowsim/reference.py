@@ -132,7 +132,9 @@ def reference_markdown() -> str:
         "Editors can check files as they are typed with the JSON Schemas in "
         "[schema/](schema/).",
         "",
-        'A scenario file may start with `extends = "other.toml"` to inherit another file.',
+        'A scenario file may start with `extends = "other.toml"` to inherit another file, or '
+        '`extends = ["a.toml", "b.toml"]` to compose several '
+        "([scenarios.md](scenarios.md#extends)).",
         "",
         "## Scenario files",
     ]
