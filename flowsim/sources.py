@@ -28,8 +28,10 @@ __all__ = [
     "unsupported_in",
 ]
 
-# A row of one of the table's sections: | Id | Figure | Value | Published | Where |
-_ROW = re.compile(r"^\| (?P<id>[A-Z]{3}(?:-[A-Z0-9]+)+) \|(?P<rest>.*)\|\s*$", re.MULTILINE)
+# A row of one of the table's sections: | Id | Figure | Value | Published | Where |. An id
+# is capitals, then parts of capitals and digits after dashes (VEN-TUR-MAY), or one word
+# of capitals alone (PRICE).
+_ROW = re.compile(r"^\| (?P<id>[A-Z]{3,}(?:-[A-Z0-9]+)*) \|(?P<rest>.*)\|\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def cited_ids(texts: Iterable[str], known: Mapping[str, SourceRow]) -> list[str]
     if not known:
         return []
     prefixes = sorted({i.split("-")[0] for i in known})
-    pattern = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)+\b")
+    pattern = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)*\b")
     found = dict.fromkeys(m for text in texts for m in pattern.findall(text) if m in known)
     return list(found)
 
@@ -143,7 +145,7 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
     """
     ids = set(known)
     prefixes = sorted({i.split("-")[0] for i in ids})
-    cites = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)+\b") if prefixes else None
+    cites = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)*\b") if prefixes else None
 
     def supports(comment: str) -> bool:
         if _MARK.search(comment):

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 SOURCES = ROOT / "docs" / "sources.md"
-ROW = re.compile(r"^\| (?P<id>[A-Z]{3}(?:-[A-Z0-9]+)+) \|", re.MULTILINE)
+ROW = re.compile(r"^\| (?P<id>[A-Z]{3,}(?:-[A-Z0-9]+)*) \|", re.MULTILINE)
 SHIPPED = sorted((ROOT / "scenarios").rglob("*.toml")) + sorted((ROOT / "data").glob("*.csv"))
 
 
@@ -115,3 +115,20 @@ lot_interval_days = 1.0
         (19, "targets", "observed"),
     ]
     assert "nodes.mine.capacity = 60.0" in str(found[1])
+
+
+def test_the_gold_price_row_is_a_row_and_a_figure_can_cite_it():
+    """PRICE is one word, with no dash: a row of five cells like the others, and a
+    comment that names it supports the figure."""
+    from flowsim.sources import sources_table, unsupported_figures
+
+    table = sources_table()
+    assert "2017: 1,257.56" in table["PRICE"].value
+    text = """
+[prices]
+# World Bank Pink Sheet annual mean (PRICE)
+usd_per_oz = { 2017 = 1257.56 }
+dore_purity = 0.9  # PRICES is not a row
+"""
+    found = unsupported_figures(text, table)
+    assert [(u.line, u.key) for u in found] == [(5, "dore_purity")]
