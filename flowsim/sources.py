@@ -67,7 +67,7 @@ def cited_ids(texts: Iterable[str], known: Mapping[str, SourceRow]) -> list[str]
     if not known:
         return []
     prefixes = sorted({i.split("-")[0] for i in known})
-    pattern = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)+\b")
+    pattern = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)*\b")
     found = dict.fromkeys(m for text in texts for m in pattern.findall(text) if m in known)
     return list(found)
 
@@ -143,7 +143,7 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
     """
     ids = set(known)
     prefixes = sorted({i.split("-")[0] for i in ids})
-    cites = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)+\b") if prefixes else None
+    cites = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)*\b") if prefixes else None
 
     def supports(comment: str) -> bool:
         if _MARK.search(comment):

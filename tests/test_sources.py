@@ -148,3 +148,20 @@ def test_validate_require_sources_names_each_unsupported_figure(tmp_path, capsys
     assert str(mine) in err and "policies.sanctions.eo13850_gold_sector.discount" in err
     assert "the figure 0.05 cites no row" in err
     assert main(["validate", str(mine)]) == 0
+
+
+def test_the_gold_price_row_is_a_row_and_a_figure_can_cite_it():
+    """The gold price table is a row of five cells like the others, and a comment that
+    names it supports the figure."""
+    from flowsim.sources import sources_table, unsupported_figures
+
+    table = sources_table()
+    assert "2017: 1,257.56" in table["GOLD-PRICE"].value
+    text = """
+[prices]
+# World Bank Pink Sheet annual mean (GOLD-PRICE)
+usd_per_oz = { 2017 = 1257.56 }
+dore_purity = 0.9  # GOLD-PRICES is not a row
+"""
+    found = unsupported_figures(text, table)
+    assert [(u.line, u.key) for u in found] == [(5, "dore_purity")]
