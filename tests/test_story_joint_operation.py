@@ -1,7 +1,7 @@
 """The joint Peru-Colombia operation's story, in direction
 (docs/scenarios/peru_colombia_joint_operation.md): checks on the river route into Colombia
-cut what it carries by about half, and the traders of Puerto Maldonado send the gold to the Lima
-exporters instead, so Colombia declares less; the shared stings lower the
+cut what it carries by about two fifths, and the traders of Puerto Maldonado send the gold to
+the Lima exporters instead, so Colombia declares less; the shared stings lower the
 output of raided mines in both countries. The rerouting is route choice: with a static
 split the gold is seized or held on the checked route, and Lima gains nothing.
 
@@ -66,7 +66,7 @@ def test_the_checks_cut_the_river_route_and_the_gold_goes_to_lima(runs):
     base, joint = runs["baseline"], runs["joint"]
     river = received(joint, ["leticia_traders"]) - received(base, ["leticia_traders"])
     high = paired(river["leticia_traders"])[1]
-    # About -47% at 10 replications; at 5, the interval's upper end is about -27%.
+    # About -41% at 10 replications; at 5, the interval's upper end is about -30%.
     assert high < -0.2 * received(base, ["leticia_traders"]).mean().iloc[0]
     lima = (received(joint, LIMA) - received(base, LIMA)).sum(axis=1)
     assert paired(lima)[0] > 0
