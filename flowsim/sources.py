@@ -131,6 +131,12 @@ def _code_and_comment(line: str) -> tuple[str, str]:
         position = match.end()
 
 
+def _depth(code: str) -> int:
+    """How many brackets a line of TOML opens, less those it closes, outside strings."""
+    bare = _STRING.sub("", code)
+    return bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}")
+
+
 def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[UnsupportedFigure]:
     """The figures of a scenario file's text that nothing supports.
 
@@ -165,10 +171,22 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
     table = ""
     in_array_entry = False
     above: list[str] = []  # the comment lines directly above the current line
+    # A value over several lines (an array, an inline table): each further line's figures
+    # are supported by that line's comment, or by the note of the value as a whole.
+    open_brackets, open_key, open_supported = 0, "", False
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if stripped.startswith("#"):
             above.append(stripped[1:])
+            continue
+        if open_brackets > 0:
+            code, comment = _code_and_comment(line)
+            open_brackets += _depth(code)
+            bare = _STRING.sub("", code)
+            if re.search(r"\d", bare) and not open_supported and not supports(comment):
+                unsupported = UnsupportedFigure(number, table, open_key, code.strip())
+                (entry if in_array_entry else found).append(unsupported)
+            above = []
             continue
         header = _TABLE.match(line)
         assignment = None if header else _ASSIGNMENT.match(line)
@@ -185,14 +203,15 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
                     "assumption" if key == "assumption" else code
                 )
             figure = re.search(r"\d", _STRING.sub("", code))
-            if (
-                figure
-                and key.split(".")[-1] not in DRAWING_KEYS
-                and not supports(comment)
-                and not supports(" ".join(above))
-            ):
+            noted = supports(comment) or supports(" ".join(above))
+            if figure and key.split(".")[-1] not in DRAWING_KEYS and not noted:
                 unsupported = UnsupportedFigure(number, table, key, code.strip())
                 (entry if in_array_entry else found).append(unsupported)
+            open_brackets = _depth(code)
+            open_key, open_supported = key, noted or key.split(".")[-1] in DRAWING_KEYS
+        elif assignment:  # a setting; a value over several lines is one too
+            open_brackets = _depth(_code_and_comment(assignment.group("value"))[0])
+            open_key, open_supported = assignment.group("key"), True
         above = []
     end_entry()
     return found

@@ -165,3 +165,25 @@ dore_purity = 0.9  # GOLD-PRICES is not a row
 """
     found = unsupported_figures(text, table)
     assert [(u.line, u.key) for u in found] == [(5, "dore_purity")]
+
+
+def test_a_value_over_several_lines_has_each_figure_noted_or_a_note_for_the_whole():
+    from flowsim.sources import sources_table, unsupported_figures
+
+    text = """
+[nodes.exporter]
+initial_stock = [
+  { origin = "mine_a", kg = 10.0 },  # assumption: steady state
+  { origin = "mine_b", kg = 20.0 },
+]
+# VEN-TUR-MAY: what the list holds
+sales = [
+  { date = 2019-02-01, kg = 1000.0 },
+]
+[simulation]
+set = [
+  1.0,
+]
+"""
+    found = unsupported_figures(text, sources_table())
+    assert [(u.line, u.key) for u in found] == [(5, "initial_stock")]
