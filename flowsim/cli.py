@@ -1122,9 +1122,7 @@ def _validate_one(args: argparse.Namespace) -> int:
     for file in files:
         _say(args, f"read {file}", level=VERBOSE)
     if args.require_sources:
-        from flowsim.sources import unsupported_in
-
-        unsupported = unsupported_in(files)
+        unsupported = flowsim.unsupported_figures_in(files)
         if unsupported:
             raise ScenarioError(unsupported)
     _say(args, line)

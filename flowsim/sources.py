@@ -25,7 +25,7 @@ __all__ = [
     "cited_ids",
     "sources_table",
     "unsupported_figures",
-    "unsupported_in",
+    "unsupported_figures_in",
 ]
 
 # A row of one of the table's sections: | Id | Figure | Value | Published | Where |
@@ -217,7 +217,7 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
     return found
 
 
-def unsupported_in(files: Iterable[str]) -> list[Issue]:
+def unsupported_figures_in(files: Iterable[str]) -> list[Issue]:
     """Each figure of these files that nothing supports, as an issue naming its file,
     line and key (``flowsim validate --require-sources``)."""
     table = sources_table()
