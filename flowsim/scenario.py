@@ -477,14 +477,16 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
         parents.append(_read_with_parents(parent_path, (*chain, resolved)))
     base, base_origins = parents[0]
     for other, other_origins in parents[1:]:
-        _refuse_conflicts(path, base, base_origins, other, other_origins, data)
+        conflicts = _conflicts(path, base, base_origins, other, other_origins, data)
+        if conflicts:
+            raise ScenarioError(conflicts)
         base = _merge(base, other)
         base_origins.update(other_origins)
     base_origins.update(origins)
     return _merge(base, data), base_origins
 
 
-def _refuse_conflicts(
+def _conflicts(
     path: Path,
     first: Mapping[str, Any],
     first_origins: Origins,
@@ -492,7 +494,7 @@ def _refuse_conflicts(
     second_origins: Origins,
     child: Mapping[str, Any],
     prefix: KeyPath = (),
-) -> None:
+) -> list[Issue]:
     """Two files that one scenario extends may share tables (a partner both networks
     sell to), but where both give a value and the values differ, the child must say
     which it takes: neither silently wins."""
@@ -500,24 +502,16 @@ def _refuse_conflicts(
     for key, value in second.items():
         if key not in first:
             continue
-        here = (*prefix, key)
-        theirs, child_value = first[key], child.get(key) if isinstance(child, Mapping) else None
-        if isinstance(child, Mapping) and key in child and not isinstance(child_value, dict):
+        here, theirs, mine = (*prefix, key), first[key], child.get(key)
+        if key in child and not isinstance(mine, dict):
             continue  # the child gives the value itself
-        both_tables = isinstance(value, dict) and isinstance(theirs, dict)
-        if both_tables and "dist" not in value and "dist" not in theirs:
-            try:
-                _refuse_conflicts(
-                    path,
-                    theirs,
-                    first_origins,
-                    value,
-                    second_origins,
-                    child_value if isinstance(child_value, Mapping) else {},
-                    here,
-                )
-            except ScenarioError as exc:
-                issues.extend(exc.issues)
+        if (
+            isinstance(value, dict)
+            and isinstance(theirs, dict)
+            and not {"dist"} & {*value, *theirs}
+        ):
+            below = mine if isinstance(mine, dict) else {}
+            issues += _conflicts(path, theirs, first_origins, value, second_origins, below, here)
         elif value != theirs:
             issues.append(
                 Issue(
@@ -529,8 +523,7 @@ def _refuse_conflicts(
                     "set it in this file",
                 )
             )
-    if issues:
-        raise ScenarioError(issues)
+    return issues
 
 
 def _shown(value: Any) -> str:

@@ -62,14 +62,18 @@ def sources_table() -> dict[str, SourceRow]:
         return {}
 
 
-def cited_ids(texts: Iterable[str], known: Mapping[str, SourceRow]) -> list[str]:
-    """The ids of ``known`` rows that ``texts`` cite, in order of first appearance."""
+def _ids_in(text: str, known: Mapping[str, SourceRow]) -> list[str]:
+    """The ids of ``known`` rows that ``text`` names, in order, repeats included."""
     if not known:
         return []
     prefixes = sorted({i.split("-")[0] for i in known})
     pattern = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)*\b")
-    found = dict.fromkeys(m for text in texts for m in pattern.findall(text) if m in known)
-    return list(found)
+    return [m for m in pattern.findall(text) if m in known]
+
+
+def cited_ids(texts: Iterable[str], known: Mapping[str, SourceRow]) -> list[str]:
+    """The ids of ``known`` rows that ``texts`` cite, in order of first appearance."""
+    return list(dict.fromkeys(i for text in texts for i in _ids_in(text, known)))
 
 
 def citations_in(files: Iterable[str]) -> tuple[str, ...]:
@@ -147,14 +151,9 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
     the line before them, supports none. Settings of the run (``SETTING_TABLES``) and a
     node's map place (``DRAWING_KEYS``) are not figures of the world and are skipped.
     """
-    ids = set(known)
-    prefixes = sorted({i.split("-")[0] for i in ids})
-    cites = re.compile(rf"\b(?:{'|'.join(prefixes)})(?:-[A-Z0-9]+)*\b") if prefixes else None
 
     def supports(comment: str) -> bool:
-        if _MARK.search(comment):
-            return True
-        return cites is not None and any(i in ids for i in cites.findall(comment))
+        return bool(_MARK.search(comment) or _ids_in(comment, known))
 
     found: list[UnsupportedFigure] = []
     # An entry of an array of tables (a calibration's [[parameters]] and [[targets]])

@@ -13,22 +13,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import flowsim
+from flowsim.stats import confidence_interval
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 REPLICATIONS = 5
 STATIC = ["behaviour.route_choice=static"]
 
 
-def paired(difference: pd.Series) -> tuple[float, float]:
-    half = stats.t.ppf(0.975, len(difference) - 1) * difference.std(ddof=1)
-    half /= np.sqrt(len(difference))
-    return difference.mean() - half, difference.mean() + half
+# The 95% interval of a paired difference's mean over replications.
+paired = confidence_interval
 
 
 def received(results, nodes) -> pd.DataFrame:

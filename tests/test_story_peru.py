@@ -11,21 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import flowsim
+from flowsim.stats import confidence_interval
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 REPLICATIONS = 4
 
 
-def paired_interval(difference: pd.Series) -> tuple[float, float]:
-    half = stats.t.ppf(0.975, len(difference) - 1) * difference.std(ddof=1)
-    half /= np.sqrt(len(difference))
-    return difference.mean() - half, difference.mean() + half
+# The 95% interval of a paired difference's mean over replications.
+paired_interval = confidence_interval
 
 
 def production_by_mine(results) -> pd.DataFrame:
