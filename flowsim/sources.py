@@ -97,12 +97,55 @@ def citations_in(files: Iterable[str]) -> tuple[str, ...]:
 SETTING_TABLES = ("meta", "calendar", "simulation", "expect", "sweep", "calibration", "method")
 # Keys that only draw: a node's place on the report's map changes no figure of a run.
 DRAWING_KEYS = frozenset({"lat", "lon"})
-# What marks a figure as supported, besides the id of a row: an assumption (with its
-# reason beside it) or a figure a calibration fits.
-_MARK = re.compile(r"\bassum|\bfitted\b", re.IGNORECASE)
+# What marks a figure as supported, besides the id of a row: an assumption with its
+# reason, or a figure fitted by a calibration the note names. A bare "assumption", or
+# "as above" with nothing above to point at, supports nothing.
+_ASSUMPTION = re.compile(r"\bassum\w*", re.IGNORECASE)
+_FITTED = re.compile(r"\bfitted\b", re.IGNORECASE)
+_CALIBRATION_FILE = re.compile(r"[\w./-]*\.calibration\.toml\b")
+_POINTER = re.compile(r"\babove\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# Words that give no reason: a note made only of these and its mark is bare.
+_NOT_A_REASON = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "it",
+        "is",
+        "are",
+        "as",
+        "see",
+        "also",
+        "same",
+        "here",
+        "so",
+        "too",
+        "and",
+        "above",
+        "assumption",
+        "assumptions",
+        "assumed",
+        "assume",
+        "fitted",
+    ]
+)
 _TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _ASSIGNMENT = re.compile(r"^\s*(?P<key>[A-Za-z0-9_\-.\"']+)\s*=\s*(?P<value>.*)$")
 _STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'")
+
+
+UNSUPPORTED = (
+    "cites no row of the sources table, and is not marked as an assumption with its "
+    "reason or as fitted by a calibration the note names"
+)
+
+
+def _gives_a_reason(note: str) -> bool:
+    return any(w.lower() not in _NOT_A_REASON for w in _WORD.findall(note))
 
 
 @dataclass(frozen=True)
@@ -116,10 +159,7 @@ class UnsupportedFigure:
 
     def __str__(self) -> str:
         where = f"{self.table}.{self.key}" if self.table else self.key
-        return (
-            f"line {self.line}: {where} = {self.value} cites no row of the sources table "
-            "and is not marked as an assumption or as fitted"
-        )
+        return f"line {self.line}: {where} = {self.value} {UNSUPPORTED}"
 
 
 def _code_and_comment(line: str) -> tuple[str, str]:
@@ -145,15 +185,51 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
     """The figures of a scenario file's text that nothing supports.
 
     A figure is a value with a number or a date in it (a string's digits do not count).
-    It is supported when its own comment, or the comment lines directly above it, cite a
-    row of ``known`` by its id, or mark it as an assumption or as fitted. Each figure
-    carries its own note: a comment above a table, or over a group of figures apart from
-    the line before them, supports none. Settings of the run (``SETTING_TABLES``) and a
-    node's map place (``DRAWING_KEYS``) are not figures of the world and are skipped.
+    It is supported when its note, its own comment with the comment lines directly above
+    it, cites a row of ``known`` by its id; or marks it as an assumption and gives a
+    reason; or marks it as fitted and names the calibration file that fits it. A note
+    that points up ("assumption, as above") is supported when the reason is there: an
+    earlier figure of the same key that was supported, an earlier comment that names
+    the key, or the note above the figure's table (for "fitted", an earlier comment
+    that names a calibration file). Each figure carries its own note: a
+    comment above a table, or over a group of figures apart from the line before them,
+    supports none. Settings of the run (``SETTING_TABLES``) and a node's map place
+    (``DRAWING_KEYS``) are not figures of the world and are skipped.
     """
+    comments: list[str] = []  # every comment so far, for notes that point above
+    table_note = ""  # the comment lines directly above the current table's header
+    reasoned_in_table = False  # whether a figure of the current table has a reason
+    supported_keys: set[str] = set()
 
-    def supports(comment: str) -> bool:
-        return bool(_MARK.search(comment) or _ids_in(comment, known))
+    def reasoned(note: str) -> bool:
+        return bool(
+            _ids_in(note, known)
+            or (_ASSUMPTION.search(note) and _gives_a_reason(note))
+            or (_FITTED.search(note) and _CALIBRATION_FILE.search(note))
+        )
+
+    def supports(note: str, key: str) -> bool:
+        name = key.split(".")[-1]
+        supported = reasoned(note)
+        if not supported and _POINTER.search(note) and _ASSUMPTION.search(note):
+            named = re.compile(rf"\b{re.escape(name)}\b")
+            supported = (
+                name in supported_keys
+                or any(named.search(c) for c in comments)
+                or reasoned(table_note)
+                or reasoned_in_table
+            )
+        elif not supported and _POINTER.search(note) and _FITTED.search(note):
+            supported = any(_CALIBRATION_FILE.search(c) for c in comments)
+        if supported:
+            supported_keys.add(name)
+        return supported
+
+    def note_of(note: str, key: str) -> bool:
+        nonlocal reasoned_in_table
+        supported = supports(note, key)
+        reasoned_in_table = reasoned_in_table or (supported and reasoned(note))
+        return supported
 
     found: list[UnsupportedFigure] = []
     # An entry of an array of tables (a calibration's [[parameters]] and [[targets]])
@@ -182,15 +258,18 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
             code, comment = _code_and_comment(line)
             open_brackets += _depth(code)
             bare = _STRING.sub("", code)
-            if re.search(r"\d", bare) and not open_supported and not supports(comment):
+            if re.search(r"\d", bare) and not open_supported and not note_of(comment, open_key):
                 unsupported = UnsupportedFigure(number, table, open_key, code.strip())
                 (entry if in_array_entry else found).append(unsupported)
+            comments.extend([*above, comment])
             above = []
             continue
         header = _TABLE.match(line)
         assignment = None if header else _ASSIGNMENT.match(line)
+        comment = ""
         if header:
             end_entry()
+            table_note, reasoned_in_table = " ".join(above), False
             table = header.group(1).replace('"', "").replace(" ", "")
             in_array_entry = stripped.startswith("[[")
             entry_supported = False
@@ -198,19 +277,20 @@ def unsupported_figures(text: str, known: Mapping[str, SourceRow]) -> list[Unsup
             code, comment = _code_and_comment(assignment.group("value"))
             key = assignment.group("key").strip("\"'")
             if in_array_entry and key in ("source", "assumption"):
-                entry_supported = entry_supported or supports(
-                    "assumption" if key == "assumption" else code
-                )
+                note = f"assumption: {code}" if key == "assumption" else code
+                entry_supported = entry_supported or supports(note, key)
             figure = re.search(r"\d", _STRING.sub("", code))
-            noted = supports(comment) or supports(" ".join(above))
-            if figure and key.split(".")[-1] not in DRAWING_KEYS and not noted:
+            drawing = key.split(".")[-1] in DRAWING_KEYS
+            noted = not drawing and note_of(" ".join([*above, comment]), key)
+            if figure and not drawing and not noted:
                 unsupported = UnsupportedFigure(number, table, key, code.strip())
                 (entry if in_array_entry else found).append(unsupported)
             open_brackets = _depth(code)
-            open_key, open_supported = key, noted or key.split(".")[-1] in DRAWING_KEYS
+            open_key, open_supported = key, noted or drawing
         elif assignment:  # a setting; a value over several lines is one too
             open_brackets = _depth(_code_and_comment(assignment.group("value"))[0])
             open_key, open_supported = assignment.group("key"), True
+        comments.extend([*above, comment])
         above = []
     end_entry()
     return found
@@ -233,8 +313,7 @@ def unsupported_figures_in(files: Iterable[str]) -> list[Issue]:
                 Issue(
                     str(file),
                     f"line {figure.line}: {where}",
-                    f"the figure {figure.value} cites no row of the sources table and is "
-                    "not marked as an assumption or as fitted",
+                    f"the figure {figure.value} {UNSUPPORTED}",
                 )
             )
     return issues

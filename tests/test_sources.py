@@ -187,3 +187,42 @@ set = [
 """
     found = unsupported_figures(text, sources_table())
     assert [(u.line, u.key) for u in found] == [(5, "initial_stock")]
+
+
+def test_an_assumption_gives_its_reason_and_a_fitted_figure_names_its_calibration():
+    """A bare "assumption", or "fitted" with no calibration named, supports nothing; a
+    note that points above is supported only when the reason is there."""
+    from flowsim.sources import sources_table, unsupported_figures
+
+    text = """
+[nodes.mine]
+production_cv = 0.3  # assumption
+fuel_dependence = 0.9  # an assumption (see above)
+servers = 4  # assumption: not a bottleneck
+lot_interval_days = 1.0  # assumption: daily lots
+capacity_loss = 0.2  # assumption, as above
+production_kg_per_day = 30.0  # fitted
+weight = 2.0  # fitted by mine.calibration.toml
+price_factor = 0.9  # fitted (above)
+
+[nodes.buyer]
+servers = 6  # assumption, as above
+capacity_kg_per_day = 10.0  # assumption (above)
+
+# Assumption: the buyer's habit; no published split.
+[routes.mine_to_buyer]
+weight = 0.5  # assumption (above)
+cost_usd_per_kg = 100.0  # assumption, as above
+"""
+    found = unsupported_figures(text, sources_table())
+    assert [(u.line, u.key) for u in found] == [
+        (3, "production_cv"),
+        (4, "fuel_dependence"),
+        (8, "production_kg_per_day"),
+        (14, "capacity_kg_per_day"),
+    ]
+    # "as above" on capacity_loss points at servers' and lot_interval_days' reasons in
+    # its own table; "fitted (above)" at the calibration named earlier; "servers" in
+    # the buyer's table at the mine's reasoned servers; the route's figures at the note
+    # above their table. The buyer's capacity points at nothing.
+    assert "with its reason" in str(found[0])
