@@ -1,9 +1,10 @@
 """The story of scenarios/venezuela_lifeline_2018_2020.toml holds in direction.
 
-Under EO 13850 alone (1 Nov 2018 to 18 Mar 2019), against the same world without the
-US orders: the sellers of the Mining Arc leave the smuggling route into Colombia, whose
-traders sell to the US and Switzerland, which refuse half of it, for the state, and the
-central bank sends the gold on to Turkey, which ignores the order; the UAE takes more.
+Until the bank's designation (1 Nov 2018 to 16 Apr 2019, under EO 13850 and then
+Minerven's designation), against the same world without the US orders: the sellers of the
+Mining Arc leave the smuggling route into Colombia, whose traders sell to the US and
+Switzerland, which refuse half of it, for the state, and the central bank sends the gold
+on to Turkey, which ignores both orders; the UAE takes more.
 
 From EO 13884 (5 Aug 2019) to the end of 2020, against the same world without the US
 orders: Turkish buyers, under rising pressure, turn much of the central bank's gold away,
@@ -22,7 +23,7 @@ on Turkey (its compliance 0 under the designation and EO 13884), Turkey gains an
 allies do not (the last test); with Russia, China and Iran complying as the US does, the
 allies lose and the bank's sales pile up unsold; with the UAE's appetite lifted, the UAE
 takes more than the scenario gives it; with the US and Switzerland ignoring EO 13850,
-Turkey gains little under it.
+Turkey gains little until the bank's designation.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from periods import kg_between, paired, rising
 
 import flowsim
 from flowsim.stats import confidence_interval
@@ -41,18 +43,19 @@ SCENARIO = ROOT / "scenarios" / "venezuela_lifeline_2018_2020.toml"
 BASELINE = ROOT / "scenarios" / "venezuela_lifeline_2018_2020_baseline.toml"
 PAGE = ROOT / "docs" / "scenarios" / "venezuela_lifeline_2018_2020.md"
 REPLICATIONS = 5
-EO13884 = pd.Timestamp("2019-08-01")  # from the month of EO 13884 (VEN-EO13884)
 EO13850 = pd.Timestamp("2018-11-01")  # VEN-EO13850
-MINERVEN = pd.Timestamp("2019-03-19")  # VEN-MINERVEN: the next order
+BCV_DESIGNATION = pd.Timestamp("2019-04-17")  # VEN-BCV-SDN
+EO13884 = pd.Timestamp("2019-08-01")  # from the month of EO 13884 (VEN-EO13884)
+END = pd.Timestamp("2021-01-01")
 # The partners whose rise the page explains, by the heading of its explanation.
 EXPLAINED = {
     "russia": "Why Russia's and Iran's imports rise",
     "iran": "Why Russia's and Iran's imports rise",
     "uae": "Why the UAE's imports rise, and stop at its appetite",
 }
-# Under EO 13850 alone.
-EXPLAINED_UNDER_EO13850 = {
-    "turkey": "Why Turkey's imports rise under EO 13850",
+# Before the bank's designation, under EO 13850 and Minerven's.
+EXPLAINED_BEFORE_THE_BANK = {
+    "turkey": "Why Turkey's imports rise until the bank's designation",
     "uae": "Why the UAE's imports rise, and stop at its appetite",
 }
 US_AND_SWITZERLAND_IGNORE_EO13850 = [
@@ -90,32 +93,7 @@ def runs() -> dict[str, flowsim.Results]:
 def after_eo13884(results: flowsim.Results) -> pd.DataFrame:
     """Exports in kg from the month of EO 13884 on, replications as rows, partners as
     columns, with a total."""
-    table = results.exports_monthly
-    table = table[table["month"] >= EO13884]
-    kg = table.groupby(["replication", "partner"])["kg"].sum().unstack("partner")
-    kg = kg.reindex(columns=results.partners, fill_value=0.0).fillna(0.0)
-    kg["total"] = kg.sum(axis=1)
-    return kg
-
-
-def under_eo13850_alone(results: flowsim.Results, bought: bool = False) -> pd.DataFrame:
-    """Exports in kg from 1 Nov 2018 to 18 Mar 2019, replications as rows, partners as
-    columns, with a total; or, with ``bought``, what each buyer bought in those days."""
-    ledger = results.ledger
-    first, last = ((day - results.start).days for day in (EO13850, MINERVEN))
-    rows = ledger[(ledger["day"] >= first) & (ledger["day"] < last)]
-    if bought:
-        into = results.routes.set_index("route")["to_node"].astype(str)
-        rows = rows[rows["event"] == "delivered"]
-        rows = rows[rows["route"].astype(str).map(into).to_numpy() == rows["node"].astype(str)]
-        columns = sorted(set(results.routes["to_node"].astype(str)) - set(results.partners))
-    else:
-        rows = rows[(rows["event"] == "exported") & rows["node"].isin(results.partners)]
-        columns = list(results.partners)
-    kg = rows.groupby(["replication", "node"])["kg"].sum().unstack("node")
-    kg = kg.reindex(index=range(results.replications), columns=columns).fillna(0.0)
-    kg["total"] = kg.sum(axis=1)
-    return kg
+    return kg_between(results, EO13884, END)
 
 
 def changes(base: flowsim.Results, other: flowsim.Results) -> pd.DataFrame:
@@ -124,20 +102,8 @@ def changes(base: flowsim.Results, other: flowsim.Results) -> pd.DataFrame:
     return paired(after_eo13884(base), after_eo13884(other))
 
 
-def paired(b: pd.DataFrame, x: pd.DataFrame) -> pd.DataFrame:
-    """Each column's change from ``b`` to ``x``, with the 95% interval of the paired
-    difference over replications."""
-    rows = {}
-    for partner in b.columns:
-        difference = (x[partner] - b[partner]).to_numpy()
-        low, high = confidence_interval(difference)
-        rows[partner] = {"baseline_kg": b[partner].mean(), "low": low, "high": high}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def rising(table: pd.DataFrame) -> set[str]:
-    """Partners whose imports rise beyond what chance alone gives."""
-    return set(table.drop("total").index[table.drop("total")["low"] > 0])
+def before_the_banks_designation(results: flowsim.Results, bought: bool = False):
+    return kg_between(results, EO13850, BCV_DESIGNATION, bought)
 
 
 def story_holds(table: pd.DataFrame) -> bool:
@@ -174,26 +140,40 @@ def test_after_eo13884_the_banks_gold_leaves_turkey_for_its_allies(runs):
         assert EXPLAINED[partner] in page
 
 
-def test_under_eo13850_alone_the_smugglers_gold_goes_to_the_state_and_on_to_turkey(runs):
+def test_before_the_banks_designation_the_smugglers_gold_goes_to_the_state_and_turkey(runs):
     base, scenario = runs["baseline"], runs["lifeline"]
-    table = paired(under_eo13850_alone(base), under_eo13850_alone(scenario))
-    assert rising(table) <= set(EXPLAINED_UNDER_EO13850), table
+    table = paired(before_the_banks_designation(base), before_the_banks_designation(scenario))
+    assert rising(table) <= set(EXPLAINED_BEFORE_THE_BANK), table
     assert table.loc["turkey", "low"] > 0, table
     page = PAGE.read_text()
     for partner in rising(table):
-        assert EXPLAINED_UNDER_EO13850[partner] in page
+        assert EXPLAINED_BEFORE_THE_BANK[partner] in page
     # The mechanism: the sellers leave the route into Colombia for the state's buyers.
-    bought = paired(under_eo13850_alone(base, True), under_eo13850_alone(scenario, True))
+    bought = paired(
+        before_the_banks_designation(base, bought=True),
+        before_the_banks_designation(scenario, bought=True),
+    )
     assert bought.loc["colombia_traders", "high"] < 0, bought
     assert bought.loc["minerven", "low"] > 0 and bought.loc["bcv", "low"] > 0, bought
     # What lifts Turkey is the US's and Switzerland's refusals: with both ignoring
     # EO 13850, Turkey gains less than a quarter as much, a difference beyond chance.
     ignoring = run(SCENARIO, US_AND_SWITZERLAND_IGNORE_EO13850)
-    refusals = paired(under_eo13850_alone(ignoring), under_eo13850_alone(scenario))
-    assert refusals.loc["turkey", "low"] > 0, refusals
-    gain = under_eo13850_alone(scenario)["turkey"] - under_eo13850_alone(base)["turkey"]
-    gain_ignoring = under_eo13850_alone(ignoring)["turkey"] - under_eo13850_alone(base)["turkey"]
+    turkey = {
+        name: before_the_banks_designation(results)["turkey"]
+        for name, results in (("base", base), ("scenario", scenario), ("ignoring", ignoring))
+    }
+    refusals = confidence_interval((turkey["scenario"] - turkey["ignoring"]).to_numpy())
+    assert refusals[0] > 0, refusals
+    gain, gain_ignoring = turkey["scenario"] - turkey["base"], turkey["ignoring"] - turkey["base"]
     assert gain_ignoring.mean() < 0.25 * gain.mean(), (gain, gain_ignoring)
+
+
+def test_after_the_banks_designation_only_partners_whose_rise_is_explained_gain(runs):
+    """From the bank's designation to EO 13884, and after it, each on its own."""
+    base, scenario = runs["baseline"], runs["lifeline"]
+    for first, last in ((BCV_DESIGNATION, EO13884), (EO13884, END)):
+        table = paired(kg_between(base, first, last), kg_between(scenario, first, last))
+        assert rising(table) <= set(EXPLAINED), (first, table)
 
 
 def test_the_uae_takes_up_to_its_appetite_and_no_more(runs):
