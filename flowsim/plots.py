@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
 from matplotlib.textpath import text_to_path
+from matplotlib.transforms import Bbox
 
 from flowsim.tables import months, with_month
 
@@ -94,14 +95,25 @@ def _color_ranking(partner: str) -> tuple[int, ...]:
     return tuple(sorted(range(len(PALETTE)), key=rank))
 
 
+def tight_bbox(fig: Figure) -> Bbox:
+    """The box, in inches, that ``savefig(bbox_inches="tight")`` crops to, padded as it
+    pads. Saving a figure twice (SVG and PNG) with ``"tight"`` lays it out four times: a
+    layout pass to find the box before each draw. With the box found once, each save is
+    one draw. The box comes from the Agg renderer at the figure's own dpi, so text
+    measured at another dpi may differ by a point or so, inside the padding."""
+    fig.draw_without_rendering()
+    return fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+
+
 def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> list[Path]:
     """Write ``path``.png and ``path``.svg; return both paths."""
     base = Path(path).with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
     written = []
+    bbox = tight_bbox(fig)
     for suffix in (".png", ".svg"):
         target = base.with_suffix(suffix)
-        fig.savefig(target, dpi=dpi, bbox_inches="tight")
+        fig.savefig(target, dpi=dpi, bbox_inches=bbox)
         written.append(target)
     return written
 

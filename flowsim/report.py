@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from flowsim import flows, maps, plots
 from flowsim._version import __version__
@@ -57,13 +58,13 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def svg_bytes(fig: Figure) -> bytes:
-    """The figure as SVG. Its text stays text, set in the reader's sans-serif font:
-    rasterising every glyph, as a PNG needs, costs most of a figure's time, and the
-    vector image is a third of the PNG's size."""
+def svg_bytes(fig: Figure, bbox: Bbox | str = "tight") -> bytes:
+    """The figure as SVG, cropped to ``bbox``. Its text stays text, set in the reader's
+    sans-serif font: rasterising every glyph, as a PNG needs, costs most of a figure's
+    time, and the vector image is a third of the PNG's size."""
     buffer = io.BytesIO()
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "flowsim"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", bbox_inches=bbox, metadata={"Date": None})
     return buffer.getvalue()
 
 
@@ -86,12 +87,14 @@ class ReportFigure:
     caption: str
     figure: Figure
     svg: bytes
+    bbox: Bbox  # the crop of the SVG, which the PNG shares
 
 
 def _figure(name: str, fig: Figure, caption: str, drawn: list[ReportFigure] | None) -> str:
-    svg = svg_bytes(fig)
+    bbox = plots.tight_bbox(fig)
+    svg = svg_bytes(fig, bbox)
     if drawn is not None:
-        drawn.append(ReportFigure(name, caption, fig, svg))
+        drawn.append(ReportFigure(name, caption, fig, svg, bbox))
     return embed_figure(fig, caption, svg)
 
 
@@ -107,7 +110,7 @@ def write_figures(
         svg, png = folder / f"{figure.name}.svg", folder / f"{figure.name}.png"
         svg.write_bytes(figure.svg)
         buffer = io.BytesIO()
-        figure.figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        figure.figure.savefig(buffer, format="png", dpi=dpi, bbox_inches=figure.bbox)
         png.write_bytes(buffer.getvalue())
         written += [png, svg]
     return written
