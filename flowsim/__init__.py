@@ -76,7 +76,7 @@ _PUBLIC = {
     "CopiedExamples": "flowsim.examples",
     "list_examples": "flowsim.examples",
     "copy_examples": "flowsim.examples",
-    "unsupported_figures_in": "flowsim.sources",
+    "unsupported_figures_in": "flowsim.notes",
 }
 # Public names that differ from their name in the module that defines them.
 _RENAMED = {
@@ -205,8 +205,8 @@ def _load(module: str) -> ModuleType:
         from flowsim import sensitivity as loaded
     elif module == "flowsim.simulation":
         from flowsim import simulation as loaded
-    elif module == "flowsim.sources":
-        from flowsim import sources as loaded
+    elif module == "flowsim.notes":
+        from flowsim import notes as loaded
     elif module == "flowsim.sweep":
         from flowsim import sweep as loaded
     elif module == "flowsim.sweeptable":
@@ -245,6 +245,7 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.intervals import metric_intervals
     from flowsim.limits import MAX_SEED
     from flowsim.mirror import compare_trade, read_trade_data
+    from flowsim.notes import unsupported_figures_in
     from flowsim.report import render_report, write_report
     from flowsim.results import Results
     from flowsim.runfolder import read_summary
@@ -254,7 +255,6 @@ if TYPE_CHECKING:  # what type checkers and editors see
     from flowsim.schemas import calibration_schema, scenario_schema, summary_schema, sweep_schema
     from flowsim.sensitivity import experiments_outcomes, tornado
     from flowsim.simulation import simulate
-    from flowsim.sources import unsupported_figures_in
     from flowsim.sweep import expand as sweep_runs
     from flowsim.sweep import load_sweep_file, run_sweep
     from flowsim.sweeptable import load_sweep, sweep_arrow

@@ -85,14 +85,16 @@ SCENARIO_FILES = sorted((ROOT / "scenarios").rglob("*.toml"))
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
 def test_every_figure_of_a_shipped_file_is_cited_or_marked(path):
-    from flowsim.sources import sources_table, unsupported_figures
+    from flowsim.notes import unsupported_figures
+    from flowsim.sources import sources_table
 
     unsupported = unsupported_figures(path.read_text(), sources_table())
     assert [str(u) for u in unsupported] == [], path.name
 
 
 def test_the_scan_finds_a_figure_with_no_note_and_only_that():
-    from flowsim.sources import sources_table, unsupported_figures
+    from flowsim.notes import unsupported_figures
+    from flowsim.sources import sources_table
 
     text = """
 # Assumption: above the table, so it supports no figure in it.
@@ -133,9 +135,9 @@ def test_validate_require_sources_names_each_unsupported_figure(tmp_path, capsys
 
     shipped = ROOT / "scenarios"
     assert main(["validate", "--require-sources", str(shipped / "venezuela_sanctions.toml")]) == 0
-    (tmp_path / "venezuela_baseline.toml").write_bytes(
-        (shipped / "venezuela_baseline.toml").read_bytes()
-    )
+    # The baseline, and the calibration that fits some of its figures.
+    for name in ("venezuela_baseline.toml", "venezuela_sanctions.calibration.toml"):
+        (tmp_path / name).write_bytes((shipped / name).read_bytes())
     mine = tmp_path / "venezuela_sanctions.toml"
     note = "discount = 0.05  # assumption: buyers who take the risk pay a little less"
     text = (shipped / "venezuela_sanctions.toml").read_text()
@@ -153,7 +155,8 @@ def test_validate_require_sources_names_each_unsupported_figure(tmp_path, capsys
 def test_the_gold_price_row_is_a_row_and_a_figure_can_cite_it():
     """The gold price table is a row of five cells like the others, and a comment that
     names it supports the figure."""
-    from flowsim.sources import sources_table, unsupported_figures
+    from flowsim.notes import unsupported_figures
+    from flowsim.sources import sources_table
 
     table = sources_table()
     assert "2017: 1,257.56" in table["GOLD-PRICE"].value
@@ -168,7 +171,8 @@ dore_purity = 0.9  # GOLD-PRICES is not a row
 
 
 def test_a_value_over_several_lines_has_each_figure_noted_or_a_note_for_the_whole():
-    from flowsim.sources import sources_table, unsupported_figures
+    from flowsim.notes import unsupported_figures
+    from flowsim.sources import sources_table
 
     text = """
 [nodes.exporter]
@@ -192,7 +196,8 @@ set = [
 def test_an_assumption_gives_its_reason_and_a_fitted_figure_names_its_calibration():
     """A bare "assumption", or "fitted" with no calibration named, supports nothing; a
     note that points above is supported only when the reason is there."""
-    from flowsim.sources import sources_table, unsupported_figures
+    from flowsim.notes import unsupported_figures
+    from flowsim.sources import sources_table
 
     text = """
 [nodes.mine]
@@ -226,3 +231,47 @@ cost_usd_per_kg = 100.0  # assumption, as above
     # the buyer's table at the mine's reasoned servers; the route's figures at the note
     # above their table. The buyer's capacity points at nothing.
     assert "with its reason" in str(found[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[n]\nx = 1  # assumption (see note above)\n",
+        "[n]\nx = 1  # assumption, as before\n",
+        "[n]\nx = 1  # assumption (below)\n",
+        "[n]\nx = 1  # assuming\n",
+        "[n]\nx = 1  # assumption TBD\n",
+        "[n]\nx = 1  # not an assumption\n",
+        "[nodes.a]\nx = 1  # not fitted; see venezuela_sanctions.calibration.toml\n",
+        "[nodes.a]\nx = 1  # fitted by nowhere.calibration.toml\n",
+        "[nodes.bcv.reserve]\npurity = 1  # fitted by venezuela_sanctions.calibration.toml\n",
+        "[a]\nweight = 0.9  # VEN-UNIT\n[b]\nweight = 0.1  # assumption, as above\n",
+        "[a]\npurity = 0.9  # VEN-UNIT\ncapacity = 50  # assumption (above)\n",
+        "# weight is unknown\n[a]\nweight = 0.1  # assumption, as above\n",
+        "[a]\nw = 1  # assumption, as above\n[b]\nw = 2  # assumption, as above\n",
+        '# assumption: x\n[[parameters]]\nlow = 1.0\nassumption = "as above"\n',
+    ],
+    ids=lambda text: text.splitlines()[-1][:40],
+)
+def test_a_note_that_gives_no_reason_or_points_at_none_supports_nothing(text):
+    from flowsim.notes import unsupported_figures
+    from flowsim.sources import sources_table
+
+    assert unsupported_figures(text, sources_table(), ROOT / "scenarios")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[nodes.bcv.reserve]\nkg = 1  # fitted by venezuela_sanctions.calibration.toml\n",
+        "[routes.r]  # assumption: a habit of the traders\nweight = 0.1  # assumption (above)\n",
+        "[a]\nx = [\n  # assumption: a steady state of the flow\n  1.0,\n]\n",
+        "[a]\nw = 1  # assumption: by air\n[b]\nw = 2  # assumption, as above\n",
+    ],
+    ids=lambda text: text.splitlines()[-1][:40],
+)
+def test_a_note_with_its_reason_or_a_calibration_that_fits_the_key_supports(text):
+    from flowsim.notes import unsupported_figures
+    from flowsim.sources import sources_table
+
+    assert unsupported_figures(text, sources_table(), ROOT / "scenarios") == []

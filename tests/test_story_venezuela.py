@@ -116,6 +116,7 @@ def test_in_each_period_between_the_orders_only_explained_partners_gain(runs, na
         base = kg_between(runs["baseline"], first, last)
         table = paired(base, kg_between(runs[name], first, last))
         assert rising_in(table) <= set(explained), (first, table)
+        assert "uae" in rising_in(table), (first, table)
         for partner in rising_in(table):
             assert explained[partner] in page
 
@@ -129,6 +130,9 @@ def test_until_the_banks_designation_turkey_gains_from_the_us_and_swiss_refusals
     bought = paired(kg_between(base, first, last, True), kg_between(scenario, first, last, True))
     assert bought.loc["colombia_traders", "high"] < 0, bought
     assert bought.loc["minerven", "low"] > 0 and bought.loc["bcv", "low"] > 0, bought
+    ignoring = kg_between(runs["us_and_switzerland_ignore"], first, last, True)
+    unchanged = paired(kg_between(base, first, last, True), ignoring).loc["colombia_traders"]
+    assert unchanged["low"] < 0 < unchanged["high"], unchanged
     turkey = {
         name: kg_between(runs[name], first, last)["turkey"]
         for name in ("baseline", "sanctions", "us_and_switzerland_ignore")

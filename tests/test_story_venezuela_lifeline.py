@@ -158,6 +158,11 @@ def test_before_the_banks_designation_the_smugglers_gold_goes_to_the_state_and_t
     # What lifts Turkey is the US's and Switzerland's refusals: with both ignoring
     # EO 13850, Turkey gains less than a quarter as much, a difference beyond chance.
     ignoring = run(SCENARIO, US_AND_SWITZERLAND_IGNORE_EO13850)
+    unchanged = paired(
+        before_the_banks_designation(base, bought=True),
+        before_the_banks_designation(ignoring, bought=True),
+    ).loc["colombia_traders"]
+    assert unchanged["low"] < 0 < unchanged["high"], unchanged
     turkey = {
         name: before_the_banks_designation(results)["turkey"]
         for name, results in (("base", base), ("scenario", scenario), ("ignoring", ignoring))
@@ -174,6 +179,7 @@ def test_after_the_banks_designation_only_partners_whose_rise_is_explained_gain(
     for first, last in ((BCV_DESIGNATION, EO13884), (EO13884, END)):
         table = paired(kg_between(base, first, last), kg_between(scenario, first, last))
         assert rising(table) <= set(EXPLAINED), (first, table)
+        assert "uae" in rising(table), (first, table)
 
 
 def test_the_uae_takes_up_to_its_appetite_and_no_more(runs):
