@@ -31,8 +31,8 @@ from flowsim.checks import check_scenario
 from flowsim.errors import Issue, ScenarioError
 from flowsim.findings import Aliases, closest, node_aliases
 from flowsim.schedules import is_date_key, put_dates_in_order
-from flowsim.schema import REMOVED_KEYS, Fixed, Scenario, assumptions_in
-from flowsim.sources import citations_in
+from flowsim.schema import REMOVED_KEYS, Fixed, Scenario, assumptions_in_texts
+from flowsim.sources import cited_ids, sources_table
 
 __all__ = [
     "ScenarioSource",
@@ -84,10 +84,18 @@ def read_scenario(path: str | Path) -> ScenarioSource:
     """Read a scenario file and the files it extends; :class:`ScenarioError` if one
     cannot be read or is not TOML. Nothing is validated yet."""
     path = Path(path)
-    data, origins = _read_with_parents(path, chain=())
+    # Each file is read once: its data, assumptions and citations come from one text.
+    texts: dict[str, str] = {}
+    data, origins = _read_with_parents(path, chain=(), texts=texts)
     files = tuple(dict.fromkeys([str(path), *origins.values()]))
+    in_order = {file: texts[file] for file in files if file in texts}
     return ScenarioSource(
-        str(path), data, origins, files, tuple(assumptions_in(files)), citations_in(files)
+        str(path),
+        data,
+        origins,
+        files,
+        tuple(assumptions_in_texts(in_order)),
+        tuple(cited_ids(in_order.values(), sources_table())),
     )
 
 
@@ -284,8 +292,9 @@ def scenario_hash(scenario: Scenario) -> str:
 # --- files and extends --------------------------------------------------------
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file that must be a regular file of reasonable size."""
+def read_toml(path: Path, texts: dict[str, str] | None = None) -> dict[str, Any]:
+    """Parse a TOML file that must be a regular file of reasonable size; its text goes
+    into ``texts``, under the path as given, if one is passed."""
     raw = _read_regular_file(path)
     try:
         text = raw.decode("utf-8")
@@ -293,6 +302,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(
             [Issue(str(path), "", f"is not UTF-8 text (bad byte at offset {exc.start})")]
         ) from None
+    if texts is not None:
+        texts[str(path)] = text
     too_deep = ScenarioError(
         [Issue(str(path), "", f"nests tables or arrays more than {MAX_DEPTH} deep: not a scenario")]
     )
@@ -407,7 +418,9 @@ def _depth(data: Any) -> int:
 MAX_EXTENDS = 32
 
 
-def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Origins]:
+def _read_with_parents(
+    path: Path, chain: tuple[Path, ...], texts: dict[str, str] | None = None
+) -> tuple[dict[str, Any], Origins]:
     try:
         resolved = path.resolve()
     except UnicodeEncodeError:
@@ -428,7 +441,7 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
     if resolved in chain:
         loop = " -> ".join(str(p.name) for p in (*chain, resolved))
         raise ScenarioError([Issue(str(path), "extends", f"extends itself in a loop: {loop}")])
-    data = read_toml(path)
+    data = read_toml(path, texts)
     if not data:
         raise ScenarioError(
             [
@@ -474,7 +487,7 @@ def _read_with_parents(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, A
                     )
                 ]
             )
-        parents.append(_read_with_parents(parent_path, (*chain, resolved)))
+        parents.append(_read_with_parents(parent_path, (*chain, resolved), texts))
     base, base_origins = parents[0]
     for other, other_origins in parents[1:]:
         conflicts = _conflicts(path, base, base_origins, other, other_origins, data)

@@ -9,7 +9,7 @@ each error can be reported with its own key path.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date as Date
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -867,12 +867,20 @@ class Scenario(Frozen):
 def assumptions_in(files: Iterable[str]) -> list[dict[str, str | int]]:
     """Lines of these files whose comment marks an assumption; a file that cannot be
     read has none."""
-    found: list[dict[str, str | int]] = []
+    texts = {}
     for file in files:
         try:
-            lines = Path(file).read_text(encoding="utf-8").splitlines()
+            texts[file] = Path(file).read_text(encoding="utf-8")
         except OSError:
             continue
+    return assumptions_in_texts(texts)
+
+
+def assumptions_in_texts(texts: Mapping[str, str]) -> list[dict[str, str | int]]:
+    """Lines of these files' texts, by file name, whose comment marks an assumption."""
+    found: list[dict[str, str | int]] = []
+    for file, text in texts.items():
+        lines = text.splitlines()
         taken: set[int] = set()
         for number, line in enumerate(lines, start=1):
             _, hash_sign, comment = line.partition("#")

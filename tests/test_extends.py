@@ -5,6 +5,7 @@ parents disagree on refused until the child says which it takes."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +151,31 @@ def test_a_loop_through_a_list_of_parents_is_caught(folder):
     folder("colombia.toml", 'extends = "joint.toml"\n' + COLOMBIA)
     with pytest.raises(ScenarioError, match="extends itself in a loop"):
         flowsim.load_scenario(folder("joint.toml", JOINT))
+
+
+def test_each_file_is_read_once_and_its_notes_come_from_that_reading(monkeypatch):
+    """The data, the assumptions and the citations of a scenario and the files it
+    extends all come from one reading of each file, so a file that changes while it is
+    read cannot give them different texts."""
+    import builtins
+
+    from flowsim.scenario import read_scenario
+    from flowsim.schema import assumptions_in
+    from flowsim.sources import citations_in
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "peru_colombia_joint_operation.toml"
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    source = read_scenario(path)
+    monkeypatch.setattr(builtins, "open", real_open)
+    tomls = [f for f in opened if f.endswith(".toml")]
+    assert len(source.files) == 4
+    assert sorted(tomls) == sorted(source.files)
+    assert list(source.assumptions) == assumptions_in(source.files)
+    assert source.citations == citations_in(source.files)
