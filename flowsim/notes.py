@@ -143,6 +143,7 @@ class _Scan:
     reasoned_keys: set[str] = field(default_factory=set)  # keys with an own reason
     table_note: str = ""  # the comment above the current table's header, and on it
     table_reasoned: bool = False  # a figure of the current table has an own reason
+    fitted: dict[str, frozenset[str]] = field(default_factory=dict)  # by calibration name
 
     def fits(self, note: str, table: str, key: str) -> bool:
         """Whether a calibration file the note names fits this figure (without a folder
@@ -151,10 +152,11 @@ class _Scan:
         if self.folder is None or not names:
             return bool(names)
         path = f"{table}.{key}" if table else key
+        for name in names:
+            if name not in self.fitted:  # each calibration file is read once a scan
+                self.fitted[name] = _fitted_keys(name, self.folder)
         return any(
-            k == path or k.startswith(path + ".")
-            for name in names
-            for k in _fitted_keys(name, self.folder)
+            k == path or k.startswith(path + ".") for name in names for k in self.fitted[name]
         )
 
     def supports(self, note: str, table: str, key: str) -> bool:
@@ -205,8 +207,8 @@ def unsupported_figures(
     - marks it as an assumption and points above ("as above"), and a reason is there:
       an earlier figure of the same key, or of the same table, with an assumption of its
       own that gives a reason; the note above the table's header, or on it, that does;
-      or an earlier block of comment lines that names the key and gives such a reason. A note that
-      points above borrows no reason from another that points above.
+      or an earlier block of comment lines that names the key and gives such a reason. A
+      note that points above borrows no reason from another that points above.
 
     Each figure carries its own note: a comment above a table, or over a group of figures
     apart from the line before them, supports none by itself. Settings of the run

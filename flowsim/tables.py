@@ -88,16 +88,22 @@ def exports_monthly(results: Results) -> pd.DataFrame:
     return table.rename(columns={"node": "partner"})
 
 
-def purchases_monthly(results: Results) -> pd.DataFrame:
-    """What each buyer and refiner bought, by replication and month, in kg: the lots
-    delivered to it down a route into it. A lot coming back to its sender after a
-    refusal is delivered there too, but not bought."""
+def purchases(results: Results) -> pd.DataFrame:
+    """The ledger rows of lots bought: each delivered to a node down a route into it. A
+    lot coming back to its sender after a refusal is delivered there too, but not
+    bought."""
     rows = _rows(results, "delivered")
     into = results.routes.set_index("route")["to_node"].astype(str)
     bought = rows["route"].astype(str).map(into).to_numpy() == rows["node"].astype(str).to_numpy()
+    return rows[bought]
+
+
+def purchases_monthly(results: Results) -> pd.DataFrame:
+    """What each buyer and refiner bought, by replication and month, in kg
+    (:func:`purchases`)."""
     kinds = results.nodes.set_index("node")["kind"]
     ids = [str(n) for n in results.nodes["node"] if kinds[n] in ("buyer", "refiner")]
-    table = _monthly_of(results, rows[bought], ids, ["kg"])
+    table = _monthly_of(results, purchases(results), ids, ["kg"])
     return table.rename(columns={"node": "buyer"})
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 import flowsim
 from flowsim.stats import confidence_interval
+from flowsim.tables import purchases
 
 
 def kg_between(
@@ -18,17 +19,15 @@ def kg_between(
     """Exports in kg from ``first`` up to (not including) ``last``, replications as rows,
     partners as columns, with a total; with ``bought``, what each buyer and refiner
     bought down a route into it in those days."""
-    ledger = results.ledger
-    start, end = ((day - results.start).days for day in (first, last))
-    rows = ledger[(ledger["day"] >= start) & (ledger["day"] < end)]
     if bought:
-        into = results.routes.set_index("route")["to_node"].astype(str)
-        rows = rows[rows["event"] == "delivered"]
-        rows = rows[rows["route"].astype(str).map(into).to_numpy() == rows["node"].astype(str)]
+        rows = purchases(results)
         columns = sorted(set(results.routes["to_node"].astype(str)) - set(results.partners))
     else:
-        rows = rows[(rows["event"] == "exported") & rows["node"].isin(results.partners)]
+        ledger = results.ledger
+        rows = ledger[(ledger["event"] == "exported") & ledger["node"].isin(results.partners)]
         columns = list(results.partners)
+    start, end = ((day - results.start).days for day in (first, last))
+    rows = rows[(rows["day"] >= start) & (rows["day"] < end)]
     kg = rows.groupby(["replication", "node"])["kg"].sum().unstack("node")
     kg = kg.reindex(index=range(results.replications), columns=columns).fillna(0.0)
     kg["total"] = kg.sum(axis=1)
