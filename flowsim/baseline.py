@@ -46,6 +46,7 @@ def run_baseline(
     source: str | Path | None = None,
     write: bool = True,
     figures: bool = True,
+    png: bool = False,
 ) -> BaselineRun:
     """The baseline of ``scenario``, run or read back, for a comparison.
 
@@ -57,9 +58,9 @@ def run_baseline(
     (``calendar.end``, a shared node) are applied to it, so that both runs describe the
     same world but for what the scenario changes; the others are skipped and listed.
     With ``write`` false, a new run is not saved; saved, it holds its report and, with
-    ``figures``, the report's figures as files. Raises :class:`FlowsimError` when the
-    scenario names no baseline, or when the baseline's calendar differs from the
-    scenario's.
+    ``figures``, the report's figures as SVG files (and with ``png`` as PNG). Raises
+    :class:`FlowsimError` when the scenario names no baseline, or when the baseline's
+    calendar differs from the scenario's.
     """
     what = "--baseline" if source is not None else "meta.baseline"
     source = Path(source) if source is not None else scenario.baseline_file
@@ -87,7 +88,7 @@ def run_baseline(
     results = simulate(baseline, seed=seed, replications=replications)
     if write:
         try:
-            results.save(folder, report=True, figures=figures)
+            results.save(folder, report=True, figures=figures, png=png)
         except FlowsimError as exc:
             raise FlowsimError(
                 f"{what}: cannot write the baseline's run beside the scenario's ({exc}); "

@@ -176,10 +176,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="GEOJSON",
         help="country outlines for the report's map of routes (a GeoJSON file)",
     )
-    run.add_argument(
+    shown = run.add_mutually_exclusive_group()
+    shown.add_argument(
         "--no-figures",
         action="store_true",
-        help="do not write the report's figures as PNG and SVG into RUN_DIR/figures/",
+        help="do not write the report's figures as SVG files into RUN_DIR/figures/",
+    )
+    shown.add_argument(
+        "--png",
+        action="store_true",
+        help="also write each figure as PNG into RUN_DIR/figures/ (a second drawing of "
+        "each: about as long again as the report's own figures)",
     )
     compared = run.add_mutually_exclusive_group()
     compared.add_argument(
@@ -566,6 +573,8 @@ def _run(args: argparse.Namespace) -> int:
         check_path(args.outlines, "--outlines")
     if args.draws is not None and args.posterior is None:
         raise FlowsimError("--draws needs --posterior CALIB_DIR")
+    if args.png and args.no_report:
+        raise FlowsimError("--png draws the report's figures, which --no-report leaves out")
     if args.posterior is not None and args.replications != 1:
         raise FlowsimError(
             "--posterior runs one replication a draw: give --draws, not --replications"
@@ -587,6 +596,7 @@ def _run(args: argparse.Namespace) -> int:
         out,
         report=not args.no_report,
         figures=not (args.no_figures or args.no_report),
+        png=args.png,
         baseline=against,
         outlines=args.outlines,
     )
@@ -708,6 +718,7 @@ def _baseline(
         overrides=args.overrides,
         source=args.baseline,
         figures=not (args.no_figures or args.no_report),
+        png=args.png,
     )
     how = "read" if baseline.reused else "ran it and wrote"
     _say(args, f"baseline {baseline.results.meta.scenario}: {how} {baseline.folder}")

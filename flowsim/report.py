@@ -1,7 +1,7 @@
 """A self-contained HTML report of a run, optionally against its baseline.
 
 One file that opens in any browser with no server: the key findings first, figures
-embedded as SVG data (and written as PNG and SVG files into a run folder's
+embedded as SVG data (and written as SVG files, and PNG on request, into a run folder's
 ``figures/`` by :func:`write_figures`), styles inline, and nothing loaded from the
 network. Every string that comes from a scenario is escaped.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 from flowsim import flows, maps, plots
 from flowsim._version import __version__
 from flowsim.compare import compare_exports, compare_exposure
+from flowsim.drawing import png_bytes, svg_and_box
 from flowsim.errors import FlowsimError
 from flowsim.folders import MANIFEST, add_to_manifest, replace_signed_file
 from flowsim.headlines import headlines, interval_note
@@ -58,14 +57,9 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def svg_bytes(fig: Figure, bbox: Bbox | str = "tight") -> bytes:
-    """The figure as SVG, cropped to ``bbox``. Its text stays text, set in the reader's
-    sans-serif font: rasterising every glyph, as a PNG needs, costs most of a figure's
-    time, and the vector image is a third of the PNG's size."""
-    buffer = io.BytesIO()
-    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "flowsim"}):
-        fig.savefig(buffer, format="svg", bbox_inches=bbox, metadata={"Date": None})
-    return buffer.getvalue()
+def svg_bytes(fig: Figure) -> bytes:
+    """The figure as SVG, cropped to its tight box (:func:`flowsim.drawing.svg_and_box`)."""
+    return svg_and_box(fig)[0]
 
 
 def embed_figure(fig: Figure, caption: str, svg: bytes | None = None) -> str:
@@ -87,32 +81,33 @@ class ReportFigure:
     caption: str
     figure: Figure
     svg: bytes
-    bbox: Bbox  # the crop of the SVG, which the PNG shares
+    bbox: Bbox  # the crop of the SVG, which a PNG shares
 
 
 def _figure(name: str, fig: Figure, caption: str, drawn: list[ReportFigure] | None) -> str:
-    bbox = plots.tight_bbox(fig)
-    svg = svg_bytes(fig, bbox)
+    svg, bbox = svg_and_box(fig)
     if drawn is not None:
         drawn.append(ReportFigure(name, caption, fig, svg, bbox))
     return embed_figure(fig, caption, svg)
 
 
 def write_figures(
-    folder: str | Path, figures: Iterable[ReportFigure], dpi: int = 110
+    folder: str | Path, figures: Iterable[ReportFigure], png: bool = False, dpi: int = 110
 ) -> list[Path]:
-    """Write each figure as ``<name>.svg`` (the report's drawing) and ``<name>.png`` into
-    ``folder``, a folder being built (a run folder's ``figures/``, before it appears)."""
+    """Write each figure as ``<name>.svg`` (the report's drawing), and with ``png`` as
+    ``<name>.png`` too (a second drawing of each, rasterised), into ``folder``, a
+    folder being built (a run folder's ``figures/``, before it appears)."""
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
     written = []
     for figure in figures:
-        svg, png = folder / f"{figure.name}.svg", folder / f"{figure.name}.png"
+        svg = folder / f"{figure.name}.svg"
         svg.write_bytes(figure.svg)
-        buffer = io.BytesIO()
-        figure.figure.savefig(buffer, format="png", dpi=dpi, bbox_inches=figure.bbox)
-        png.write_bytes(buffer.getvalue())
-        written += [png, svg]
+        written.append(svg)
+        if png:
+            path = folder / f"{figure.name}.png"
+            path.write_bytes(png_bytes(figure.figure, figure.bbox, dpi))
+            written.append(path)
     return written
 
 

@@ -280,16 +280,17 @@ class Results:
         *,
         report: bool = False,
         figures: bool = False,
+        png: bool = False,
         baseline: Results | None = None,
         outlines: str | Path | None = None,
         extras: Callable[[Path], None] | None = None,
     ) -> Path:
         """Write the run folder atomically and return its path. With ``report``, it holds
         ``report.html`` (against ``baseline``, if given); with ``figures``, the report's
-        figures as PNG and SVG in ``figures/``; the map of routes draws the country
-        outlines of the GeoJSON file ``outlines``, if given. ``extras(folder)`` may add
-        other files of flowsim's before the folder appears. An earlier run folder at
-        ``directory`` is replaced; anything else there is refused."""
+        figures as SVG in ``figures/``, and with ``png`` as PNG beside them; the map of
+        routes draws the country outlines of the GeoJSON file ``outlines``, if given.
+        ``extras(folder)`` may add other files of flowsim's before the folder appears. An
+        earlier run folder at ``directory`` is replaced; anything else there is refused."""
         if not (report or figures):
             return save_run(self, directory, extras)
         # matplotlib, only for a folder that shows figures
@@ -304,7 +305,7 @@ class Results:
             if report:
                 (folder / REPORT).write_bytes(page.encode())
             if figures:
-                write_figures(folder / FIGURES, drawn)
+                write_figures(folder / FIGURES, drawn, png=png)
             if extras is not None:
                 extras(folder)
 

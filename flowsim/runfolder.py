@@ -209,7 +209,7 @@ _FILE_NAMES = frozenset(
     {f"{t}.parquet" for t in (*BASE_TABLES, *DERIVED_TABLES)} | {SUMMARY, REPORT}
 )
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")
-# The report's figures as files (flowsim.report), each as PNG and SVG.
+# The report's figures as files (flowsim.report): SVG, and PNG when asked for.
 FIGURES = "figures"
 _FIGURE = re.compile(r"^figures/[a-z0-9_]{1,80}\.(png|svg)$")
 

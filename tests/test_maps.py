@@ -113,7 +113,7 @@ def test_run_with_outlines_draws_the_map_into_the_folder(tmp_path, capsys):
     outlines.write_text('{"type": "LineString", "coordinates": [[-70, 5], [-60, 10]]}')
     out = tmp_path / "run"
     assert main(["run", str(scenario), "--out", str(out), "--outlines", str(outlines)]) == 0
-    assert (out / "figures" / "route_map.png").is_file()
+    assert (out / "figures" / "route_map.svg").is_file()
     assert "The routes on the map" in (out / "report.html").read_text()
     outlines.write_text("[]")
     assert main(["run", str(scenario), "--out", str(out), "--outlines", str(outlines)]) == 2

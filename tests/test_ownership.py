@@ -726,8 +726,8 @@ def test_a_run_folder_holds_its_figures_listed_and_replaced_with_it(scenario, tm
     listed = set(json.loads((out / MANIFEST).read_text())["files"])
     figures = {f"figures/{p.name}" for p in (out / "figures").iterdir()}
     assert figures and figures <= listed
-    assert {"figures/flows.png", "figures/flows.svg", "figures/monthly_exports.png"} <= figures
-    assert (out / "figures" / "flows.png").read_bytes().startswith(b"\x89PNG")
+    assert {"figures/flows.svg", "figures/monthly_exports.svg"} <= figures
+    assert not any(name.endswith(".png") for name in figures)  # PNG only when asked
     # The page and the file are one drawing.
     svg = (out / "figures" / "flows.svg").read_bytes()
     import base64
@@ -735,8 +735,13 @@ def test_a_run_folder_holds_its_figures_listed_and_replaced_with_it(scenario, tm
     assert base64.b64encode(svg).decode() in (out / "report.html").read_text()
     assert run_cli("run", scenario, "--out", out, "--no-figures")[0] == 0
     assert not (out / "figures").exists()
-    assert run_cli("run", scenario, "--out", out, figures=True)[0] == 0
-    assert (out / "figures" / "flows.png").is_file()
+    assert run_cli("run", scenario, "--out", out, "--png", figures=True)[0] == 0
+    listed = set(json.loads((out / MANIFEST).read_text())["files"])
+    assert {"figures/flows.png", "figures/flows.svg", "figures/monthly_exports.png"} <= listed
+    assert (out / "figures" / "flows.png").read_bytes().startswith(b"\x89PNG")
+    code, _, err = run_cli("run", scenario, "--out", out, "--png", "--no-report")
+    assert code == 2 and "--png draws the report's figures, which --no-report leaves out" in err
+    assert (out / "figures" / "flows.png").is_file()  # the refused run changed nothing
 
 
 def test_a_file_of_someone_elses_among_the_figures_stops_the_replace(scenario, tmp_path):
