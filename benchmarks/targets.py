@@ -78,7 +78,7 @@ def measure_user_wait(times: int) -> dict[str, Any]:
             # report compares with it, and its figures are written as files.
             "run_seconds": _median_seconds(run, times),
             "report_written": (out / "report.html").is_file(),
-            "figures_written": len(list((out / "figures").glob("*.png"))),
+            "figures_written": len(list((out / "figures").glob("*.svg"))),
             # The run alone with its report, as the target was first set.
             "run_alone_seconds": _median_seconds(alone, times),
         }
