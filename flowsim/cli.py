@@ -185,8 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     shown.add_argument(
         "--png",
         action="store_true",
-        help="also write each figure as PNG into RUN_DIR/figures/ (a second drawing of "
-        "each: about as long again as the report's own figures)",
+        help="also write each figure as PNG into RUN_DIR/figures/ (a second, rasterised "
+        "drawing of each, which more than doubles what the figures cost)",
     )
     compared = run.add_mutually_exclusive_group()
     compared.add_argument(

@@ -38,6 +38,7 @@ def svg_and_box(fig: Figure) -> tuple[bytes, Bbox]:
     may measure a point or so otherwise, inside the padding."""
     drew = []
     draw = fig.draw
+    own = vars(fig).get("draw")  # a draw of the figure's own, put back after
 
     def capture(renderer) -> None:
         drew.append(renderer)
@@ -47,9 +48,14 @@ def svg_and_box(fig: Figure) -> tuple[bytes, Bbox]:
     with rc_context(SVG_RC):
         fig.draw = capture  # type: ignore[method-assign]
         try:
-            fig.savefig(buffer, format="svg", metadata={"Date": None})
+            # Uncropped, whatever savefig.bbox says: the crop is set below.
+            with rc_context({"savefig.bbox": "standard"}):
+                fig.savefig(buffer, format="svg", metadata={"Date": None})
         finally:
-            del fig.draw
+            if own is None:
+                del fig.draw
+            else:
+                fig.draw = own  # type: ignore[method-assign]
         dpi = fig.dpi
         fig.dpi = POINTS_PER_INCH  # as the SVG was drawn, so that the metrics are reused
         try:
@@ -97,12 +103,16 @@ def _cropped(svg: bytes, box: Bbox, fig: Figure) -> bytes | None:
 
 
 def _background(fig: Figure) -> str | None:
-    """The colour a save paints behind the figure (None: transparent)."""
+    """The fill a save paints behind the figure (None: transparent)."""
     if matplotlib.rcParams["savefig.transparent"]:
         return None
     color = matplotlib.rcParams["savefig.facecolor"]
     rgba = to_rgba(fig.get_facecolor() if color == "auto" else color)
-    return to_hex(rgba) if rgba[3] > 0.0 else None
+    if rgba[3] <= 0.0:
+        return None
+    # As matplotlib writes a colour with alpha: an opacity beside it, which SVG 1.1 reads.
+    alpha = "" if rgba[3] >= 1.0 else f"; fill-opacity: {_n(rgba[3])}"
+    return to_hex(rgba) + alpha
 
 
 def _n(value: float) -> str:

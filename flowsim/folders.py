@@ -94,7 +94,7 @@ def bytes_record(data: bytes) -> FileRecord:
 
 def member_name(name: object) -> bool:
     """Whether ``name`` names a file of a signed folder: directly inside it
-    (``summary.json``) or inside one of its subfolders (``figures/exports.png``)."""
+    (``summary.json``) or inside one of its subfolders (``figures/exports.svg``)."""
     if not isinstance(name, str):
         return False
     parts = name.split("/")

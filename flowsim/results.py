@@ -291,6 +291,8 @@ class Results:
         routes draws the country outlines of the GeoJSON file ``outlines``, if given.
         ``extras(folder)`` may add other files of flowsim's before the folder appears. An
         earlier run folder at ``directory`` is replaced; anything else there is refused."""
+        if png and not figures:
+            raise FlowsimError("png=True writes the report's figures as PNG: give figures=True")
         if not (report or figures):
             return save_run(self, directory, extras)
         # matplotlib, only for a folder that shows figures

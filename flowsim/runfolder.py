@@ -216,7 +216,7 @@ _FIGURE = re.compile(r"^figures/[a-z0-9_]{1,80}\.(png|svg)$")
 
 def own_name(name: str) -> bool:
     """Whether flowsim writes a file of this name in a run folder (or its temporary):
-    a table, the summary, the report, or a figure (``figures/<name>.png``); and
+    a table, the summary, the report, or a figure (``figures/<name>.svg``, ``.png``); and
     ``figures/``, the folder of the figures."""
     if name == f"{FIGURES}/":
         return True

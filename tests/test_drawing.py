@@ -6,6 +6,7 @@ import re
 
 import matplotlib
 import pytest
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 
 from flowsim import drawing, plots
@@ -20,6 +21,11 @@ def labelled_figure() -> Figure:
     ax.set_yticks([1, 2, 3], ["one hundred thousand", "two", "three"])
     ax.text(0.0, 1.3, "a note above the axes", transform=ax.transAxes)
     return fig
+
+
+class Unpaintable(Artist):
+    def draw(self, renderer) -> None:
+        raise RuntimeError("cannot be drawn")
 
 
 def view_box(svg: bytes) -> tuple[float, ...]:
@@ -82,3 +88,32 @@ def test_a_png_shares_the_svgs_box():
     assert png.startswith(b"\x89PNG")
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == pytest.approx((box.width * 100, box.height * 100), abs=1.5)
+
+
+def test_a_tight_savefig_setting_does_not_crop_the_drawing_twice():
+    fig = labelled_figure()
+    plain, box = drawing.svg_and_box(fig)
+    with matplotlib.rc_context({"savefig.bbox": "tight"}):
+        svg, tight_box = drawing.svg_and_box(fig)
+    assert tight_box.bounds == box.bounds
+    assert view_box(svg) == view_box(plain)
+
+
+def test_a_partly_transparent_face_keeps_its_transparency():
+    fig = labelled_figure()
+    fig.set_facecolor((1.0, 0.0, 0.0, 0.3))
+    svg, _ = drawing.svg_and_box(fig)
+    assert re.search(rb'<rect [^>]*style="fill: #ff0000; fill-opacity: 0.3"/>', svg)
+
+
+def test_a_drawing_that_fails_leaves_the_figure_as_it_was():
+    fig = labelled_figure()
+    own = []
+    fig.draw = lambda renderer: own.append(renderer) or Figure.draw(fig, renderer)
+    drawing.svg_and_box(fig)
+    assert own and vars(fig)["draw"] is not None  # the figure's own draw, put back
+    fig.add_artist(Unpaintable())
+    dpi, draw = fig.dpi, vars(fig)["draw"]
+    with pytest.raises(RuntimeError, match="cannot be drawn"):
+        drawing.svg_and_box(fig)
+    assert fig.dpi == dpi and vars(fig)["draw"] is draw

@@ -13,6 +13,7 @@ import pytest
 from fuzz_strategies import call_main, to_toml
 from networks import chain
 
+import flowsim
 from flowsim import folders
 from flowsim.folders import MANIFEST, file_record
 
@@ -741,7 +742,13 @@ def test_a_run_folder_holds_its_figures_listed_and_replaced_with_it(scenario, tm
     assert (out / "figures" / "flows.png").read_bytes().startswith(b"\x89PNG")
     code, _, err = run_cli("run", scenario, "--out", out, "--png", "--no-report")
     assert code == 2 and "--png draws the report's figures, which --no-report leaves out" in err
-    assert (out / "figures" / "flows.png").is_file()  # the refused run changed nothing
+    code, _, err = run_cli("run", scenario, "--out", out, "--png", "--no-figures", figures=True)
+    assert code == 2 and "not allowed with argument" in err
+    assert (out / "figures" / "flows.png").is_file()  # the refused runs changed nothing
+    results = flowsim.Results.load(out)
+    with pytest.raises(flowsim.FlowsimError, match="give figures=True"):
+        results.save(tmp_path / "other", png=True)
+    assert not (tmp_path / "other").exists()
 
 
 def test_a_file_of_someone_elses_among_the_figures_stops_the_replace(scenario, tmp_path):
