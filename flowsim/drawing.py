@@ -27,7 +27,7 @@ __all__ = ["SVG_RC", "png_bytes", "svg_and_box"]
 SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "flowsim"}
 POINTS_PER_INCH = 72.0  # SVG user units: matplotlib draws SVG at 72 dpi
 _ROOT = re.compile(
-    rb'<svg (?P<before>[^>]*?)width="(?P<w>[0-9.]+)pt" height="(?P<h>[0-9.]+)pt" '
+    rb'<svg (?P<before>[^>]*?)width="[0-9.]+pt" height="(?P<h>[0-9.]+)pt" '
     rb'viewBox="0 0 [0-9.]+ [0-9.]+"'
 )
 

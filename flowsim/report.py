@@ -57,15 +57,10 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def svg_bytes(fig: Figure) -> bytes:
-    """The figure as SVG, cropped to its tight box (:func:`flowsim.drawing.svg_and_box`)."""
-    return svg_and_box(fig)[0]
-
-
 def embed_figure(fig: Figure, caption: str, svg: bytes | None = None) -> str:
     """The figure as an SVG image in the page (``svg``, if already drawn). An image in
     a data URI cannot load anything, and its ids cannot clash with the other figures'."""
-    data = base64.b64encode(svg if svg is not None else svg_bytes(fig)).decode("ascii")
+    data = base64.b64encode(svg if svg is not None else svg_and_box(fig)[0]).decode("ascii")
     return (
         f'<figure><img alt="{_e(caption)}" src="data:image/svg+xml;base64,{data}">'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
